@@ -1,0 +1,78 @@
+"""The project environment: a virtual environment in ``.venv`` pinned by ``constraints.txt``.
+
+Standard library only: this runs under whatever ``python3`` a fresh machine has,
+creates the environment when it is missing or out of date, and re-runs the
+command inside it. Installing is skipped when neither ``pyproject.toml`` nor
+``constraints.txt`` changed since the last install (a stamp file holds their hash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".gdcourse-installed"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in ("pyproject.toml", "constraints.txt"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def venv_python() -> Path:
+    return VENV / "bin" / "python"
+
+
+def in_project_venv() -> bool:
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+def _run(command: list[str], **kwargs: object) -> None:
+    print("+", " ".join(command), flush=True)
+    subprocess.run(command, check=True, cwd=ROOT, **kwargs)  # type: ignore[call-overload]
+
+
+def ensure_venv() -> None:
+    """Create or update ``.venv`` so that it matches ``pyproject.toml`` and ``constraints.txt``."""
+    if sys.version_info < (3, 11):
+        raise SystemExit(f"gdcourse needs Python >= 3.11, this is {sys.version.split()[0]}")
+    if not venv_python().exists():
+        _run([sys.executable, "-m", "venv", str(VENV)])
+    fingerprint = _fingerprint()
+    if STAMP.exists() and STAMP.read_text() == fingerprint:
+        return
+    python = str(venv_python())
+    _run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    _run(
+        [python, "-m", "pip", "install", "--quiet", "-c", "constraints.txt", "-e", ".[dev]"],
+    )
+    STAMP.write_text(fingerprint)
+
+
+def ensure_chromium() -> None:
+    """Install Debian's Chromium for the browser tests when it is missing (needs root and apt)."""
+    if CHROMIUM.exists():
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise SystemExit(
+            f"the browser tests need Chromium at {CHROMIUM}; install it with "
+            "'sudo apt-get install -y chromium' (Debian/Ubuntu) and run the tests again"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    _run(["apt-get", "update", "-qq"], env=env)
+    _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"], env=env)
+
+
+def reexec_in_venv(argv: list[str]) -> None:
+    """Replace this process with ``.venv/bin/python -m gdcourse ARGV``."""
+    python = str(venv_python())
+    os.execv(python, [python, "-m", "gdcourse", *argv])

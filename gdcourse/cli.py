@@ -1,0 +1,126 @@
+"""The ``gdcourse`` command (also ``python -m gdcourse``).
+
+Subcommands::
+
+    build     set up .venv, build the book and the student release (README's first command)
+    test      set up .venv and Chromium, build the book, run the whole test suite
+    book      build the book site (warnings are errors; the execution cache is reused)
+    release   regenerate exercises/ from solutions/ with nbgrader
+    grade     autograde every submission of an assignment in a sandbox, in parallel
+
+Only the standard library is imported here: ``build`` and ``test`` run under a
+bare ``python3`` and move into the project environment themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from gdcourse import _environment
+
+DESCRIPTION = "Build, test and grade the gdcourse course on gradient descent."
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gdcourse", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    commands.add_parser(
+        "build",
+        help="set up the project environment (.venv), build the book site and the student\n"
+        "release; prints where the site is. Idempotent and fast when nothing changed.",
+        description="Set up .venv from constraints.txt, build the book and regenerate exercises/.",
+    )
+    test = commands.add_parser(
+        "test",
+        help="set up the environment and Chromium, build the book, then run the whole test\n"
+        "suite (pytest with doctests, ruff, mypy, nbval, browser tests).",
+        description="Run the whole test suite; extra arguments go to pytest.",
+    )
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
+
+    book = commands.add_parser(
+        "book",
+        help="build the Jupyter Book site in book/_build/html with warnings as errors;\n"
+        "unchanged pages come from the execution cache.",
+        description="Build the book (jupyter-book build book -W -n --keep-going) for offline use.",
+    )
+    book.add_argument("--clean", action="store_true", help="drop the built site and cache first")
+
+    release = commands.add_parser(
+        "release",
+        help="regenerate every student notebook in exercises/ from its master in solutions/\n"
+        "(nbgrader generate_assignment); never edit exercises/ by hand.",
+        description="Regenerate exercises/ from solutions/.",
+    )
+    release.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+
+    grade = commands.add_parser(
+        "grade",
+        help="autograde every submission in submitted/ for ASSIGNMENT in sandboxes, in\n"
+        "parallel; write feedback, the grades CSV and a report for the instructor.",
+        description="Grade every submission of ASSIGNMENT securely and in parallel.",
+    )
+    grade.add_argument("assignment", help="e.g. ps2_gradient_descent")
+    grade.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="parallel graders (default: the number of cores)",
+    )
+    grade.add_argument("--student", action="append", help="grade only these students")
+    return parser
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run a subcommand that needs the course's dependencies (we are inside .venv)."""
+    if args.command == "build":
+        book = importlib.import_module("gdcourse.bookbuild")
+        release = importlib.import_module("gdcourse.release")
+        release.release([])
+        site = book.build_book(clean=False)
+        print(f"\nThe book is built: {site / 'index.html'}")
+        print(f"Open it in a browser, or serve it with: python3 -m http.server -d {site} 8000")
+        print("The student notebooks are in exercises/.")
+        return 0
+    if args.command == "test":
+        _environment.ensure_chromium()
+        importlib.import_module("gdcourse.bookbuild").build_book(clean=False)
+        pytest_args = list(args.pytest_args)
+        command = [sys.executable, "-m", "pytest", *pytest_args]
+        print("+", " ".join(command), flush=True)
+        return subprocess.call(command, cwd=_environment.ROOT)
+    if args.command == "book":
+        site = importlib.import_module("gdcourse.bookbuild").build_book(clean=args.clean)
+        print(f"The book is built: {site / 'index.html'}")
+        return 0
+    if args.command == "release":
+        importlib.import_module("gdcourse.release").release(args.assignments)
+        return 0
+    if args.command == "grade":
+        if args.workers < 1:
+            raise SystemExit(f"--workers must be >= 1, got {args.workers}")
+        grading_cli = importlib.import_module("gdcourse.grading.cli")
+        result: int = grading_cli.grade_command(
+            args.assignment, workers=args.workers, students=args.student
+        )
+        return result
+    raise AssertionError(args.command)  # argparse only lets known commands through
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``gdcourse`` and ``python -m gdcourse``."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(arguments)
+    if args.command in ("build", "test"):
+        _environment.ensure_venv()
+        if not _environment.in_project_venv():
+            _environment.reexec_in_venv(arguments)
+    return _dispatch(args)

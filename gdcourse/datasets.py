@@ -1,0 +1,150 @@
+"""The course's data sets: small, shipped in code, float64 NumPy by default.
+
+Every loader returns a :class:`Dataset` (a named pair ``inputs, targets`` that
+unpacks like a tuple). Pass ``backend="torch"`` for ``torch.Tensor`` objects
+(float32 unless ``dtype`` says otherwise), or convert later with :func:`to_torch`.
+
+>>> x, y = thermometer()
+>>> x.shape, y.shape, x.dtype
+((11,), (11,), dtype('float64'))
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gdcourse import _checks
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["Dataset", "crop_yields", "synthetic_linear", "thermometer", "to_torch"]
+
+Backend = Literal["numpy", "torch"]
+
+
+class Dataset(NamedTuple):
+    """Inputs and targets, one row (or element) per observation."""
+
+    inputs: Any
+    targets: Any
+
+
+def to_torch(data: Dataset, dtype: torch.dtype | None = None) -> Dataset:
+    """Return ``data`` as PyTorch tensors (float32 by default, the dtype of ``torch.nn``).
+
+    >>> import torch
+    >>> x, y = to_torch(thermometer())
+    >>> x.dtype, tuple(y.shape)
+    (torch.float32, (11,))
+    """
+    import torch
+
+    dtype = torch.float32 if dtype is None else dtype
+    return Dataset(
+        torch.as_tensor(np.asarray(data.inputs), dtype=dtype),
+        torch.as_tensor(np.asarray(data.targets), dtype=dtype),
+    )
+
+
+def _finish(data: Dataset, backend: Backend, dtype: Any) -> Dataset:
+    if backend == "numpy":
+        np_dtype = np.float64 if dtype is None else np.dtype(dtype)
+        return Dataset(data.inputs.astype(np_dtype), data.targets.astype(np_dtype))
+    if backend == "torch":
+        return to_torch(data, dtype)
+    raise ValueError(f"backend must be 'numpy' or 'torch', got {backend!r}")
+
+
+# Stevens, Antiga and Viehmann, *Deep Learning with PyTorch* (Manning, 2020), chapter 5.
+_THERMOMETER_UNKNOWN = [35.7, 55.9, 58.2, 81.9, 56.3, 48.9, 33.9, 21.8, 48.4, 60.4, 68.4]
+_THERMOMETER_CELSIUS = [0.5, 14.0, 15.0, 28.0, 11.0, 8.0, 3.0, -4.0, 6.0, 13.0, 21.0]
+
+
+def thermometer(*, backend: Backend = "numpy", dtype: Any = None) -> Dataset:
+    """Readings of a thermometer with unknown units against temperatures in °C.
+
+    Eleven pairs from chapter 5 of E. Stevens, L. Antiga and T. Viehmann,
+    *Deep Learning with PyTorch* (Manning, 2020), the example the seed notebook
+    uses. ``inputs`` are the readings in the unknown unit (``t_u`` in the book),
+    ``targets`` the temperatures in degrees Celsius (``t_c``). The relation is
+    close to linear, with measurement noise.
+
+    >>> x, y = thermometer()
+    >>> float(x[0]), float(y[0])
+    (35.7, 0.5)
+    """
+    data = Dataset(np.array(_THERMOMETER_UNKNOWN), np.array(_THERMOMETER_CELSIUS))
+    return _finish(data, backend, dtype)
+
+
+# Yields of apples and oranges against temperature (°F), rainfall (mm) and humidity (%):
+# the example of Aakash N. S., "PyTorch basics: linear regression from scratch" (Jovian /
+# Kaggle, 2020), five regions repeated three times with small changes (15 observations).
+_CROP_INPUTS = [
+    [73, 67, 43], [91, 88, 64], [87, 134, 58], [102, 43, 37], [69, 96, 70],
+    [74, 66, 43], [91, 87, 65], [88, 134, 59], [101, 44, 37], [68, 96, 71],
+    [73, 66, 44], [92, 87, 64], [87, 135, 57], [103, 43, 36], [68, 97, 70],
+]  # fmt: skip
+_CROP_TARGETS = [
+    [56, 70], [81, 101], [119, 133], [22, 37], [103, 119],
+    [57, 69], [80, 102], [118, 132], [21, 38], [104, 118],
+    [57, 69], [82, 100], [118, 134], [20, 38], [102, 120],
+]  # fmt: skip
+
+
+def crop_yields(*, backend: Backend = "numpy", dtype: Any = None) -> Dataset:
+    """Crop yields of five regions, three variants each: 15 observations, 3 inputs, 2 targets.
+
+    Inputs are temperature (°F), rainfall (mm) and humidity (%); targets the
+    yields of apples and oranges (tons per hectare). From Aakash N. S.,
+    "PyTorch basics: linear regression from scratch" (Jovian, 2020; also on
+    Kaggle), the example of the seed notebook's last section. The values are
+    invented for teaching.
+
+    >>> X, Y = crop_yields()
+    >>> X.shape, Y.shape
+    ((15, 3), (15, 2))
+    """
+    data = Dataset(np.array(_CROP_INPUTS, dtype=float), np.array(_CROP_TARGETS, dtype=float))
+    return _finish(data, backend, dtype)
+
+
+def synthetic_linear(
+    rng: np.random.Generator,
+    *,
+    n_samples: int = 100,
+    weights: ArrayLike = (2.0,),
+    bias: float = 1.0,
+    noise: float = 0.5,
+    input_scale: float = 1.0,
+    backend: Backend = "numpy",
+    dtype: Any = None,
+) -> Dataset:
+    r"""Draw ``n_samples`` points from :math:`y = X w + b + \varepsilon`, :math:`\varepsilon \sim N(0, \sigma^2)`.
+
+    Inputs are standard normal times ``input_scale``, shape ``(n_samples, len(weights))``;
+    targets have shape ``(n_samples,)``. Everything random comes from ``rng``.
+
+    >>> X, y = synthetic_linear(np.random.default_rng(0), n_samples=5, weights=[1.0, -1.0])
+    >>> X.shape, y.shape
+    ((5, 2), (5,))
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+            f"got {type(rng).__name__}"
+        )
+    n = _checks.positive_int("n_samples", n_samples)
+    w = _checks.finite_array("weights", weights, max_ndim=1).reshape(-1)
+    b = _checks.real_number("bias", bias)
+    sigma = _checks.real_number("noise", noise)
+    if sigma < 0:
+        raise ValueError(f"noise must be >= 0, got {noise!r}")
+    scale = _checks.positive_float("input_scale", input_scale)
+    X: NDArray[np.float64] = rng.normal(size=(n, w.size)) * scale
+    y = X @ w + b + rng.normal(scale=sigma, size=n)
+    return _finish(Dataset(X, y), backend, dtype)

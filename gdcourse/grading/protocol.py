@@ -1,0 +1,231 @@
+"""The contract between assignment checks and the graders that run them.
+
+A graded function (``gradient_descent`` in ``ps2_gradient_descent``, say) has a
+:class:`FunctionSpec` in ``gdcourse.grading.specs.<assignment>``. Every test cell
+of a master notebook is one call::
+
+    check("ps2_gradient_descent", "gradient_descent", gradient_descent,
+          cases=[{...}, {...}])                 # visible test cell
+    check(..., cases=[...], hidden=True)        # between BEGIN/END HIDDEN TESTS
+
+whose arguments are Python literals, so that a grader can read the cases from
+the master (``ast.literal_eval``) without running any notebook code.
+
+Grading a case has three steps, each with a clear place to run:
+
+1. ``spec.probe(fn, case)`` calls the function under test on inputs built from
+   ``case`` and returns plain data (see :func:`encode`). It runs where the
+   function lives: inside the sandbox for a student's function, in the grader
+   for the reference and the misconception variants.
+2. The probe's output crosses the process boundary as JSON (:func:`dumps` /
+   :func:`loads`); nothing else does.
+3. ``spec.judge(case, student, reference, variants)`` runs in the grader's own
+   process, validates the student's data (types, shapes, dtypes, finiteness),
+   compares it with the reference's, and names a misconception when the
+   student's data matches a variant's.
+
+Only the standard library and NumPy are imported here; torch is optional.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+__all__ = [
+    "Case",
+    "FunctionSpec",
+    "Verdict",
+    "decode",
+    "dumps",
+    "encode",
+    "loads",
+]
+
+Case = Mapping[str, Any]
+"""One set of inputs for a graded function: a dict of Python literals."""
+
+KIND = "__kind__"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judgement of one case.
+
+    ``message`` says what was checked, what was expected, what came back and a
+    hint; ``misconception`` names a recognised mistake (or is ``None``).
+    """
+
+    passed: bool
+    message: str = ""
+    misconception: str | None = None
+
+
+@dataclass(frozen=True)
+class Misconception:
+    """A named mistake, with the hint a student gets when their answer shows it."""
+
+    name: str
+    hint: str
+
+
+class FunctionSpec(Protocol):
+    """What an assignment module declares for each graded function."""
+
+    #: Name of the function, equal to the nbgrader grade_id of its solution cell.
+    function: str
+    #: Dotted names whose use gives no credit (e.g. ``"numpy.polyfit"``, ``"torch.optim"``).
+    forbidden: Sequence[str]
+    #: Wrong implementations, by misconception, with the same signature as the function.
+    variants: Mapping[Misconception, Callable[..., Any]]
+
+    def probe(self, fn: Callable[..., Any], case: Case) -> dict[str, Any]:
+        """Call ``fn`` on the case's inputs; return data that :func:`encode` accepts."""
+        ...
+
+    def judge(
+        self,
+        case: Case,
+        student: dict[str, Any],
+        reference: dict[str, Any],
+        variants: Mapping[Misconception, dict[str, Any]],
+    ) -> Verdict:
+        """Compare decoded probe outputs; never trusts ``student``'s types or shapes."""
+        ...
+
+
+# --------------------------------------------------------------------------- plain data
+
+
+def encode(value: Any) -> Any:
+    """Turn a probe's output into JSON-able plain data, keeping kinds, dtypes and shapes.
+
+    NumPy arrays and scalars and torch tensors become tagged dicts; Python
+    numbers, strings, ``None``, lists, tuples and string-keyed dicts stay what
+    they are; anything else becomes ``{"__kind__": "object", "type": ...}`` so
+    that a judge can say "a DataLoader came back where a list was expected".
+
+    >>> encode(np.array([1.0, 2.0]))
+    {'__kind__': 'ndarray', 'dtype': 'float64', 'shape': [2], 'data': [1.0, 2.0]}
+    >>> encode((1, 2.5, None))
+    {'__kind__': 'tuple', 'items': [1, 2.5, None]}
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, np.ndarray):
+        return _array(value, "ndarray")
+    if isinstance(value, np.generic):
+        return {KIND: "npscalar", "dtype": str(value.dtype), "value": value.item()}
+    type_name = f"{type(value).__module__}.{type(value).__qualname__}"
+    if type_name == "torch.Tensor" or type_name.startswith("torch.nn.parameter"):
+        array = value.detach().cpu().numpy()
+        encoded = _array(array, "tensor")
+        encoded["dtype"] = str(value.dtype).removeprefix("torch.")
+        encoded["requires_grad"] = bool(value.requires_grad)
+        return encoded
+    if isinstance(value, list):
+        return [encode(item) for item in value]
+    if isinstance(value, tuple):
+        return {KIND: "tuple", "items": [encode(item) for item in value]}
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        if KIND in value:
+            raise ValueError(f"dict keys must not include {KIND!r}")
+        return {key: encode(item) for key, item in value.items()}
+    return {KIND: "object", "type": type_name}
+
+
+def _array(array: np.ndarray, kind: str) -> dict[str, Any]:
+    if array.dtype.kind not in "biuf":
+        return {KIND: "object", "type": f"{kind} of dtype {array.dtype}"}
+    return {
+        KIND: kind,
+        "dtype": str(array.dtype),
+        "shape": list(array.shape),
+        "data": array.reshape(-1).tolist(),
+    }
+
+
+@dataclass(frozen=True)
+class Foreign:
+    """Something that was not plain data on the other side (its type name only)."""
+
+    type: str
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A decoded torch tensor: its values as a NumPy array, its dtype name, its grad flag."""
+
+    array: np.ndarray
+    dtype: str
+    requires_grad: bool = field(default=False)
+
+
+def decode(value: Any) -> Any:
+    """Inverse of :func:`encode`, producing NumPy arrays, :class:`Tensor` and :class:`Foreign`.
+
+    Malformed data (as a hostile sandbox might send) raises ``ValueError``.
+
+    >>> decode(encode(np.arange(3.0))).tolist()
+    [0.0, 1.0, 2.0]
+    """
+    if value is None or isinstance(value, (bool, str, int, float)):
+        return value
+    if isinstance(value, list):
+        return [decode(item) for item in value]
+    if not isinstance(value, dict):
+        raise ValueError(f"not plain data: {type(value).__name__}")
+    kind = value.get(KIND)
+    if kind is None:
+        return {str(key): decode(item) for key, item in value.items()}
+    if kind == "tuple":
+        return tuple(decode(item) for item in _field(value, "items", list))
+    if kind == "object":
+        return Foreign(str(_field(value, "type", str)))
+    if kind == "npscalar":
+        dtype = np.dtype(_field(value, "dtype", str))
+        return dtype.type(_field(value, "value", (int, float, bool)))
+    if kind in ("ndarray", "tensor"):
+        dtype_name = _field(value, "dtype", str)
+        shape = [int(n) for n in _field(value, "shape", list)]
+        data = _field(value, "data", list)
+        if any(n < 0 for n in shape) or math.prod(shape) != len(data):
+            raise ValueError(f"array data of length {len(data)} does not fit shape {shape}")
+        if not all(isinstance(x, (int, float, bool)) for x in data):
+            raise ValueError("array data must be numbers")
+        numpy_dtype = np.dtype(_TORCH_TO_NUMPY.get(dtype_name, dtype_name))
+        array = np.array(data, dtype=numpy_dtype).reshape(shape)
+        if kind == "ndarray":
+            return array
+        return Tensor(array, dtype_name, bool(value.get("requires_grad", False)))
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+_TORCH_TO_NUMPY = {"float32": "float32", "float64": "float64", "float16": "float16",
+                   "int64": "int64", "int32": "int32", "bool": "bool", "bfloat16": "float32"}
+
+
+def _field(value: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    item = value.get(name)
+    if not isinstance(item, kind):
+        raise ValueError(f"field {name!r} missing or of the wrong type")
+    return item
+
+
+def dumps(value: Any) -> str:
+    """JSON text of ``encode(value)`` (NaN and infinities allowed, as numbers can diverge)."""
+    return json.dumps(encode(value), allow_nan=True)
+
+
+def loads(text: str) -> Any:
+    """``decode(json.loads(text))``."""
+    return decode(json.loads(text))
