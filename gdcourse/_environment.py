@@ -43,7 +43,7 @@ def _run(command: list[str], **kwargs: object) -> None:
 
 def ensure_venv() -> None:
     """Create or update ``.venv`` so that it matches ``pyproject.toml`` and ``constraints.txt``."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - runs under whatever python3 the machine has
         raise SystemExit(f"gdcourse needs Python >= 3.11, this is {sys.version.split()[0]}")
     if not venv_python().exists():
         _run([sys.executable, "-m", "venv", str(VENV)])

@@ -124,7 +124,7 @@ def synthetic_linear(
     backend: Backend = "numpy",
     dtype: Any = None,
 ) -> Dataset:
-    r"""Draw ``n_samples`` points from :math:`y = X w + b + \varepsilon`, :math:`\varepsilon \sim N(0, \sigma^2)`.
+    r"""Draw ``n_samples`` samples: :math:`y = Xw + b + \varepsilon`, noise ~ N(0, noise²).
 
     Inputs are standard normal times ``input_scale``, shape ``(n_samples, len(weights))``;
     targets have shape ``(n_samples,)``. Everything random comes from ``rng``.

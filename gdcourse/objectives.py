@@ -283,9 +283,7 @@ def mse_gradient(x: ArrayLike, y: ArrayLike, w: float, b: float) -> tuple[float,
     x_arr = _checks.finite_array("x", x, max_ndim=1)
     y_arr = _checks.finite_array("y", y, max_ndim=1)
     if x_arr.shape != y_arr.shape:
-        raise ValueError(
-            f"x and y must have the same shape, got {x_arr.shape} and {y_arr.shape}"
-        )
+        raise ValueError(f"x and y must have the same shape, got {x_arr.shape} and {y_arr.shape}")
     residual = b + w * x_arr - y_arr
     return float(2 * np.mean(residual * x_arr)), float(2 * np.mean(residual))
 
@@ -321,4 +319,4 @@ def least_squares(inputs: ArrayLike, targets: ArrayLike) -> tuple[Array, Array]:
     design = np.hstack([X, np.ones((X.shape[0], 1))])
     solution, *_ = np.linalg.lstsq(design, Y, rcond=None)
     weights, bias = solution[:-1], solution[-1]
-    return weights.T.copy(), np.asarray(bias, dtype=np.float64)
+    return np.array(weights.T, dtype=np.float64), np.asarray(bias, dtype=np.float64)

@@ -326,8 +326,7 @@ def minibatch_sgd(
     n = X.shape[0]
     if Y.shape[0] != n:
         raise ValueError(
-            f"inputs and targets must have the same number of rows, "
-            f"got {n} and {Y.shape[0]}"
+            f"inputs and targets must have the same number of rows, got {n} and {Y.shape[0]}"
         )
     if batch_size > n:
         raise ValueError(f"batch_size must be between 1 and {n} (the rows), got {batch_size}")

@@ -12,8 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib as mpl
+import matplotlib
+import matplotlib.style
 import numpy as np
+from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.contour import QuadContourSet
@@ -48,7 +50,7 @@ COLORS = {
 _CYCLE = ["#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
 STYLE: dict[str, Any] = {
-    "axes.prop_cycle": mpl.cycler(color=_CYCLE),
+    "axes.prop_cycle": cycler(color=_CYCLE),
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
@@ -65,7 +67,7 @@ STYLE: dict[str, Any] = {
 
 def use_style() -> None:
     """Apply the course style to every later figure (a notebook's first cell calls this)."""
-    mpl.rcParams.update(STYLE)
+    matplotlib.style.use(STYLE)
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -105,12 +107,8 @@ class FitArtists:
 
 
 def _path_artists(ax: Axes, xs: NDArray[Any], ys: NDArray[Any], label: str) -> DescentArtists:
-    (path,) = ax.plot(
-        xs, ys, "-o", color=COLORS["path"], ms=4, lw=1.2, label=label, zorder=3
-    )
-    (start,) = ax.plot(
-        xs[:1], ys[:1], "s", color=COLORS["start"], ms=8, label="start", zorder=4
-    )
+    (path,) = ax.plot(xs, ys, "-o", color=COLORS["path"], ms=4, lw=1.2, label=label, zorder=3)
+    (start,) = ax.plot(xs[:1], ys[:1], "s", color=COLORS["start"], ms=8, label="start", zorder=4)
     (end,) = ax.plot(xs[-1:], ys[-1:], "*", color=COLORS["end"], ms=11, label="end", zorder=5)
     return DescentArtists(path, start, end)
 
@@ -278,7 +276,11 @@ def plot_loss_surface(
     W, B, L = loss_grid(x, y, w_range, b_range)
     low = max(float(L.min()), 1e-6)
     contour = ax.contour(
-        W, B, L, levels=np.geomspace(low, float(L.max()), levels), cmap="viridis",
+        W,
+        B,
+        L,
+        levels=np.geomspace(low, float(L.max()), levels),
+        cmap="viridis",
         linewidths=0.8,
     )
     descent = None

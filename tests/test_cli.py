@@ -1,0 +1,61 @@
+"""The gdcourse command: help for every subcommand, clear errors, stdlib-only start-up."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gdcourse import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_help_explains_each_subcommand(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for command, words in {
+        "build": "book site and the student",
+        "test": "whole test",
+        "book": "warnings as errors",
+        "release": "exercises/ from its master in solutions/",
+        "grade": "in parallel",
+    }.items():
+        assert command in out
+        assert words in " ".join(out.split())
+
+
+def test_python_dash_m_works_with_the_standard_library_only():
+    """`python3 -m gdcourse` must start on a fresh machine, before anything is installed."""
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "gdcourse", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage: gdcourse" in result.stdout
+
+
+def test_installed_console_script():
+    script = Path(sys.executable).parent / "gdcourse"
+    result = subprocess.run(
+        [str(script), "grade", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert "--workers" in result.stdout
+
+
+def test_unknown_subcommand_is_an_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["frobnicate"])
+    assert info.value.code == 2
+    assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
+
+
+def test_grade_rejects_zero_workers():
+    with pytest.raises(SystemExit, match="--workers must be >= 1, got 0"):
+        cli.main(["grade", "ps2_gradient_descent", "--workers", "0"])

@@ -1,0 +1,76 @@
+"""The course's data sets: values, shapes, dtypes and provenance."""
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_array_equal
+
+from gdcourse import datasets
+
+
+def test_thermometer_is_the_seed_data():
+    x, y = datasets.thermometer()
+    assert x.dtype == np.float64 and x.shape == (11,) and y.shape == (11,)
+    assert_array_equal(x[:3], [35.7, 55.9, 58.2])
+    assert_array_equal(y[-3:], [6.0, 13.0, 21.0])
+    assert "Deep Learning with PyTorch" in datasets.thermometer.__doc__
+
+
+def test_crop_yields_shape_and_provenance():
+    X, Y = datasets.crop_yields()
+    assert X.shape == (15, 3) and Y.shape == (15, 2) and X.dtype == np.float64
+    assert_array_equal(X[0], [73, 67, 43])
+    assert_array_equal(Y[-1], [102, 120])
+    assert "Aakash" in datasets.crop_yields.__doc__
+
+
+def test_torch_backend_and_dtypes():
+    x, _ = datasets.thermometer(backend="torch")
+    assert isinstance(x, torch.Tensor) and x.dtype == torch.float32
+    X, _ = datasets.crop_yields(backend="torch", dtype=torch.float64)
+    assert X.dtype == torch.float64 and tuple(X.shape) == (15, 3)
+    x32, _ = datasets.thermometer(dtype=np.float32)
+    assert x32.dtype == np.float32
+
+
+def test_loaders_return_fresh_arrays():
+    x, _ = datasets.thermometer()
+    x[0] = -1000.0
+    assert datasets.thermometer().inputs[0] == 35.7
+
+
+def test_unknown_backend():
+    with pytest.raises(ValueError, match="backend must be 'numpy' or 'torch', got 'jax'"):
+        datasets.thermometer(backend="jax")  # type: ignore[arg-type]
+
+
+def test_synthetic_linear_is_reproducible_and_linear():
+    a = datasets.synthetic_linear(
+        np.random.default_rng(5), n_samples=500, weights=[3.0, -2.0], bias=0.5, noise=0.0
+    )
+    b = datasets.synthetic_linear(
+        np.random.default_rng(5), n_samples=500, weights=[3.0, -2.0], bias=0.5, noise=0.0
+    )
+    assert_array_equal(a.inputs, b.inputs)
+    np.testing.assert_allclose(a.targets, a.inputs @ [3.0, -2.0] + 0.5)
+    noisy = datasets.synthetic_linear(np.random.default_rng(5), n_samples=2000, noise=0.5)
+    residual = noisy.targets - (noisy.inputs[:, 0] * 2.0 + 1.0)
+    assert 0.45 < residual.std() < 0.55
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_samples": 0}, "n_samples must be an integer >= 1, got 0"),
+        ({"noise": -1.0}, "noise must be >= 0, got -1.0"),
+        ({"input_scale": 0.0}, "input_scale must be > 0, got 0.0"),
+    ],
+)
+def test_synthetic_linear_bad_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        datasets.synthetic_linear(np.random.default_rng(0), **kwargs)
+
+
+def test_synthetic_linear_needs_a_generator():
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        datasets.synthetic_linear(0)  # type: ignore[arg-type]
