@@ -77,12 +77,28 @@ class Misconception:
 class FunctionSpec(Protocol):
     """What an assignment module declares for each graded function."""
 
-    #: Name of the function, equal to the nbgrader grade_id of its solution cell.
-    function: str
-    #: Dotted names whose use gives no credit (e.g. ``"numpy.polyfit"``, ``"torch.optim"``).
-    forbidden: Sequence[str]
-    #: Wrong implementations, by misconception, with the same signature as the function.
-    variants: Mapping[Misconception, Callable[..., Any]]
+    # Read-only properties, so that frozen dataclasses and plain attributes both fit.
+
+    @property
+    def function(self) -> str:
+        """Name of the function, equal to the nbgrader grade_id of its solution cell."""
+        ...
+
+    @property
+    def forbidden(self) -> Sequence[str]:
+        """Dotted names whose use gives no credit (e.g. ``"numpy.polyfit"``, ``"torch.optim"``)."""
+        ...
+
+    @property
+    def variants(self) -> Mapping[Misconception, Callable[..., Any]]:
+        """Wrong implementations, by misconception, with the same signature as the function."""
+        ...
+
+    @property
+    def reference(self) -> Callable[..., Any]:
+        """The right implementation from closed forms or gdcourse's public library, used by
+        the visible checks (students have no master; hidden checks use the master's)."""
+        ...
 
     def probe(self, fn: Callable[..., Any], case: Case) -> dict[str, Any]:
         """Call ``fn`` on the case's inputs; return data that :func:`encode` accepts."""
@@ -210,8 +226,15 @@ def decode(value: Any) -> Any:
     raise ValueError(f"unknown kind {kind!r}")
 
 
-_TORCH_TO_NUMPY = {"float32": "float32", "float64": "float64", "float16": "float16",
-                   "int64": "int64", "int32": "int32", "bool": "bool", "bfloat16": "float32"}
+_TORCH_TO_NUMPY = {
+    "float32": "float32",
+    "float64": "float64",
+    "float16": "float16",
+    "int64": "int64",
+    "int32": "int32",
+    "bool": "bool",
+    "bfloat16": "float32",
+}
 
 
 def _field(value: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:

@@ -1,0 +1,471 @@
+"""The checks behind every test cell, shared by notebooks and the secure grader.
+
+A test cell of a master notebook is one literal call (see
+:mod:`gdcourse.grading.protocol`)::
+
+    check("ps2_gradient_descent", "gradient_descent", gradient_descent, cases=[...])
+
+Inside a notebook kernel, :func:`gdcourse.grading.check` calls :func:`run_check`,
+which probes the function on each case and judges the data in the same
+process. Visible checks compare with the spec's public reference (closed forms
+and gdcourse's library: students have no master); hidden checks, which only
+instructors run, compare with the reference solution of the master
+(:func:`load_reference`).
+
+The secure grader runs no test-cell code. It reads each test cell of the
+master with :func:`parse_check_call`, runs :func:`probe_safely` on the
+student's function inside a sandbox, brings back the JSON of its result, and
+judges it in its own process with :func:`judge_case`; :func:`forbidden_uses`
+scans the student's source for shortcuts that sidestep the exercise.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import os
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gdcourse.grading.protocol import Case, FunctionSpec, Misconception, Verdict, decode, encode
+
+__all__ = [
+    "CheckCall",
+    "course_root",
+    "forbidden_uses",
+    "get_spec",
+    "judge_case",
+    "load_reference",
+    "master_path",
+    "parse_check_call",
+    "probe_safely",
+    "run_check",
+]
+
+CONFIG_FILE = "nbgrader_config.py"
+SOURCE_DIRECTORY = "solutions"
+
+# ------------------------------------------------------------------ specs
+
+
+def get_spec(assignment: str, function: str) -> FunctionSpec:
+    """The :class:`FunctionSpec` of ``function`` in ``assignment``.
+
+    >>> get_spec("ps3_linear_regression", "mse").function
+    'mse'
+    """
+    if not isinstance(assignment, str) or not assignment.isidentifier():
+        raise ValueError(
+            f"assignment must be an assignment name like 'ps1_gradients', got {assignment!r}"
+        )
+    try:
+        module = importlib.import_module(f"gdcourse.grading.specs.{assignment}")
+    except ModuleNotFoundError as error:
+        if error.name != f"gdcourse.grading.specs.{assignment}":
+            raise
+        raise ValueError(
+            f"unknown assignment {assignment!r}; known: {', '.join(known_assignments())}"
+        ) from None
+    specs: Mapping[str, FunctionSpec] = module.SPECS
+    if function not in specs:
+        raise ValueError(
+            f"assignment {assignment!r} has no graded function {function!r}; "
+            f"its graded functions are: {', '.join(specs)}"
+        )
+    return specs[function]
+
+
+def known_assignments() -> list[str]:
+    """Names of the assignments that have a spec module."""
+    folder = Path(__file__).parent / "specs"
+    return sorted(p.stem for p in folder.glob("ps*.py"))
+
+
+# ------------------------------------------------------------------ reading test cells
+
+
+@dataclass(frozen=True)
+class CheckCall:
+    """One test cell's ``check(...)`` call, read without running it."""
+
+    assignment: str
+    function: str
+    cases: list[dict[str, Any]]
+    hidden: bool
+
+
+_HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+def parse_check_call(source: str) -> CheckCall:
+    """Read the single ``check(...)`` call of a test cell.
+
+    The cell may hold a docstring, ``from gdcourse.grading import check``,
+    comments and the hidden-test markers; anything else is an error, because
+    a grader must be able to read the cases without running notebook code.
+
+    >>> parse_check_call('''
+    ... \"\"\"mse is the mean of squared differences.\"\"\"
+    ... from gdcourse.grading import check
+    ... check("ps3_linear_regression", "mse", mse, cases=[{"y_pred": [1.0], "y": [0.0]}])
+    ... ''').cases
+    [{'y_pred': [1.0], 'y': [0.0]}]
+    """
+    text = "\n".join(line for line in source.splitlines() if line.strip() not in _HIDDEN_MARKERS)
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as error:
+        raise ValueError(f"test cell is not valid Python: {error}") from None
+    calls: list[ast.Call] = []
+    for index, node in enumerate(tree.body):
+        if (
+            index == 0
+            and isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            continue  # the docstring
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "gdcourse.grading"
+            and [(a.name, a.asname) for a in node.names] == [("check", None)]
+        ):
+            continue
+        if (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name)
+            and node.value.func.id == "check"
+        ):
+            calls.append(node.value)
+            continue
+        raise ValueError(
+            f"test cell line {node.lineno}: only a docstring, "
+            "'from gdcourse.grading import check' and one check(...) call are allowed, "
+            f"got {ast.unparse(node)[:80]!r}"
+        )
+    if len(calls) != 1:
+        raise ValueError(f"a test cell must hold exactly one check(...) call, found {len(calls)}")
+    call = calls[0]
+    if len(call.args) != 3 or not all(isinstance(a, ast.Constant) for a in call.args[:2]):
+        raise ValueError(
+            "check(...) takes three positional arguments: the assignment name, the function "
+            "name (both string literals) and the function, e.g. "
+            "check('ps3_linear_regression', 'mse', mse, cases=[...])"
+        )
+    assignment = call.args[0].value  # type: ignore[attr-defined]
+    function = call.args[1].value  # type: ignore[attr-defined]
+    if not isinstance(assignment, str) or not isinstance(function, str):
+        raise ValueError("check(...): the assignment and function names must be strings")
+    if not (isinstance(call.args[2], ast.Name) and call.args[2].id == function):
+        raise ValueError(
+            f"check(...): the third argument must be the function {function!r} itself, "
+            f"got {ast.unparse(call.args[2])!r}"
+        )
+    keywords = {kw.arg: kw.value for kw in call.keywords}
+    if None in keywords or not set(keywords) <= {"cases", "hidden"} or "cases" not in keywords:
+        raise ValueError("check(...) takes the keywords cases=[...] and, optionally, hidden=True")
+    try:
+        cases = ast.literal_eval(keywords["cases"])
+        hidden = ast.literal_eval(keywords["hidden"]) if "hidden" in keywords else False
+    except ValueError:
+        raise ValueError(
+            "check(...): cases and hidden must be Python literals (numbers, strings, "
+            "lists, dicts, booleans)"
+        ) from None
+    if not isinstance(cases, list) or not cases or not all(isinstance(c, dict) for c in cases):
+        raise ValueError("check(...): cases must be a non-empty list of dicts")
+    if not isinstance(hidden, bool):
+        raise ValueError(f"check(...): hidden must be True or False, got {hidden!r}")
+    return CheckCall(assignment, function, cases, hidden)
+
+
+# ------------------------------------------------------------------ probing and judging
+
+
+def probe_safely(spec: FunctionSpec, fn: Callable[..., Any], case: Case) -> dict[str, Any]:
+    """``encode(spec.probe(fn, case))`` with warnings silenced; errors become data.
+
+    A warning printed by correct code never costs points, so warnings are
+    ignored here. Whatever goes wrong (the probe raising, data that cannot be
+    encoded) comes back as ``{"__error__": "<Type>: <message>"}``. The result
+    is plain JSON-able data.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = spec.probe(fn, case)
+            encoded = encode(data)
+        json.dumps(encoded, allow_nan=True)
+    except Exception as error:
+        return {"__error__": f"{type(error).__name__}: {str(error)[:300]}"}
+    if not isinstance(encoded, dict):
+        return {"__error__": f"TypeError: the probe returned {type(encoded).__name__}"}
+    return encoded
+
+
+def _decoded(data: Any) -> dict[str, Any]:
+    if isinstance(data, dict) and "__error__" in data:
+        return {"__error__": str(data["__error__"])}
+    try:
+        value = decode(data)
+    except (ValueError, TypeError, KeyError) as error:
+        return {"__error__": f"malformed probe data: {error}"}
+    if not isinstance(value, dict):
+        return {"__error__": f"malformed probe data: {type(value).__name__}"}
+    return value
+
+
+def judge_case(
+    spec: FunctionSpec,
+    case: Case,
+    student_output: Any,
+    reference_fn: Callable[..., Any],
+) -> Verdict:
+    """Judge one case in the trusted process.
+
+    ``student_output`` is what :func:`probe_safely` returned for the student's
+    function (plain data, e.g. after a JSON round trip). The reference and
+    every misconception variant are probed here, in-process, and all data is
+    decoded before ``spec.judge`` compares it.
+    """
+    reference = _decoded(probe_safely(spec, reference_fn, case))
+    if "__error__" in reference:
+        raise RuntimeError(
+            f"the reference of {spec.function} failed on case {dict(case)!r}: "
+            f"{reference['__error__']}"
+        )
+    variants: dict[Misconception, dict[str, Any]] = {
+        misconception: _decoded(probe_safely(spec, variant, case))
+        for misconception, variant in spec.variants.items()
+    }
+    return spec.judge(case, _decoded(student_output), reference, variants)
+
+
+def run_check(
+    assignment: str,
+    function: str,
+    fn: Callable[..., Any],
+    *,
+    cases: Sequence[Case],
+    hidden: bool,
+) -> None:
+    """Check ``fn`` on ``cases`` in this process; raise ``AssertionError`` that teaches.
+
+    Visible checks compare with the spec's public reference; hidden checks with
+    the master's reference solution (:func:`load_reference`).
+    """
+    spec = get_spec(assignment, function)
+    if not callable(fn):
+        raise AssertionError(
+            f"{function} must be a function, got {type(fn).__name__}: run the cell that "
+            f"defines {function} first."
+        )
+    if not isinstance(cases, list | tuple) or not cases:
+        raise ValueError(f"cases must be a non-empty list of dicts, got {cases!r}")
+    reference_fn = load_reference(assignment, function) if hidden else public_reference(spec)
+    failures = []
+    for case in cases:
+        verdict = judge_case(spec, case, probe_safely(spec, fn, case), reference_fn)
+        if not verdict.passed:
+            failures.append(verdict.message)
+    if failures:
+        kind = "hidden" if hidden else "visible"
+        header = f"{function}: {len(failures)} of {len(cases)} {kind} checks failed."
+        raise AssertionError("\n\n".join([header, *failures]))
+    print(f"{function}: all {len(cases)} {'hidden' if hidden else 'visible'} checks passed.")
+
+
+def public_reference(spec: FunctionSpec) -> Callable[..., Any]:
+    """The spec's reference from closed forms / the public library (``spec.reference``)."""
+    reference: Callable[..., Any] | None = getattr(spec, "reference", None)
+    if reference is None or not callable(reference):
+        raise TypeError(f"the spec of {spec.function} has no callable `reference`")
+    return reference
+
+
+# ------------------------------------------------------------------ the master's reference
+
+
+def course_root(root: str | os.PathLike[str] | None = None) -> Path:
+    """The course directory: ``root``, else ``$GDCOURSE_ROOT``, else the nearest folder
+    at or above the working directory that holds ``nbgrader_config.py``."""
+    if root is None:
+        root = os.environ.get("GDCOURSE_ROOT") or None
+    if root is not None:
+        path = Path(root).resolve()
+        if not (path / CONFIG_FILE).is_file():
+            raise FileNotFoundError(f"course root {str(path)!r} has no {CONFIG_FILE}")
+        return path
+    start = Path.cwd().resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file() and (folder / SOURCE_DIRECTORY).is_dir():
+            return folder
+    raise FileNotFoundError(
+        f"no course directory ({CONFIG_FILE} next to {SOURCE_DIRECTORY}/) at or above "
+        f"{str(start)!r}; set GDCOURSE_ROOT. Hidden tests need the master notebooks, "
+        "which only instructors have."
+    )
+
+
+def master_path(assignment: str, root: str | os.PathLike[str] | None = None) -> Path:
+    """``<root>/solutions/<assignment>/<assignment>.ipynb`` (it must exist)."""
+    path = course_root(root) / SOURCE_DIRECTORY / assignment / f"{assignment}.ipynb"
+    if not path.is_file():
+        raise FileNotFoundError(f"no master notebook for {assignment!r} at {str(path)!r}")
+    return path
+
+
+def _nbgrader_meta(cell: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def setup_cell_ids(cells: Iterable[Mapping[str, Any]]) -> list[str]:
+    """grade_ids of the setup cells: read-only code cells whose grade_id starts with ``setup``."""
+    return [
+        str(_nbgrader_meta(cell)["grade_id"])
+        for cell in cells
+        if cell.get("cell_type") == "code"
+        and str(_nbgrader_meta(cell).get("grade_id", "")).startswith("setup")
+    ]
+
+
+_REFERENCE_CACHE: dict[tuple[str, float, str], Callable[..., Any]] = {}
+
+
+def load_reference(
+    assignment: str, function: str, root: str | os.PathLike[str] | None = None
+) -> Callable[..., Any]:
+    """The reference implementation of ``function`` from the master notebook.
+
+    Runs the master's setup cells (grade_id ``setup...``) and then the solution
+    cell whose grade_id is ``function``, in a fresh namespace, and returns the
+    function it defines.
+    """
+    path = master_path(assignment, root)
+    key = (str(path), path.stat().st_mtime, function)
+    if key in _REFERENCE_CACHE:
+        return _REFERENCE_CACHE[key]
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    cells = notebook.get("cells", [])
+    setup = set(setup_cell_ids(cells))
+    namespace: dict[str, Any] = {"__name__": f"gdcourse_reference_{assignment}"}
+    found = False
+    for cell in cells:
+        grade_id = _nbgrader_meta(cell).get("grade_id")
+        if cell.get("cell_type") != "code" or (grade_id not in setup and grade_id != function):
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        code = compile(source, f"<{assignment}:{grade_id}>", "exec")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exec(code, namespace)  # the master is the instructor's own, trusted code
+        found = found or grade_id == function
+    if not found or not callable(namespace.get(function)):
+        raise LookupError(
+            f"the master {str(path)!r} has no solution cell with grade_id {function!r} "
+            "that defines that function"
+        )
+    reference: Callable[..., Any] = namespace[function]
+    _REFERENCE_CACHE[key] = reference
+    return reference
+
+
+# ------------------------------------------------------------------ shortcuts that earn nothing
+
+
+def _dotted(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _matches(name: str, forbidden: str) -> bool:
+    if forbidden.startswith("."):
+        return name.split(".")[-1] == forbidden[1:]
+    return name == forbidden or name.startswith(forbidden + ".")
+
+
+def forbidden_uses(source: str, forbidden: Iterable[str]) -> list[str]:
+    """Uses in ``source`` of names that sidestep the exercise, one readable line each.
+
+    ``forbidden`` holds dotted module paths (``"numpy.polyfit"``, ``"torch.optim"``,
+    ``"gdcourse"``: the name and everything under it), bare names
+    (``"numerical_gradient"``) and attribute names written with a leading dot
+    (``".backward"``: that attribute on anything). Imports, aliases
+    (``import numpy as np``), ``from`` imports, ``getattr(obj, "name")`` and
+    ``__import__``/``importlib.import_module`` with literal names are resolved.
+    Source that does not parse is reported as such.
+
+    >>> forbidden_uses("import numpy as np\\nw = np.polyfit(x, y, 1)", ["numpy.polyfit"])
+    ['line 2: numpy.polyfit']
+    """
+    rules = [f for f in forbidden if f]
+    if not rules:
+        return []
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:
+        return [f"the code does not parse: {error.msg} (line {error.lineno})"]
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    aliases[alias.asname] = alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+
+    def resolve(dotted: str) -> str:
+        head, _, rest = dotted.partition(".")
+        full = aliases.get(head, head)
+        return f"{full}.{rest}" if rest else full
+
+    found: list[str] = []
+
+    def report(line: int, name: str) -> None:
+        if any(_matches(name, rule) for rule in rules):
+            entry = f"line {line}: {name}"
+            if entry not in found:
+                found.append(entry)
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                report(node.lineno, alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            report(node.lineno, node.module)
+            for alias in node.names:
+                report(node.lineno, f"{node.module}.{alias.name}")
+        elif isinstance(node, ast.Attribute):
+            dotted = _dotted(node)
+            report(node.lineno, resolve(dotted) if dotted else f"?.{node.attr}")
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            report(node.lineno, resolve(node.id))
+        if isinstance(node, ast.Call):
+            target = _dotted(node.func)
+            resolved = resolve(target) if target else ""
+            literal = [
+                a.value
+                for a in node.args
+                if isinstance(a, ast.Constant) and isinstance(a.value, str)
+            ]
+            if resolved == "getattr" and len(node.args) >= 2 and len(literal) == 1:
+                owner = _dotted(node.args[0])
+                base = resolve(owner) if owner else "?"
+                report(node.lineno, f"{base}.{literal[0]}")
+            if resolved in ("__import__", "importlib.import_module") and literal:
+                report(node.lineno, literal[0])
+    return found
