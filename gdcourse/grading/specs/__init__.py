@@ -165,7 +165,10 @@ def describe_value(value: Any, limit: int = 6) -> str:
     if isinstance(value, np.generic):
         return f"{value.item()!r} (NumPy {value.dtype} scalar)"
     if isinstance(value, float):
-        return f"{value:.10g}" if math.isfinite(value) else repr(value)
+        if not math.isfinite(value):
+            return repr(value)
+        text = f"{value:.10g}"
+        return text if any(c in text for c in ".e") else text + ".0"
     if isinstance(value, tuple):
         inner = ", ".join(describe_value(item, limit) for item in value[:limit])
         return f"({inner}{', ...' if len(value) > limit else ''})"
