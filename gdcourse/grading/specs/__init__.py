@@ -383,6 +383,9 @@ class Spec:
         What to look at when the answer is wrong and no misconception matches.
     tolerances:
         Per-dtype tolerances for values.
+    variant_tolerances:
+        Misconception name -> a looser tolerance for recognising that mistake when
+        the student's numbers depend on a free choice (a finite-difference step, say).
     """
 
     function: str
@@ -395,6 +398,7 @@ class Spec:
     summarise: Callable[[Any, Case], Any] | None = None
     hint: str = "compare your code with the formula in the text above the function."
     tolerances: Mapping[str, Tolerance] = field(default_factory=lambda: DEFAULT_TOLERANCES)
+    variant_tolerances: Mapping[str, Tolerance] = field(default_factory=dict)
 
     @property
     def variants(self) -> dict[Misconception, Callable[..., Any]]:
@@ -427,7 +431,11 @@ class Spec:
     # -- judge: runs in the grader's own process on decoded data
 
     def _difference(
-        self, case: Case, expected: Mapping[str, Any], got: Mapping[str, Any]
+        self,
+        case: Case,
+        expected: Mapping[str, Any],
+        got: Mapping[str, Any],
+        tolerance: Tolerance | None = None,
     ) -> tuple[str, str, str] | None:
         exp_raised = expected.get("raised")
         got_raised = got.get("raised")
@@ -449,11 +457,14 @@ class Spec:
                 "unchanged",
                 f"{', '.join(map(str, got_modified or []))} changed in place",
             )
+        tolerances = self.tolerances
+        if tolerance is not None:
+            tolerances = {dtype: tolerance for dtype in DEFAULT_TOLERANCES}
         return first_difference(
             expected.get("output"),
             got.get("output"),
             "the result",
-            tolerances=self.tolerances,
+            tolerances=tolerances,
             case_dtype=str(case.get("dtype", "float64")),
         )
 
@@ -483,7 +494,8 @@ class Spec:
                 continue
             if self._difference(case, reference, data) is None:
                 continue  # this variant happens to be right on this case
-            if self._difference(case, data, student) is None:
+            loose = self.variant_tolerances.get(candidate.name)
+            if self._difference(case, data, student, loose) is None:
                 misconception = candidate
                 break
         if misconception is None and student.get("modified"):
