@@ -18,13 +18,13 @@ import numpy as np
 from gdcourse.grading.protocol import Case, FunctionSpec, Misconception
 from gdcourse.grading.specs import Arguments, Spec, Tolerance
 
-__all__ = ["FUNCTIONS", "SPECS", "TestFunction"]
+__all__ = ["FUNCTIONS", "SPECS", "ProbeFunction"]
 
 Array = np.ndarray
 
 
 @dataclass(frozen=True)
-class TestFunction:
+class ProbeFunction:
     """A function of a 1-D array, with its torch twin, gradient and central difference."""
 
     numpy: Callable[[Array], float]
@@ -66,9 +66,9 @@ def _rosenbrock_central(x: Array, h: float) -> Array:
     )
 
 
-FUNCTIONS: dict[str, TestFunction] = {
+FUNCTIONS: dict[str, ProbeFunction] = {
     # x0^2 + x1^2 / 2, the seed's bowl: central differences are exact on quadratics.
-    "bowl": TestFunction(
+    "bowl": ProbeFunction(
         numpy=lambda x: float(x[0] ** 2 + x[1] ** 2 / 2),
         torch=lambda x: x[0] ** 2 + x[1] ** 2 / 2,
         gradient=lambda x: np.array([2 * x[0], x[1]]),
@@ -76,25 +76,25 @@ FUNCTIONS: dict[str, TestFunction] = {
     ),
     # sum of squares plus a large constant: harmless for autograd, but finite
     # differences of f lose about 6 digits to cancellation.
-    "offset_squares": TestFunction(
+    "offset_squares": ProbeFunction(
         numpy=lambda x: float(np.sum(x**2) + 1e6),
         torch=lambda x: (x**2).sum() + 1e6,
         gradient=lambda x: 2 * x,
         central=lambda x, h: 2 * x,
     ),
-    "cubic": TestFunction(
+    "cubic": ProbeFunction(
         numpy=lambda x: float(np.sum(x**3)),
         torch=lambda x: (x**3).sum(),
         gradient=lambda x: 3 * x**2,
         central=lambda x, h: 3 * x**2 + h**2,
     ),
-    "exp_sum": TestFunction(
+    "exp_sum": ProbeFunction(
         numpy=lambda x: float(np.sum(np.exp(x))),
         torch=lambda x: _exp(x).sum(),
         gradient=lambda x: np.exp(x),
         central=lambda x, h: np.exp(x) * np.sinh(h) / h,
     ),
-    "sin_cos": TestFunction(
+    "sin_cos": ProbeFunction(
         numpy=lambda x: float(np.sin(x[0]) * np.cos(x[1])),
         torch=lambda x: _sin(x[0]) * _cos(x[1]),
         gradient=lambda x: np.array([np.cos(x[0]) * np.cos(x[1]), -np.sin(x[0]) * np.sin(x[1])]),
@@ -102,7 +102,7 @@ FUNCTIONS: dict[str, TestFunction] = {
             np.array([np.cos(x[0]) * np.cos(x[1]), -np.sin(x[0]) * np.sin(x[1])]) * np.sin(h) / h
         ),
     ),
-    "rosenbrock": TestFunction(
+    "rosenbrock": ProbeFunction(
         numpy=lambda x: float(_rosenbrock(x)),
         torch=_rosenbrock,
         gradient=lambda x: _rosenbrock_central(x, 0.0),
@@ -111,7 +111,7 @@ FUNCTIONS: dict[str, TestFunction] = {
 }
 
 
-def _test_function(case: Case) -> TestFunction:
+def _test_function(case: Case) -> ProbeFunction:
     name = case["f"]
     if name not in FUNCTIONS:
         raise ValueError(f"case f must be one of {sorted(FUNCTIONS)}, got {name!r}")
