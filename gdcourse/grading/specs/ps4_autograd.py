@@ -1,0 +1,146 @@
+"""Specs of ``ps4_autograd``: fitting a line with PyTorch autograd.
+
+A case gives the data as literals and their dtype; the probe builds 1-D tensors of
+that dtype (``"float32"`` or ``"float64"``), watches them for changes in place, and
+calls ``train_autograd(x, y, learn_rate, epochs[, w0=..., b0=...])``:
+
+>>> case = {"x": [0.0, 1.0, 2.0], "y": [1.0, 3.0, 5.0], "dtype": "float32",
+...         "learn_rate": 0.1, "epochs": 2}
+>>> arguments = _inputs(case)
+>>> arguments.args[0].dtype, sorted(arguments.watched)
+(torch.float32, ['x', 'y'])
+>>> w, b, losses = SPECS["train_autograd"].reference(*arguments.args)
+>>> [round(loss, 4) for loss in losses]
+[11.6667, 3.2074]
+
+The public reference runs the same descent in NumPy float64 with the analytic
+gradient of :mod:`gdcourse.objectives`; correct float32 work agrees with it within
+the float32 tolerance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from gdcourse.grading.protocol import Case, FunctionSpec
+from gdcourse.grading.specs import Arguments, Spec
+
+__all__ = ["SPECS", "tensor"]
+
+DTYPES = ("float32", "float64")
+
+
+def tensor(values: Any, dtype: str) -> Any:
+    """A torch tensor of ``values`` with the dtype named by ``dtype`` (float32 or float64)."""
+    import torch
+
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    return torch.tensor(values, dtype=getattr(torch, dtype))
+
+
+def _inputs(case: Case) -> Arguments:
+    dtype = str(case.get("dtype", "float64"))
+    x = tensor(case["x"], dtype)
+    y = tensor(case["y"], dtype)
+    kwargs = {key: case[key] for key in ("w0", "b0") if key in case}
+    return Arguments(
+        args=(x, y, case["learn_rate"], case["epochs"]),
+        kwargs=kwargs,
+        watched={"x": x, "y": y},
+    )
+
+
+def _reference(
+    x: Any, y: Any, learn_rate: float, epochs: int, w0: float = 0.0, b0: float = 0.0
+) -> tuple[float, float, list[float]]:
+    """Full-batch gradient descent on the MSE, in float64 NumPy (gdcourse.objectives)."""
+    from gdcourse.objectives import linear_model, mse, mse_gradient
+
+    xs = np.array(x.detach().cpu().numpy(), dtype=np.float64)
+    ys = np.array(y.detach().cpu().numpy(), dtype=np.float64)
+    w, b = float(w0), float(b0)
+    losses: list[float] = []
+    for _ in range(epochs):
+        losses.append(float(mse(linear_model(xs, w, b), ys)))
+        dw, db = mse_gradient(xs, ys, w, b)
+        w, b = w - learn_rate * dw, b - learn_rate * db
+    return w, b, losses
+
+
+def _variant(
+    *,
+    sign: float = 1.0,
+    zero_grad: bool = True,
+    record_after: bool = False,
+    reduction: str = "mean",
+    once: bool = False,
+    as_tensors: bool = False,
+    normalise_in_place: bool = False,
+) -> Callable[..., tuple[Any, Any, list[Any]]]:
+    """The autograd loop of the solution with one mistake switched on."""
+
+    def variant(
+        x: Any, y: Any, learn_rate: float, epochs: int, w0: float = 0.0, b0: float = 0.0
+    ) -> tuple[Any, Any, list[Any]]:
+        import torch
+
+        if normalise_in_place:
+            x /= x.abs().max()  # rescales the caller's tensor too
+        w: Any = torch.tensor(float(w0), dtype=x.dtype, requires_grad=True)
+        b: Any = torch.tensor(float(b0), dtype=x.dtype, requires_grad=True)
+
+        def loss_at() -> Any:
+            squared = (b + w * x - y) ** 2
+            return squared.sum() if reduction == "sum" else squared.mean()
+
+        losses: list[Any] = []
+        first = loss_at()
+        if once:
+            first.backward()  # one gradient, reused by every update
+        for _ in range(epochs):
+            loss = first if once else loss_at()
+            if not record_after:
+                losses.append(loss if as_tensors else loss.item())
+            if not once:
+                loss.backward()
+            with torch.no_grad():
+                w -= sign * learn_rate * w.grad
+                b -= sign * learn_rate * b.grad
+                if record_after:
+                    losses.append(loss_at().item())
+            if zero_grad and not once:
+                w.grad.zero_()
+                b.grad.zero_()
+        if as_tensors:
+            return w, b, losses
+        return w.item(), b.item(), losses
+
+    return variant
+
+
+SPECS: dict[str, FunctionSpec] = {
+    "train_autograd": Spec(
+        function="train_autograd",
+        inputs=_inputs,
+        reference=_reference,
+        variants_by_name={
+            "uphill_sign_error": _variant(sign=-1.0),
+            "gradients_not_zeroed": _variant(zero_grad=False),
+            "losses_after_update": _variant(record_after=True),
+            "sum_instead_of_mean": _variant(reduction="sum"),
+            "gradient_outside_loop": _variant(once=True),
+            "tensors_returned": _variant(as_tensors=True),
+            "argument_modified_in_place": _variant(normalise_in_place=True),
+        },
+        forbidden=("torch.optim", "torch.nn", "gdcourse"),
+        hint=(
+            "in every epoch: compute the loss mean((b + w * x - y)**2) and record "
+            "loss.item(); call loss.backward(); update w and b under torch.no_grad(); "
+            "zero w.grad and b.grad. Return w.item(), b.item() and the list of floats."
+        ),
+    ),
+}

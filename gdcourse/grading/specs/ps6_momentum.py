@@ -1,0 +1,246 @@
+"""Specs of ``ps6_momentum``: heavy-ball momentum and its best parameters on a quadratic.
+
+Every case describes the quadratic :math:`f(x) = \\tfrac12 x^\\top A x - b^\\top x`, whose
+gradient :math:`A x - b` the probe builds from the literal ``A`` and ``b`` (a number for a
+one-dimensional problem, a symmetric positive definite matrix otherwise):
+
+>>> case = {"A": [[2.0, 0.0], [0.0, 8.0]], "b": [2.0, 0.0], "start": [0.0, 1.0],
+...         "learn_rate": 0.1, "momentum": 0.5}
+>>> x, path = SPECS["gradient_descent_momentum"].reference(*_inputs(case).args,
+...                                                        **_inputs(case).kwargs)
+>>> np.round(x, 4).tolist(), len(path) > 1
+([1.0, 0.0], True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gdcourse.grading.protocol import Case, FunctionSpec, Misconception
+from gdcourse.grading.specs import Arguments, Spec
+
+__all__ = ["SPECS"]
+
+Array = NDArray[np.float64]
+Gradient = Callable[[Any], Any]
+
+
+# ------------------------------------------------------------------ inputs
+
+
+def _quadratic_gradient(case: Case) -> Gradient:
+    """The gradient ``A x - b`` of the case's quadratic, as a fresh float64 array."""
+    A = np.array(case["A"], dtype=np.float64)
+    b = np.array(case.get("b", 0.0), dtype=np.float64)
+
+    def gradient(x: Any) -> Array:
+        point = np.array(x, dtype=np.float64)
+        if A.ndim == 0:
+            return np.asarray(A * point - b, dtype=np.float64)
+        return np.asarray(A @ point - b, dtype=np.float64)
+
+    return gradient
+
+
+def _inputs(case: Case) -> Arguments:
+    """``gradient_descent_momentum(gradient, start, learn_rate, **options)``.
+
+    ``start`` is a float for a number, else a float64 array the probe watches:
+    changing the caller's start point in place is a mistake.
+    """
+    start_literal = case["start"]
+    start: Any
+    if isinstance(start_literal, list):
+        start = np.array(start_literal, dtype=np.float64)
+    else:
+        start = float(start_literal)
+    kwargs = {key: case[key] for key in ("momentum", "max_iter", "tol") if key in case}
+    watched = {"start": start} if isinstance(start, np.ndarray) else {}
+    return Arguments(
+        args=(_quadratic_gradient(case), start, case["learn_rate"]),
+        kwargs=kwargs,
+        watched=watched,
+    )
+
+
+def _summarise_descent(result: Any, case: Case) -> Any:
+    """``(x, path)`` with the path stacked into one float64 array (a list of arrays, of
+    lists or of floats all qualify); tensors and ragged paths are left as they came."""
+    if not isinstance(result, tuple | list) or len(result) != 2:
+        return result
+    x, path = result
+    if isinstance(path, list | tuple) and path and not any(_is_tensor(p) for p in path):
+        try:
+            stacked = np.array(path, dtype=np.float64)
+        except (TypeError, ValueError):
+            return (x, path)
+        return (x, stacked)
+    return (x, path)
+
+
+def _is_tensor(value: Any) -> bool:
+    return type(value).__module__.startswith("torch")
+
+
+# ------------------------------------------------------------------ gradient_descent_momentum
+
+
+def _momentum_reference(
+    gradient: Gradient,
+    start: Any,
+    learn_rate: float,
+    momentum: float = 0.9,
+    max_iter: int = 1000,
+    tol: float = 1e-6,
+) -> tuple[Array, list[Array]]:
+    """The public reference: :func:`gdcourse.optimizers.heavy_ball` (same stopping rule)."""
+    from gdcourse.optimizers import heavy_ball
+
+    _check_arguments(learn_rate, momentum, max_iter)
+    result = heavy_ball(
+        gradient,
+        start,
+        learning_rate=learn_rate,
+        momentum=momentum,
+        max_iter=max_iter,
+        tol=tol,
+        divergence_threshold=1e300,
+    )
+    return result.x, list(result.path)
+
+
+def _check_arguments(learn_rate: float, momentum: float, max_iter: int) -> None:
+    if learn_rate <= 0:
+        raise ValueError(f"learn_rate must be > 0, got {learn_rate}")
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    if max_iter < 0:
+        raise ValueError(f"max_iter must be >= 0, got {max_iter}")
+
+
+def _momentum_variant(
+    *,
+    sign: float = 1.0,
+    on_gradient: bool = False,
+    start_in_path: bool = True,
+    stop_on_gradient: bool = False,
+    copy_start: bool = True,
+) -> Callable[..., tuple[Any, list[Any]]]:
+    """A heavy-ball loop with one mistake switched on."""
+
+    def variant(
+        gradient: Gradient,
+        start: Any,
+        learn_rate: float,
+        momentum: float = 0.9,
+        max_iter: int = 1000,
+        tol: float = 1e-6,
+    ) -> tuple[Any, list[Any]]:
+        _check_arguments(learn_rate, momentum, max_iter)
+        x = np.array(start, dtype=float) if copy_start else np.asarray(start, dtype=float)
+        v = np.zeros_like(x)
+        path = [x.copy()] if start_in_path else []
+        for _ in range(max_iter):
+            g = np.asarray(gradient(x), dtype=float)
+            # momentum_on_gradient: the momentum scales the gradient, v keeps no memory
+            v = -learn_rate * momentum * g if on_gradient else momentum * v - sign * learn_rate * g
+            small = np.abs(g) <= tol if stop_on_gradient else np.abs(v) <= tol
+            if np.all(small):
+                break
+            if copy_start:
+                x = x + v
+            else:
+                x += v
+            path.append(x.copy())
+        return x, path
+
+    return variant
+
+
+_MOMENTUM_NOT_SQUARED = Misconception(
+    "momentum_not_squared",
+    "the momentum of the heavy-ball method is the *square* "
+    "((sqrt(L) - sqrt(mu)) / (sqrt(L) + sqrt(mu)))**2; without the square it is the "
+    "momentum of Nesterov's method, a different algorithm.",
+)
+_DIAGONAL_NOT_EIGENVALUES = Misconception(
+    "diagonal_instead_of_eigenvalues",
+    "L and mu are the largest and smallest *eigenvalues* of A (np.linalg.eigvalsh), "
+    "not its largest and smallest diagonal entries; they agree only for diagonal A.",
+)
+
+
+def _optimal_reference(A: Any) -> tuple[float, float]:
+    """Closed form for the heavy-ball method on a quadratic (Polyak, 1964)."""
+    eigenvalues = np.linalg.eigvalsh(np.array(A, dtype=np.float64))
+    root_l, root_mu = np.sqrt(eigenvalues[-1]), np.sqrt(eigenvalues[0])
+    learn_rate = 4.0 / (root_l + root_mu) ** 2
+    momentum = ((root_l - root_mu) / (root_l + root_mu)) ** 2
+    return float(learn_rate), float(momentum)
+
+
+def _optimal_not_squared(A: Any) -> tuple[float, float]:
+    eigenvalues = np.linalg.eigvalsh(np.array(A, dtype=np.float64))
+    root_l, root_mu = np.sqrt(eigenvalues[-1]), np.sqrt(eigenvalues[0])
+    return float(4.0 / (root_l + root_mu) ** 2), float((root_l - root_mu) / (root_l + root_mu))
+
+
+def _optimal_from_diagonal(A: Any) -> tuple[float, float]:
+    diagonal = np.diag(np.array(A, dtype=np.float64))
+    root_l, root_mu = np.sqrt(diagonal.max()), np.sqrt(diagonal.min())
+    learn_rate = 4.0 / (root_l + root_mu) ** 2
+    return float(learn_rate), float(((root_l - root_mu) / (root_l + root_mu)) ** 2)
+
+
+def _optimal_in_place(A: Any) -> tuple[float, float]:
+    matrix = np.asarray(A, dtype=float)
+    matrix /= 1.0 + np.linalg.eigvalsh(matrix)[-1]  # rescales the caller's matrix
+    return _optimal_reference(A)
+
+
+def _optimal_inputs(case: Case) -> Arguments:
+    A = np.array(case["A"], dtype=np.float64)
+    return Arguments(args=(A,), watched={"A": A})
+
+
+SPECS: dict[str, FunctionSpec] = {
+    "gradient_descent_momentum": Spec(
+        function="gradient_descent_momentum",
+        inputs=_inputs,
+        reference=_momentum_reference,
+        variants_by_name={
+            "uphill_sign_error": _momentum_variant(sign=-1.0),
+            "momentum_on_gradient": _momentum_variant(on_gradient=True),
+            "start_missing_from_path": _momentum_variant(start_in_path=False),
+            "tolerance_on_gradient": _momentum_variant(stop_on_gradient=True),
+            "argument_modified_in_place": _momentum_variant(copy_start=False),
+        },
+        forbidden=("gdcourse",),
+        summarise=_summarise_descent,
+        hint=(
+            "follow the update in the text: v starts at zero; v = momentum * v - learn_rate * "
+            "gradient(x); stop without moving when every |v| <= tol; else x = x + v and append "
+            "a copy of x to the path, whose first point is the start."
+        ),
+    ),
+    "optimal_momentum_parameters": Spec(
+        function="optimal_momentum_parameters",
+        inputs=_optimal_inputs,
+        reference=_optimal_reference,
+        variants_by_name={
+            _MOMENTUM_NOT_SQUARED: _optimal_not_squared,
+            _DIAGONAL_NOT_EIGENVALUES: _optimal_from_diagonal,
+            "argument_modified_in_place": _optimal_in_place,
+        },
+        forbidden=("gdcourse",),
+        hint=(
+            "with L and mu the largest and smallest eigenvalues of A, return "
+            "(4 / (sqrt(L) + sqrt(mu))**2, ((sqrt(L) - sqrt(mu)) / (sqrt(L) + sqrt(mu)))**2) "
+            "as two floats."
+        ),
+    ),
+}
