@@ -22,7 +22,9 @@ scans the student's source for shortcuts that sidestep the exercise.
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
+import io
 import json
 import os
 import warnings
@@ -344,8 +346,8 @@ def load_reference(
     """The reference implementation of ``function`` from the master notebook.
 
     Runs the master's setup cells (grade_id ``setup...``) and then the solution
-    cell whose grade_id is ``function``, in a fresh namespace, and returns the
-    function it defines.
+    cell whose grade_id is ``function``, in a fresh namespace (what they print
+    is discarded), and returns the function it defines.
     """
     path = master_path(assignment, root)
     key = (str(path), path.stat().st_mtime, function)
@@ -363,7 +365,11 @@ def load_reference(
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
         code = compile(source, f"<{assignment}:{grade_id}>", "exec")
-        with warnings.catch_warnings():
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
             warnings.simplefilter("ignore")
             exec(code, namespace)  # the master is the instructor's own, trusted code
         found = found or grade_id == function
