@@ -1,0 +1,128 @@
+"""Regenerate the student notebooks in ``exercises/`` from the masters in ``solutions/``.
+
+``release(names)`` runs ``nbgrader generate_assignment`` for each assignment in a
+temporary copy of the course directory that holds only the master's folder and a
+throw-away gradebook, then replaces ``exercises/<assignment>/`` with what it
+produced. So releasing never touches the instructor's gradebook, ``submitted/``,
+``autograded/`` or ``feedback/``, and the result depends on the master alone:
+running it twice gives byte-identical files (a test compares the committed
+exercises with a fresh generation).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["assignments", "generate", "release"]
+
+SOURCE = "solutions"
+RELEASE = "exercises"
+
+
+def _root(root: str | os.PathLike[str] | None) -> Path:
+    from gdcourse.grading.checks import course_root
+
+    if root is not None:
+        return course_root(root)
+    return course_root(Path(__file__).resolve().parent.parent)
+
+
+def assignments(root: str | os.PathLike[str] | None = None) -> list[str]:
+    """Names of the assignments that have a master ``solutions/<name>/<name>.ipynb``."""
+    source = _root(root) / SOURCE
+    return sorted(
+        p.name for p in source.iterdir() if p.is_dir() and (p / f"{p.name}.ipynb").is_file()
+    )
+
+
+def generate(name: str, destination: Path, root: str | os.PathLike[str] | None = None) -> Path:
+    """Generate the student version of ``name`` into ``destination/<name>/``; return that folder.
+
+    Runs nbgrader in a temporary course directory with its own gradebook, so
+    nothing of the real course directory but the master is read, and nothing
+    of it is written.
+    """
+    course = _root(root)
+    master_folder = course / SOURCE / name
+    if not (master_folder / f"{name}.ipynb").is_file():
+        raise ValueError(
+            f"unknown assignment {name!r}: no master {SOURCE}/{name}/{name}.ipynb; "
+            f"known: {', '.join(assignments(course)) or 'none'}"
+        )
+    with tempfile.TemporaryDirectory(prefix="gdcourse-release-") as scratch:
+        work = Path(scratch)
+        shutil.copytree(
+            master_folder,
+            work / SOURCE / name,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc"),
+        )
+        command = [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "generate_assignment",
+            name,
+            "--force",
+            "--log-level=WARN",
+            f"--CourseDirectory.root={work}",
+            f"--CourseDirectory.source_directory={SOURCE}",
+            f"--CourseDirectory.release_directory={RELEASE}",
+            "--CourseDirectory.course_id=gdcourse",
+            f"--CourseDirectory.db_url=sqlite:///{work / 'gradebook.db'}",
+        ]
+        # nbgrader runs `alembic` from PATH: put this environment's scripts first.
+        scripts = str(Path(sys.executable).parent)
+        env = {
+            **os.environ,
+            "PATH": os.pathsep.join([scripts, os.environ.get("PATH", "")]),
+            "PYTHONWARNINGS": "ignore",
+        }
+        (work / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+        result = subprocess.run(
+            command, cwd=work, capture_output=True, text=True, env=env, check=False
+        )
+        produced = work / RELEASE / name
+        if result.returncode != 0 or not produced.is_dir():
+            raise RuntimeError(
+                f"nbgrader generate_assignment {name} failed (exit {result.returncode}):\n"
+                f"{result.stdout}{result.stderr}"
+            )
+        target = destination / name
+        staging = destination / f".{name}.new"
+        if staging.exists():
+            shutil.rmtree(staging)
+        destination.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(produced, staging)
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+    return target
+
+
+def release(names: Sequence[str], root: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Regenerate ``exercises/<name>/`` for each name (all assignments when ``names`` is empty).
+
+    Returns the folders written. Unknown names raise ``ValueError`` before
+    anything is written.
+    """
+    course = _root(root)
+    known = assignments(course)
+    wanted = list(names) or known
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown assignment(s) {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(known) or 'none'}"
+        )
+    written = []
+    for name in dict.fromkeys(wanted):
+        folder = generate(name, course / RELEASE, course)
+        print(f"released {folder.relative_to(course)}")
+        written.append(folder)
+    return written
