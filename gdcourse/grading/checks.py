@@ -24,8 +24,10 @@ from __future__ import annotations
 import ast
 import contextlib
 import importlib
+import inspect
 import io
 import json
+import linecache
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,6 +41,7 @@ __all__ = [
     "CheckCall",
     "course_root",
     "forbidden_uses",
+    "function_source",
     "get_spec",
     "judge_case",
     "load_reference",
@@ -269,6 +272,15 @@ def run_check(
         )
     if not isinstance(cases, list | tuple) or not cases:
         raise ValueError(f"cases must be a non-empty list of dicts, got {cases!r}")
+    source = function_source(fn)
+    shortcuts = forbidden_uses(source, spec.forbidden) if source is not None else []
+    if shortcuts:
+        raise AssertionError(
+            f"{function}: no credit: the code uses {'; '.join(shortcuts)}, which sidesteps "
+            "what this exercise asks you to write.\n"
+            f"Hint: write {function} yourself with plain Python/NumPy operations, as the text "
+            "above the function describes."
+        )
     reference_fn = load_reference(assignment, function) if hidden else public_reference(spec)
     failures = []
     for case in cases:
@@ -280,6 +292,24 @@ def run_check(
         header = f"{function}: {len(failures)} of {len(cases)} {kind} checks failed."
         raise AssertionError("\n\n".join([header, *failures]))
     print(f"{function}: all {len(cases)} {'hidden' if hidden else 'visible'} checks passed.")
+
+
+def function_source(fn: Callable[..., Any]) -> str | None:
+    """The source of the notebook cell (or file) that defined ``fn``, if it can be found.
+
+    In a notebook kernel this is the whole cell, so the imports at its top are
+    seen with the function; ``None`` for builtins and code without source.
+    """
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    lines = linecache.getlines(code.co_filename)
+    if lines:
+        return "".join(lines)
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return None
 
 
 def public_reference(spec: FunctionSpec) -> Callable[..., Any]:
@@ -386,6 +416,19 @@ def load_reference(
 # ------------------------------------------------------------------ shortcuts that earn nothing
 
 
+#: Names that notebooks conventionally import in a setup cell, outside the scanned cell.
+CONVENTIONAL_ALIASES = {
+    "np": "numpy",
+    "nn": "torch.nn",
+    "optim": "torch.optim",
+    "F": "torch.nn.functional",
+}
+
+
+#: What a test cell itself imports: never a shortcut.
+ALLOWED_NAMES = frozenset({"gdcourse.grading.check"})
+
+
 def _dotted(node: ast.expr) -> str | None:
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
@@ -424,7 +467,7 @@ def forbidden_uses(source: str, forbidden: Iterable[str]) -> list[str]:
         tree = ast.parse(source)
     except SyntaxError as error:
         return [f"the code does not parse: {error.msg} (line {error.lineno})"]
-    aliases: dict[str, str] = {}
+    aliases: dict[str, str] = dict(CONVENTIONAL_ALIASES)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -442,6 +485,8 @@ def forbidden_uses(source: str, forbidden: Iterable[str]) -> list[str]:
     found: list[str] = []
 
     def report(line: int, name: str) -> None:
+        if name in ALLOWED_NAMES:
+            return
         if any(_matches(name, rule) for rule in rules):
             entry = f"line {line}: {name}"
             if entry not in found:
@@ -452,7 +497,6 @@ def forbidden_uses(source: str, forbidden: Iterable[str]) -> list[str]:
             for alias in node.names:
                 report(node.lineno, alias.name)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            report(node.lineno, node.module)
             for alias in node.names:
                 report(node.lineno, f"{node.module}.{alias.name}")
         elif isinstance(node, ast.Attribute):
@@ -474,4 +518,4 @@ def forbidden_uses(source: str, forbidden: Iterable[str]) -> list[str]:
                 report(node.lineno, f"{base}.{literal[0]}")
             if resolved in ("__import__", "importlib.import_module") and literal:
                 report(node.lineno, literal[0])
-    return found
+    return sorted(found, key=lambda entry: int(entry.split(":")[0].removeprefix("line ")))

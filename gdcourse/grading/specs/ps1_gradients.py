@@ -256,7 +256,17 @@ SPECS: dict[str, FunctionSpec] = {
             "wrong_divisor": _difference_quotient(divisor=1.0),
             "argument_modified_in_place": _difference_quotient(in_place=True),
         },
-        forbidden=("gdcourse", "torch", "jax", "autograd", "scipy", "numpy.gradient"),
+        forbidden=(
+            "gdcourse",
+            "torch.autograd",
+            "torch.func",
+            ".backward",
+            ".grad",
+            "jax",
+            "autograd",
+            "scipy",
+            "numpy.gradient",
+        ),
         hint="for each i: (f(x + h e_i) - f(x - h e_i)) / (2 h), with e_i the i-th unit "
         "vector, on a float64 copy of x; return an array of x's shape.",
         tolerances={"float64": Tolerance(rtol=1e-6, atol=1e-6)},

@@ -27,7 +27,10 @@ NO_SHORTCUTS = (
     "numpy.linalg.inv",
     "sklearn",
     "scipy",
-    "torch",
+    "torch.autograd",
+    "torch.optim",
+    "torch.nn",
+    ".backward",
 )
 
 
