@@ -260,6 +260,18 @@ def _decades(low: float, high: float) -> tuple[float, float]:
     return 10.0 ** math.floor(math.log10(low)), 10.0 ** math.ceil(math.log10(high))
 
 
+def _title(f: obj.Objective) -> str:
+    """The objective's formula as Matplotlib mathtext (its name when mathtext cannot parse it)."""
+    from matplotlib.mathtext import MathTextParser
+
+    text = "$" + f.latex.replace(r"\tfrac", r"\frac") + "$"
+    try:
+        MathTextParser("path").parse(text)
+    except ValueError:
+        return f.name
+    return text
+
+
 def _fmt(value: float) -> str:
     return f"{value:.4g}".replace("-", "−")
 
@@ -385,6 +397,25 @@ class Demo(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
             f"<span>: {html.escape(message)}</span>"
         )
 
+    def close(self) -> None:
+        """Close the demo and every widget in it, so that it and its figure can be freed."""
+
+        def close_tree(widget: Any) -> None:
+            for child in getattr(widget, "children", ()):
+                close_tree(child)
+            widget.close()
+
+        # Tolerates a half-built demo: ipywidgets calls close() from __del__ too.
+        for child in getattr(self, "children", ()):
+            close_tree(child)
+        for control in getattr(self, "controls", {}).values():
+            control.close()
+            control.unobserve_all()  # a reference kept to a control must not keep the demo
+            handlers = getattr(control, "_click_handlers", None)
+            if handlers is not None:
+                handlers.callbacks.clear()
+        super().close()
+
     @property
     def render_stats(self) -> Mapping[str, int]:
         """How many renders, full figure draws and single-axes draws were made."""
@@ -395,6 +426,12 @@ class Demo(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
                 "axes_draws": self._canvas.axes_draws,
             }
         )
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    """Refuse a keyword option outside the range its control offers."""
+    if not isinstance(value, int | float) or not low <= value <= high:
+        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
 
 
 def _readonly(values: Any) -> Array:
@@ -494,10 +531,6 @@ class _Descent1D(Demo):
         steps: int,
     ) -> None:
         self._functions = dict(functions)
-        if function not in self._functions:
-            raise ValueError(
-                f"function must be one of {sorted(self._functions)}, got {function!r}"
-            )
         f = self._functions[function]
         low, high = f.window[0]
         if start is None:
@@ -543,7 +576,7 @@ class _Descent1D(Demo):
         ylim = (float(values.min()) - 0.08 * span, float(values.max()) + 0.08 * span)
         ax_curve.set_xlim(low, high)
         ax_curve.set_ylim(*ylim)
-        ax_curve.set_title(f.latex.join("$$"))
+        ax_curve.set_title(_title(f))
         ax_loss.set_ylim(*ylim)
         ax_loss.set_title("f(xₖ) against iteration k")
         self._canvas.set_scene(0, key)
@@ -644,9 +677,16 @@ def descent_1d(
     ('descending', 0.0)
     """
     menu = _FUNCTIONS_1D if functions is None else functions
+    if function not in menu:
+        raise ValueError(f"function must be one of {sorted(menu)}, got {function!r}")
     for key, f in menu.items():
         if f.dim != 1:
             raise ValueError(f"functions[{key!r}] must be one-dimensional, got dim={f.dim}")
+    window = menu[function].window[0]
+    if start is not None:
+        _check_range("start", start, *window)
+    _check_range("learning_rate", learning_rate, 1e-3, 1.0)
+    _check_range("steps", steps, 1, 100)
     return _Descent1D(
         menu, function=function, start=start, learning_rate=learning_rate, steps=steps
     )
@@ -698,10 +738,6 @@ class _Descent2D(Demo):
         max_steps: int,
     ) -> None:
         self._functions = dict(functions)
-        if objective not in self._functions:
-            raise ValueError(
-                f"objective must be one of {sorted(self._functions)}, got {objective!r}"
-            )
         self._max_steps = max_steps
         start, default_rate = self._defaults(objective)
         (xlo, xhi), (ylo, yhi) = self._functions[objective].window
@@ -784,7 +820,7 @@ class _Descent2D(Demo):
         (xlo, xhi), (ylo, yhi) = f.window
         ax.set_xlim(xlo, xhi)
         ax.set_ylim(ylo, yhi)
-        ax.set_title(f.latex.join("$$"))
+        ax.set_title(_title(f))
         self._canvas.set_scene(0, key)
         self._canvas.set_scene(1, key)
         self._gap_top = self._top_gap(f)
@@ -940,11 +976,16 @@ def descent_2d(
     1
     """
     menu = _functions_2d() if functions is None else dict(functions)
+    if objective not in menu:
+        raise ValueError(f"objective must be one of {sorted(menu)}, got {objective!r}")
     for key, f in menu.items():
         if f.dim != 2:
             raise ValueError(f"functions[{key!r}] must be two-dimensional, got dim={f.dim}")
     if not 1 <= max_steps <= 1000:
         raise ValueError(f"max_steps must be between 1 and 1000, got {max_steps!r}")
+    if learning_rate is not None:
+        _check_range("learning_rate", learning_rate, 1e-4, 1.0)
+    _check_range("momentum", momentum, 0.0, 0.99)
     return _Descent2D(
         menu,
         objective=objective,
@@ -1074,6 +1115,10 @@ class _FitLine(Demo):
             f"(least squares: MSE = {_fmt(self._best_mse)} at w = {_fmt(wb)}, b = {_fmt(bb)}); "
             f"gradient (∂/∂w, ∂/∂b) = ({_fmt(dw)}, {_fmt(db)})"
         )
+        message += (
+            f"; the next step with η = {_fmt(rate)} moves (w, b) by "
+            f"({_fmt(-rate * dw)}, {_fmt(-rate * db)})"
+        )
         word = self._last_step or "manual"
         if word == "overshot":
             message += f"; the last step overshot: η = {_fmt(rate)} is too large here"
@@ -1149,7 +1194,7 @@ class _BatchSize(Demo):
                 value=batch_size, min=1, max=n_samples, description="batch size",
                 style=_slider_style(),
             ),
-            "learning_rate": _log_slider("learning rate η", learning_rate, 1e-3, 0.3),
+            "learning_rate": _log_slider("learning rate η", learning_rate, 1e-3, 1.0),
             "seed": widgets.IntSlider(
                 value=seed, min=0, max=99, description="shuffle seed", style=_slider_style()
             ),
@@ -1264,7 +1309,7 @@ def batch_size(
     :func:`~gdcourse.optimizers.minibatch_sgd` for ``epochs`` passes from zero
     weights and shows the MSE of every batch (thin) and of the whole data set
     after every epoch (dots). Controls: ``batch_size`` (1 to ``n_samples``, for
-    the middle panel), ``learning_rate`` (logarithmic, 0.001 to 0.3) and
+    the middle panel), ``learning_rate`` (logarithmic, 0.001 to 1) and
     ``seed`` (0 to 99, the shuffling).
 
     Returns
@@ -1291,6 +1336,8 @@ def batch_size(
         raise ValueError(f"epochs must be between 1 and 50, got {epochs!r}")
     if not 1 <= batch_size <= n_samples:
         raise ValueError(f"batch_size must be between 1 and {n_samples}, got {batch_size!r}")
+    _check_range("learning_rate", learning_rate, 1e-3, 1.0)
+    _check_range("seed", seed, 0, 99)
     return _BatchSize(
         batch_size=batch_size,
         learning_rate=learning_rate,
