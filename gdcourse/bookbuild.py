@@ -18,14 +18,21 @@ Any warning, failing cell or failed check raises :class:`BookBuildError`.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["BOOK", "HTML", "BookBuildError", "build_book", "chapter_pages", "verify_site"]
+__all__ = [
+    "BOOK",
+    "HTML",
+    "BookBuildError",
+    "build_book",
+    "chapter_pages",
+    "notebook_pages",
+    "verify_site",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -52,8 +59,18 @@ class BookBuildError(RuntimeError):
 
 def chapter_pages() -> list[str]:
     """The page names listed in ``book/_toc.yml``, in order (root first)."""
-    names = re.findall(r"^\s*(?:root|-\s*file):\s*(\S+)\s*$", (BOOK / "_toc.yml").read_text(), re.M)
+    toc = (BOOK / "_toc.yml").read_text(encoding="utf-8")
+    names = re.findall(r"^\s*(?:root|-\s*file):\s*(\S+)\s*$", toc, re.MULTILINE)
     return [name.removesuffix(".md") for name in names]
+
+
+def notebook_pages() -> list[str]:
+    """The pages of :func:`chapter_pages` that are notebooks (a jupytext header with a kernel)."""
+    return [
+        page
+        for page in chapter_pages()
+        if (BOOK / f"{page}.md").read_text(encoding="utf-8").startswith("---\njupytext:")
+    ]
 
 
 def _npm_ci() -> None:
@@ -97,16 +114,14 @@ def verify_site(html: Path = HTML) -> None:
     for asset in OFFLINE_ASSETS:
         if not (html / asset).is_file():
             problems.append(f"offline asset {asset} is missing")
-    for page in sorted(html.glob("*.html")):
-        text = page.read_text(encoding="utf-8")
+    for html_file in sorted(html.glob("*.html")):
+        text = html_file.read_text(encoding="utf-8")
         for url in [*_SCRIPT_SRC.findall(text), *_STYLESHEET.findall(text)]:
             if "://" in url or url.startswith("//"):
-                problems.append(f"{page.name} loads {url} from another host")
-    for page in chapter_pages():
-        source = BOOK / f"{page}.md"
-        if "kernelspec:" in source.read_text(encoding="utf-8"):
-            if not (html / "_sources" / f"{page}.ipynb").is_file():
-                problems.append(f"{page} cannot be downloaded as a notebook (_sources/{page}.ipynb)")
+                problems.append(f"{html_file.name} loads {url} from another host")
+    for page in notebook_pages():
+        if not (html / "_sources" / f"{page}.ipynb").is_file():
+            problems.append(f"{page} cannot be downloaded as a notebook (_sources/{page}.ipynb)")
     if problems:
         raise BookBuildError("the built book failed its checks:\n  " + "\n  ".join(problems))
 

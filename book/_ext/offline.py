@@ -1,4 +1,4 @@
-"""Sphinx extension of the gdcourse book: make the default Jupyter Book build work offline.
+"""Sphinx extension of the gdcourse book: offline assets, one upstream fix, student downloads.
 
 * Copies MathJax, require.js and the ipywidgets HTML manager from ``book/node_modules``
   (installed by ``npm ci`` from ``book/package-lock.json``; ``gdcourse book`` does that) into
@@ -9,10 +9,15 @@
   (``const THEBE_JS_URL = ...``) once to the application and once to the builder, so every
   page declared the constant twice and the browser logged "Identifier 'THEBE_JS_URL' has
   already been declared".
+* Turns each line ``% download: NAME`` of the assignments page into a ``{download}`` link to
+  the student notebook ``exercises/NAME/NAME.ipynb`` (which Sphinx then copies into the site),
+  or into a note that it is not released yet while that file does not exist. The page is read
+  again on every build, so a newly released notebook appears without a clean build.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,49 @@ VENDOR = (
 
 
 WIDGET_MANAGER = "vendor/html-manager/embed-amd.js"
+
+#: Inline script (widget_prelude.js) placed before the widget manager on pages with widgets:
+#:
+#: * require.js paths: the manager finds its fonts relative to the module URI of
+#:   "@jupyter-widgets/...", by default the page's own folder; map it to where the site
+#:   serves the manager.
+#: * The widgets typeset labels with the MathJax 2 call ``MathJax.Hub.Queue``; the site runs
+#:   MathJax 3, which has no ``Hub``, so every label threw "Cannot read properties of
+#:   undefined (reading 'Queue')". A small adapter maps the call to MathJax 3.
+#: * The Image widget renders an ``<img>`` without alt text: give each demo plot one, from its
+#:   tooltip when it has one, else from the demo's name.
+WIDGET_PRELUDE = (Path(__file__).parent / "widget_prelude.js").read_text(encoding="utf-8")
+
+ASSIGNMENTS_PAGE = "assignments"
+_DOWNLOAD_MARKER = re.compile(r"^% download: ([a-z0-9_]+)[ \t]*$", re.MULTILINE)
+
+
+def student_notebook(srcdir: Path, name: str) -> Path:
+    """Where the released student notebook of assignment ``name`` lives."""
+    return srcdir.parent / "exercises" / name / f"{name}.ipynb"
+
+
+def download_markdown(srcdir: Path, name: str) -> str:
+    """The Markdown that replaces ``% download: NAME`` on the assignments page."""
+    if student_notebook(srcdir, name).is_file():
+        return (
+            f"{{download}}`Download the student notebook {name}.ipynb "
+            f"<../exercises/{name}/{name}.ipynb>`"
+        )
+    return f"*The student notebook `{name}.ipynb` has not been released yet.*"
+
+
+def _link_student_notebooks(app: Sphinx, docname: str, source: list[str]) -> None:
+    if docname != ASSIGNMENTS_PAGE:
+        return
+    srcdir = Path(app.srcdir)
+    source[0] = _DOWNLOAD_MARKER.sub(lambda m: download_markdown(srcdir, m.group(1)), source[0])
+
+
+def _always_reread_assignments(
+    app: Sphinx, env: Any, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
+    return [ASSIGNMENTS_PAGE] if ASSIGNMENTS_PAGE in env.found_docs else []
 
 
 def copy_vendor(node_modules: Path, static_dir: Path) -> list[Path]:
@@ -79,16 +127,11 @@ def _dedupe_scripts(
         if key not in seen:
             seen.add(key)
             unique.append(script)
-    # The widget manager finds its fonts relative to the require.js module URI of
-    # "@jupyter-widgets/html-manager/dist/...", which by default is the page's own folder;
-    # map it to where the site serves the manager.
+    # Scripts that must run before the widget manager renders the saved widget state.
     for index, script in enumerate(unique):
         if str(getattr(script, "filename", "") or "").endswith(WIDGET_MANAGER):
             folder = context["pathto"]("_static/vendor/html-manager", 1)
-            body = (
-                'require.config({paths: {"@jupyter-widgets/html-manager/dist": '
-                f'"{folder}"}}}});'
-            )
+            body = WIDGET_PRELUDE.replace("@FOLDER@", folder)
             unique.insert(index, type(script)(None, body=body, priority=script.priority))
             break
     context["script_files"] = unique
@@ -97,4 +140,6 @@ def _dedupe_scripts(
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("build-finished", _copy_on_finish)
+    app.connect("source-read", _link_student_notebooks)
+    app.connect("env-get-outdated", _always_reread_assignments)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
