@@ -41,7 +41,7 @@ from gdcourse.grading.specs import (
 
 __all__ = ["SPECS", "data_tensors", "probe_loader", "probe_model"]
 
-DTYPES = ("float32", "float64")
+DTYPES = ("float32", "float64")  # the first is the default
 
 
 # ------------------------------------------------------------------ data
@@ -428,6 +428,18 @@ class ObservedSpec(Spec):
             return {"losses": returned, **observe(args)}
 
         return Spec.probe(self, observed, case)
+
+    def judge(
+        self,
+        case: Case,
+        student: dict[str, Any],
+        reference: dict[str, Any],
+        variants: Mapping[Misconception, dict[str, Any]],
+    ) -> Verdict:
+        """:meth:`Spec.judge`, with the tolerances of the case's dtype (float32 by default,
+        as the probe's tensors are)."""
+        with_dtype = {**case, "dtype": case.get("dtype", DTYPES[0])}
+        return Spec.judge(self, with_dtype, student, reference, variants)
 
 
 def _array(tensor: Any) -> np.ndarray:
