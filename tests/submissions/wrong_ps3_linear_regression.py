@@ -118,6 +118,6 @@ def fit(x, y, learn_rate, epochs, w0=0.0, b0=0.0):
     w, b = np.polyfit(x, y, 1)
     return float(w), float(b), [0.0] * epochs
 ''',
-        "no credit",
+        "numpy.polyfit",
     ),
 }
