@@ -9,6 +9,9 @@
   (``const THEBE_JS_URL = ...``) once to the application and once to the builder, so every
   page declared the constant twice and the browser logged "Identifier 'THEBE_JS_URL' has
   already been declared".
+* Puts the outputs back into the downloadable notebooks (``_sources/PAGE.ipynb``). MyST-NB
+  1.4 writes the notebook it read, not the one it merged from the execution cache, so every
+  page that came from the cache was offered for download without any output.
 * Turns each line ``% download: NAME`` of the assignments page into a ``{download}`` link to
   the student notebook ``exercises/NAME/NAME.ipynb`` (which Sphinx then copies into the site),
   or into a note that it is not released yet while that file does not exist. The page is read
@@ -105,10 +108,37 @@ def copy_vendor(node_modules: Path, static_dir: Path) -> list[Path]:
     return copied
 
 
-def _copy_on_finish(app: Sphinx, exception: Exception | None) -> None:
+def restore_outputs(sources_dir: Path, cache_dir: Path) -> list[Path]:
+    """Merge cached outputs into every notebook in ``sources_dir`` that has none."""
+    import nbformat
+    from jupyter_cache import get_cache
+
+    if not cache_dir.is_dir():
+        return []
+    cache = get_cache(str(cache_dir))
+    restored = []
+    for path in sorted(sources_dir.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+        if not code or any(cell.get("outputs") for cell in code):
+            continue
+        try:
+            _, merged = cache.merge_match_into_notebook(notebook)
+        except KeyError:  # not in the cache (e.g. excluded from execution): leave it
+            continue
+        nbformat.write(merged, path)
+        restored.append(path)
+    return restored
+
+
+def _finish(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder is None or app.builder.format != "html":
         return
-    copy_vendor(Path(app.srcdir) / "node_modules", Path(app.outdir) / "_static")
+    outdir = Path(app.outdir)
+    copy_vendor(Path(app.srcdir) / "node_modules", outdir / "_static")
+    cache_path = getattr(app.config, "nb_execution_cache_path", "") or ""
+    cache_dir = Path(cache_path) if cache_path else outdir.parent / ".jupyter_cache"
+    restore_outputs(outdir / "_sources", cache_dir)
 
 
 def _dedupe_scripts(
@@ -139,7 +169,7 @@ def _dedupe_scripts(
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", _dedupe_scripts, priority=900)
-    app.connect("build-finished", _copy_on_finish)
+    app.connect("build-finished", _finish)
     app.connect("source-read", _link_student_notebooks)
     app.connect("env-get-outdated", _always_reread_assignments)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
