@@ -492,7 +492,15 @@ def forbidden_uses(source: str, forbidden: Iterable[str]) -> list[str]:
             if entry not in found:
                 found.append(entry)
 
+    # Report an attribute chain once, at its outermost node (np.linalg.solve, not np.linalg).
+    inner = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute | ast.Name)
+    }
     for node in ast.walk(tree):
+        if id(node) in inner:
+            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 report(node.lineno, alias.name)
