@@ -222,7 +222,7 @@ def test_a_failing_check_teaches() -> None:
     message = str(failure.value)
     assert "1 of 1 visible checks failed" in message
     assert "Checked: mse_gradient(x=[1.0, 2.0], y=[0.0, 0.0], w=0.0, b=1.0)" in message
-    assert "expected 3.0" in message and "got 2.0" in message
+    assert "dw: expected 3.0" in message and "got 2.0" in message
     assert "Hint: dw_db_swapped" in message
 
 
@@ -342,6 +342,9 @@ def test_load_reference_runs_only_setup_and_the_function_cell() -> None:
         ("from gdcourse.objectives import mse_gradient\n", ["gdcourse"],
          ["line 1: gdcourse.objectives.mse_gradient"]),
         ("import numpy as np\nnp.mean(x)", ["numpy.polyfit"], []),
+        ("from gdcourse.datasets import thermometer\nx, y = thermometer()", ["gdcourse"], []),
+        ("import gdcourse\ngdcourse.optimizers.gradient_descent(g, 1.0)", ["gdcourse"],
+         ["line 1: gdcourse", "line 2: gdcourse.optimizers.gradient_descent"]),
         ("def f(:\n", ["numpy"], ["the code does not parse: invalid syntax (line 1)"]),
     ],
 )  # fmt: skip

@@ -386,6 +386,9 @@ class Spec:
     variant_tolerances:
         Misconception name -> a looser tolerance for recognising that mistake when
         the student's numbers depend on a free choice (a finite-difference step, say).
+    output_names:
+        Names of the parts of a tuple result (``("w", "b", "losses")``), so that
+        feedback says ``losses[0]`` rather than ``the result[2][0]``.
     """
 
     function: str
@@ -399,6 +402,7 @@ class Spec:
     hint: str = "compare your code with the formula in the text above the function."
     tolerances: Mapping[str, Tolerance] = field(default_factory=lambda: DEFAULT_TOLERANCES)
     variant_tolerances: Mapping[str, Tolerance] = field(default_factory=dict)
+    output_names: Sequence[str] = ()
 
     @property
     def variants(self) -> dict[Misconception, Callable[..., Any]]:
@@ -460,12 +464,23 @@ class Spec:
         tolerances = self.tolerances
         if tolerance is not None:
             tolerances = {dtype: tolerance for dtype in DEFAULT_TOLERANCES}
+        case_dtype = str(case.get("dtype", "float64"))
+        exp_out, got_out = expected.get("output"), got.get("output")
+        names = list(self.output_names)
+        if names and isinstance(exp_out, tuple) and len(exp_out) == len(names):
+            if isinstance(got_out, np.ndarray) and got_out.ndim >= 1:
+                got_out = list(got_out)
+            if not isinstance(got_out, tuple | list) or len(got_out) != len(names):
+                return "the result", f"a tuple ({', '.join(names)})", describe_value(got_out)
+            for name, exp_item, got_item in zip(names, exp_out, got_out, strict=True):
+                found = first_difference(
+                    exp_item, got_item, name, tolerances=tolerances, case_dtype=case_dtype
+                )
+                if found is not None:
+                    return found
+            return None
         return first_difference(
-            expected.get("output"),
-            got.get("output"),
-            "the result",
-            tolerances=tolerances,
-            case_dtype=str(case.get("dtype", "float64")),
+            exp_out, got_out, "the result", tolerances=tolerances, case_dtype=case_dtype
         )
 
     def judge(

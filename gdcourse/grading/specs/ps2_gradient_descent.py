@@ -174,6 +174,7 @@ SPECS: dict[str, FunctionSpec] = {
             PATH_NOT_COPIED: _descender(copy_path=False),
         },
         forbidden=("gdcourse", "scipy.optimize", "torch.optim"),
+        output_names=("x", "path"),
         hint="x = float64 copy of start, path = [copy of x]; each iteration: step = "
         "learn_rate * gradient(x); stop if every |step| <= tol; else x = x - step and append "
         "a copy. ValueError for learn_rate <= 0 or max_iter < 0.",

@@ -203,6 +203,7 @@ SPECS: dict[str, FunctionSpec] = {
         },
         forbidden=NO_SHORTCUTS,
         hint="with r = b + w x - y: dw = 2 mean(r x) and db = 2 mean(r); return (dw, db).",
+        output_names=("dw", "db"),
     ),
     "fit": Spec(
         function="fit",
@@ -220,5 +221,6 @@ SPECS: dict[str, FunctionSpec] = {
         forbidden=NO_SHORTCUTS,
         hint="each epoch: record the MSE at (w, b), compute (dw, db) there, then "
         "w -= learn_rate * dw and b -= learn_rate * db.",
+        output_names=("w", "b", "losses"),
     ),
 }
