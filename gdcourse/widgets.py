@@ -471,6 +471,11 @@ def _float_slider(description: str, value: float, low: float, high: float, step:
     )
 
 
+def _grid_step(low: float, high: float) -> float:
+    """A power of ten that gives a slider over ``[low, high]`` between 100 and 1000 stops."""
+    return float(10.0 ** math.floor(math.log10((high - low) / 100)))
+
+
 def _set_range(slider: Any, low: float, high: float, value: float, step: float) -> None:
     """Move a slider's range without it clamping through an invalid intermediate state."""
     if low > slider.max:
@@ -541,7 +546,7 @@ class _Descent1D(Demo):
                 value=function,
                 description="f(x) =",
             ),
-            "start": _float_slider("start x₀", start, low, high, (high - low) / 200),
+            "start": _float_slider("start x₀", start, low, high, _grid_step(low, high)),
             "learning_rate": _log_slider("learning rate η", learning_rate, 1e-3, 1.0),
             "steps": widgets.IntSlider(
                 value=steps, min=1, max=100, description="steps", style=_slider_style()
@@ -584,7 +589,7 @@ class _Descent1D(Demo):
         if self._current:
             start = self.controls["start"]
             with self._quiet():
-                _set_range(start, low, high, low + 0.8 * (high - low), (high - low) / 200)
+                _set_range(start, low, high, low + 0.8 * (high - low), _grid_step(low, high))
         self._current = key
 
     def _compute_and_draw(self) -> None:
@@ -715,14 +720,15 @@ def _functions_2d() -> dict[str, obj.Objective]:
     }
 
 
-#: Start point and learning rate that show each 2-D objective at its most instructive.
+#: Start point and learning rate that show each 2-D objective at its most instructive
+#: (on the sliders' grids, so that the browser shows exactly these values).
 _DEFAULTS_2D: Mapping[str, tuple[tuple[float, float], float]] = MappingProxyType(
     {
-        "round_bowl": ((8.0, 9.0), 0.3),
-        "bowl": ((8.0, 9.0), 0.3),
-        "shifted_bowl": ((8.0, 9.0), 0.3),
-        "ill_conditioned": ((-9.0, 3.0), 0.075),
-        "rosenbrock": ((-1.5, 2.0), 0.001),
+        "round_bowl": ((8.0, 9.0), 10**-0.5),
+        "bowl": ((8.0, 9.0), 10**-0.5),
+        "shifted_bowl": ((8.0, 9.0), 10**-0.5),
+        "ill_conditioned": ((-9.0, 3.0), 10**-1.15),  # 2 / L = 0.08
+        "rosenbrock": ((-1.5, 2.0), 1e-3),
     }
 )
 
@@ -748,8 +754,8 @@ class _Descent2D(Demo):
                 value=objective,
                 description="f =",
             ),
-            "x0": _float_slider("start x₀", start[0], xlo, xhi, (xhi - xlo) / 200),
-            "y0": _float_slider("start y₀", start[1], ylo, yhi, (yhi - ylo) / 200),
+            "x0": _float_slider("start x₀", start[0], xlo, xhi, _grid_step(xlo, xhi)),
+            "y0": _float_slider("start y₀", start[1], ylo, yhi, _grid_step(ylo, yhi)),
             "learning_rate": _log_slider("learning rate η", rate, 1e-4, 1.0),
             "momentum": _float_slider("momentum β", momentum, 0.0, 0.99, 0.01),
             "play": widgets.Play(value=0, min=0, max=max_steps, interval=120, description="play"),
@@ -828,8 +834,8 @@ class _Descent2D(Demo):
             start, rate = self._defaults(key)
             with self._quiet():
                 c = self.controls
-                _set_range(c["x0"], xlo, xhi, start[0], (xhi - xlo) / 200)
-                _set_range(c["y0"], ylo, yhi, start[1], (yhi - ylo) / 200)
+                _set_range(c["x0"], xlo, xhi, start[0], _grid_step(xlo, xhi))
+                _set_range(c["y0"], ylo, yhi, start[1], _grid_step(ylo, yhi))
                 c["learning_rate"].value = rate
         self._current = key
 
@@ -1009,8 +1015,8 @@ class _FitLine(Demo):
         self._best = (float(w_best), float(b_best))
         self._best_mse = float(obj.mse(obj.linear_model(x, *self._best), y))
         controls = {
-            "w": _float_slider("slope w", w, *self._W_RANGE, 0.005),
-            "b": _float_slider("intercept b", b, *self._B_RANGE, 0.1),
+            "w": _float_slider("slope w", w, *self._W_RANGE, 1e-3),
+            "b": _float_slider("intercept b", b, *self._B_RANGE, 1e-2),
             "learning_rate": _log_slider("learning rate η", learning_rate, 1e-6, 1e-3),
             "step": widgets.Button(
                 description="one gradient step", tooltip="(w, b) ← (w, b) − η ∇MSE"
@@ -1020,6 +1026,7 @@ class _FitLine(Demo):
         canvas = _Canvas(2, figsize=(9.0, 3.6))
         super().__init__("fit-line", canvas, controls)
         self._initial = (w, b)
+        self._params = (w, b)  # exact; the sliders show it to their resolution
         self._trail: list[tuple[float, float]] = [(w, b)]
         self._last_step = ""
         ax_fit, ax_loss = canvas.axes
@@ -1054,29 +1061,48 @@ class _FitLine(Demo):
         return self._point.path, self._point.start, self._point.end
 
     def _on_param(self, change: Mapping[str, Any]) -> None:
-        if not self._suspended:
-            self._trail = [(float(self.controls["w"].value), float(self.controls["b"].value))]
-            self._last_step = ""
-            self._guarded(self._refresh)
+        """A slider moved: by the student, or by the browser snapping our value to its grid.
+
+        The demo keeps the exact ``(w, b)`` itself. A value within half a slider
+        step of it is the browser's echo of a value we set and is ignored, so
+        gradient steps smaller than the sliders' resolution still accumulate.
+        """
+        if self._suspended:
+            return
+        name = "w" if change["owner"] is self.controls["w"] else "b"
+        index = 0 if name == "w" else 1
+        new = float(change["new"])
+        if abs(new - self._params[index]) <= self.controls[name].step / 2 + 1e-12:
+            return
+        params = list(self._params)
+        params[index] = new
+        self._params = (params[0], params[1])
+        self._trail = [self._params]
+        self._last_step = ""
+        self._guarded(self._refresh)
 
     def _set_params(self, w: float, b: float) -> tuple[float, float]:
-        c = self.controls
+        """Make ``(w, b)`` current (clamped to the sliders' ranges) and move the sliders."""
+        (wlo, whi), (blo, bhi) = self._W_RANGE, self._B_RANGE
+        self._params = (min(max(w, wlo), whi), min(max(b, blo), bhi))
         with self._quiet():
-            c["w"].value = w
-            c["b"].value = b
-        return float(c["w"].value), float(c["b"].value)
+            for name, value in zip(("w", "b"), self._params, strict=True):
+                slider = self.controls[name]
+                # On the slider's grid, so that the browser has nothing to snap.
+                stops = round((value - slider.min) / slider.step)
+                slider.value = min(slider.min + stops * slider.step, slider.max)
+        return self._params
 
     def _step(self) -> None:
-        c = self.controls
-        w, b = float(c["w"].value), float(c["b"].value)
-        rate = float(c["learning_rate"].value)
+        w, b = self._params
+        rate = float(self.controls["learning_rate"].value)
         dw, db = obj.mse_gradient(self._x, self._y, w, b)
         before = self._mse(w, b)
         wanted = (w - rate * dw, b - rate * db)
         got = self._set_params(*wanted)
         self._trail.append(got)
         after = self._mse(*got)
-        if got != wanted and not np.allclose(got, wanted, rtol=0, atol=1e-9):
+        if got != wanted:
             self._last_step = "clamped"
         else:
             self._last_step = "overshot" if after > before else "descending"
@@ -1084,7 +1110,7 @@ class _FitLine(Demo):
 
     def _reset(self) -> None:
         self._set_params(*self._initial)
-        self._trail = [self._initial]
+        self._trail = [self._params]
         self._last_step = ""
         self._refresh()
 
@@ -1093,7 +1119,7 @@ class _FitLine(Demo):
 
     def _compute_and_draw(self) -> None:
         c = self.controls
-        w, b = float(c["w"].value), float(c["b"].value)
+        w, b = self._params
         x, y = self._x, self._y
         fitted = obj.linear_model(x, w, b)
         self._fit.line.set_data([15.0, 90.0], [b + 15.0 * w, b + 90.0 * w])
@@ -1297,7 +1323,7 @@ class _BatchSize(Demo):
 def batch_size(
     *,
     batch_size: int = 10,
-    learning_rate: float = 0.05,
+    learning_rate: float = 10**-1.3,
     seed: int = 0,
     epochs: int = 10,
     n_samples: int = 50,
@@ -1470,7 +1496,7 @@ class _FeatureScaling(Demo):
         self._set_status(f"{words['raw']} / {words['normalised']}", "; ".join(parts))
 
 
-def feature_scaling(*, learning_rate: float = 3e-4, steps: int = 100) -> Demo:
+def feature_scaling(*, learning_rate: float = 10**-3.5, steps: int = 100) -> Demo:
     r"""Raw against normalised thermometer inputs: the same learning rate on both loss surfaces.
 
     Left, the MSE of :math:`\hat y = b + wx` over :math:`(w, b)` for the raw

@@ -264,12 +264,23 @@ def test_fit_line_step_is_one_gradient_descent_step() -> None:
     mse0 = demo.state["mse"]
     demo.controls["step"].click()
     dw, db = objectives.mse_gradient(x, y, 0.2, 0.0)
-    # The sliders hold the result (to their step), and the state shows what they hold.
-    assert demo.state["w"] == pytest.approx(0.2 - 1e-4 * dw, abs=0.005)
-    assert demo.state["b"] == pytest.approx(0.0 - 1e-4 * db, abs=0.1)
+    # The state holds the exact step; the sliders show it to their resolution.
+    assert demo.state["w"] == pytest.approx(0.2 - 1e-4 * dw, rel=1e-12)
+    assert demo.state["b"] == pytest.approx(0.0 - 1e-4 * db, rel=1e-12)
+    for name in ("w", "b"):
+        slider = demo.controls[name]
+        assert abs(slider.value - demo.state[name]) <= slider.step / 2 + 1e-12
+    # The browser snapping a slider to its grid (an echo) changes nothing ...
+    demo.controls["b"].value = 0.0
+    assert demo.state["b"] == pytest.approx(-1e-4 * db, rel=1e-12)
+    assert demo.state["status"] == "descending"
+    # ... and many small steps add up even when each is below a slider step.
+    for _ in range(40):
+        demo.controls["step"].click()
+    assert abs(demo.state["b"]) > demo.controls["b"].step / 2
     assert demo.state["mse"] < mse0
     assert demo.state["status"] == "descending"
-    assert len(demo.state["trail"]) == 2
+    assert len(demo.state["trail"]) == 42  # the start, the first step and 40 more
     demo.controls["w"].value = 0.3  # moving a slider by hand starts a new trail
     assert len(demo.state["trail"]) == 1
 

@@ -1,0 +1,167 @@
+"""The demos live in a browser: JupyterLab 4 and Notebook 7 in Debian's headless Chromium.
+
+A Jupyter server on 127.0.0.1 serves a temporary copy of ``tests/notebooks``;
+the browser, which may reach nothing but that server, opens
+``widgets_demo.ipynb``, runs every cell, moves one control of each demo and
+checks that both the status text and the pixels of the plot changed.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser import block_external_requests, jupyter_server, launch_chromium
+from PIL import Image, ImageChops
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+NOTEBOOK = "widgets_demo.ipynb"
+DEMOS = ("descent-1d", "descent-2d", "fit-line", "batch-size", "feature-scaling")
+
+# What to do to each demo, and a word the new status must contain.
+ACTIONS: dict[str, tuple[str, str, str, str]] = {
+    "descent-1d": ("readout", "learning-rate", "0.9", "oscillating"),
+    "descent-2d": ("select", "objective", "Rosenbrock", "iteration"),
+    "fit-line": ("click", "step", "", "descending"),
+    "batch-size": ("readout", "batch-size", "25", "batch size 25"),
+    "feature-scaling": ("readout", "learning-rate", "0.1", "diverged / converged"),
+}
+
+KERNEL_IDLE = """() => {
+    const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    const kernel = widget && widget.sessionContext && widget.sessionContext.session
+        && widget.sessionContext.session.kernel;
+    return Boolean(kernel) && kernel.status === 'idle';
+}"""
+ALL_PLOTS_LOADED = """(n) => {
+    const images = [...document.querySelectorAll('.gd-demo img.gd-plot')];
+    return images.length === n && images.every(i => i.complete && i.naturalWidth > 0);
+}"""
+CHANGED = """([selector, status, src]) => {
+    const demo = document.querySelector(selector);
+    const image = demo.querySelector('img.gd-plot');
+    return demo.querySelector('.gd-status').textContent !== status
+        && image.src !== src && image.complete && image.naturalWidth > 0;
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    root = tmp_path_factory.mktemp("notebooks")
+    shutil.copytree(NOTEBOOKS, root, dirs_exist_ok=True)
+    with jupyter_server(root) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context.blocked = block_external_requests(context)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _run_all(page: Any, url: str) -> None:
+    """Open the notebook, wait for its kernel, run every cell, wait for every plot."""
+    page.goto(url)
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(ALL_PLOTS_LOADED, arg=len(DEMOS), timeout=90_000)
+
+
+def _pixels(page: Any, selector: str) -> Image.Image:
+    element = page.locator(f"{selector} img.gd-plot")
+    element.scroll_into_view_if_needed()
+    return Image.open(io.BytesIO(element.screenshot())).convert("RGB")
+
+
+def _changed_fraction(before: Image.Image, after: Image.Image) -> float:
+    if before.size != after.size:
+        return 1.0
+    difference = ImageChops.difference(before, after).convert("L").point(lambda v: v > 16)
+    histogram = difference.histogram()
+    return 1 - histogram[0] / (before.size[0] * before.size[1])
+
+
+def _act(page: Any, demo: str) -> None:
+    kind, control, value, _ = ACTIONS[demo]
+    target = page.locator(f".gd-demo-{demo} .gd-control-{control}")
+    target.scroll_into_view_if_needed()
+    if kind == "readout":  # type into the slider's editable readout, as a student can
+        readout = target.locator(".widget-readout")
+        readout.click()
+        page.keyboard.press("ControlOrMeta+A")
+        page.keyboard.type(value)
+        page.keyboard.press("Enter")
+    elif kind == "select":
+        target.locator("select").select_option(label=value)
+    else:
+        target.click()
+
+
+def _move_and_check(page: Any, demo: str) -> dict[str, Any]:
+    selector = f".gd-demo-{demo}"
+    status = page.locator(f"{selector} .gd-status").text_content()
+    src = page.locator(f"{selector} img.gd-plot").get_attribute("src")
+    before = _pixels(page, selector)
+    started = time.monotonic()
+    _act(page, demo)
+    page.wait_for_function(CHANGED, arg=[selector, status, src], timeout=20_000)
+    elapsed = time.monotonic() - started
+    after = _pixels(page, selector)
+    new_status = page.locator(f"{selector} .gd-status").text_content()
+    error = page.locator(f"{selector} .gd-error").text_content()
+    return {
+        "status": new_status,
+        "error": error,
+        "changed": _changed_fraction(before, after),
+        "seconds": elapsed,
+    }
+
+
+def test_every_demo_responds_live_in_jupyterlab(page: Any, server: Any) -> None:
+    """In JupyterLab 4, moving a control of each demo changes its status and its plot."""
+    _run_all(page, server.url(f"lab/tree/{NOTEBOOK}"))
+    assert page.locator(".gd-demo").count() == len(DEMOS)
+    for demo in DEMOS:
+        result = _move_and_check(page, demo)
+        expected = ACTIONS[demo][3]
+        assert expected in result["status"], (demo, result)
+        assert result["error"] == "", (demo, result)
+        assert result["changed"] > 0.002, (demo, result)  # pixels of the plot changed
+    assert not page.locator("text=kernel required").count()
+    for url in page.context.blocked:
+        assert not url.startswith(server.base_url)
+
+
+def test_demo_responds_live_in_notebook7(page: Any, server: Any) -> None:
+    """In Notebook 7 the same notebook runs and the 1-D demo redraws when its rate changes."""
+    _run_all(page, server.url(f"notebooks/{NOTEBOOK}"))
+    assert page.locator(".jp-NotebookPanel").count() >= 1
+    assert not page.locator(".jp-LabShell #jp-left-stack").count()  # Notebook 7, not Lab
+    result = _move_and_check(page, "descent-1d")
+    assert "oscillating" in result["status"], result
+    assert result["changed"] > 0.002, result
