@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import warnings
-from functools import cache
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -244,15 +244,27 @@ def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@cache
-def graded(assignment: str) -> tuple[Path, dict[str, dict[str, tuple[float, float]]], str]:
+Graded = tuple[Path, dict[str, dict[str, tuple[float, float]]], str]
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Graded]:
+    """``graded(assignment)``: autograde once per assignment and session, then reuse."""
+    results: dict[str, Graded] = {}
+
+    def get(assignment: str) -> Graded:
+        if assignment not in results:
+            results[assignment] = _autograde(assignment, tmp_path_factory.mktemp(assignment))
+        return results[assignment]
+
+    return get
+
+
+def _autograde(assignment: str, course: Path) -> Graded:
     """Autograde the master, the untouched exercise and every wrong fixture of one assignment.
 
     Returns the course copy, ``{student: {grade_id: (score, max_score)}}`` and nbgrader's log.
     """
-    import tempfile
-
-    course = Path(tempfile.mkdtemp(prefix=f"gdcourse-{assignment}-"))
     shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
     generated = _nbgrader(course, "generate_assignment", assignment, "--force")
@@ -306,7 +318,7 @@ def _feedback(course: Path, student: str, assignment: str) -> dict[str, str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_master_scores_full_marks(assignment: str) -> None:
+def test_master_scores_full_marks(assignment: str, graded: Callable[[str], Graded]) -> None:
     _, scores, _ = graded(assignment)
     grades = scores["master"]
     assert grades and len(grades) == len(grade_cells(assignment))
@@ -315,7 +327,9 @@ def test_master_scores_full_marks(assignment: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_untouched_exercise_scores_zero_without_errors(assignment: str) -> None:
+def test_untouched_exercise_scores_zero_without_errors(
+    assignment: str, graded: Callable[[str], Graded]
+) -> None:
     course, scores, log = graded(assignment)
     grades = scores["untouched"]
     assert len(grades) == len(grade_cells(assignment))
@@ -326,7 +340,9 @@ def test_untouched_exercise_scores_zero_without_errors(assignment: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_wrong_submissions_lose_points_and_get_named_hints(assignment: str) -> None:
+def test_wrong_submissions_lose_points_and_get_named_hints(
+    assignment: str, graded: Callable[[str], Graded]
+) -> None:
     registries = make_submissions.registries()
     assert assignment in registries, (
         f"no wrong-submission registry tests/submissions/wrong_{assignment}.py"
