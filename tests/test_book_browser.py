@@ -1,0 +1,226 @@
+"""The built book in headless Chromium, with every request that leaves the machine blocked.
+
+On every page: no console error, no failed request, the maths typeset by MathJax, every
+figure present with alt text, the demos rendered from their saved widget state, no broken
+internal link; and the search page finds "learning rate". The site is served from
+127.0.0.1 on a free port, as a student's browser would get it from a web server.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import threading
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urldefrag, urlsplit
+
+import browser as browser_helpers  # tests/browser.py: Debian's Chromium, offline routing
+import pytest
+from playwright import sync_api
+
+from gdcourse import bookbuild
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+PAGES = [*bookbuild.chapter_pages(), "genindex", "search"]
+MATH_PAGES = [
+    page
+    for page in bookbuild.chapter_pages()
+    if "$" in (bookbuild.BOOK / f"{page}.md").read_text(encoding="utf-8")
+]
+#: Pages with demos, and how many each shows.
+WIDGET_PAGES = {"gradient-descent": 2, "linear-models": 1, "beyond": 2}
+#: What a page shows when a widget cannot be rendered from saved state.
+PLACEHOLDERS = (
+    "Error displaying widget",
+    "could not be displayed",
+    "widget state could not be found",
+    "Loading widget",
+    "kernel",
+)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    return bookbuild.build_book(clean=False)
+
+
+@pytest.fixture(scope="module")
+def base_url(site: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = browser_helpers.launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class Visit:
+    """A page as the browser saw it, with everything that went wrong while loading it."""
+
+    page: Any
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def visit(browser: Any, base_url: str) -> Iterator[Any]:
+    contexts: list[Any] = []
+
+    def _visit(path: str) -> Visit:
+        context = browser.new_context()
+        contexts.append(context)
+        page = context.new_page()
+        result = Visit(page, blocked=browser_helpers.block_external_requests(context))
+        page.on(
+            "console",
+            lambda m: result.console_errors.append(m.text) if m.type == "error" else None,
+        )
+        page.on("pageerror", lambda error: result.page_errors.append(str(error)))
+        page.on(
+            "requestfailed",
+            lambda request: result.failed_requests.append(f"{request.url} {request.failure}"),
+        )
+        page.on(
+            "response",
+            lambda response: (
+                result.failed_requests.append(f"{response.url} {response.status}")
+                if response.status >= 400
+                else None
+            ),
+        )
+        page.goto(f"{base_url}/{path}", wait_until="networkidle")
+        # MathJax typesets asynchronously: wait until it says it is done.
+        page.evaluate(
+            "() => window.MathJax && window.MathJax.startup"
+            " ? window.MathJax.startup.promise : null"
+        )
+        return result
+
+    yield _visit
+    for context in contexts:
+        context.close()
+
+
+def _expected_figures(page: str) -> int:
+    source = bookbuild.BOOK / f"{page}.md"
+    return len(re.findall(r"^mystnb:\n  figure:", source.read_text(encoding="utf-8"), re.M))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_works_offline_without_errors(visit, page):
+    seen = visit(f"{page}.html")
+    assert seen.blocked == [], "the page asked for something from another host"
+    assert seen.failed_requests == []
+    assert seen.page_errors == []
+    assert seen.console_errors == []
+    assert seen.page.title()
+
+
+@pytest.mark.parametrize("page", MATH_PAGES)
+def test_maths_is_typeset_by_mathjax(visit, page):
+    seen = visit(f"{page}.html")
+    n_math = seen.page.locator("main .math").count()
+    assert n_math > 0
+    typeset = seen.page.locator("main .math mjx-container").count()
+    assert typeset >= n_math, f"{n_math - typeset} of {n_math} formulas were not typeset"
+    assert seen.page.locator("main mjx-merror").count() == 0, "MathJax reported a TeX error"
+
+
+@pytest.mark.parametrize("page", bookbuild.notebook_pages())
+def test_every_figure_is_present_with_alt_text(visit, page):
+    seen = visit(f"{page}.html")
+    figures = seen.page.locator("main figure")
+    assert figures.count() == _expected_figures(page)
+    images = seen.page.locator("article img")
+    assert images.count() >= figures.count()
+    for index in range(images.count()):
+        image = images.nth(index)
+        image.scroll_into_view_if_needed()
+        alt = image.get_attribute("alt") or ""
+        assert len(alt.strip()) > 20, f"image {index} has no useful alt text: {alt!r}"
+        loaded = image.evaluate("img => img.complete && img.naturalWidth > 0")
+        assert loaded, f"image {index} ({alt[:40]}...) did not load"
+
+
+@pytest.mark.parametrize("page, n_demos", sorted(WIDGET_PAGES.items()))
+def test_demos_render_from_saved_widget_state(visit, page, n_demos):
+    seen = visit(f"{page}.html")
+    demos = seen.page.locator("main .cell_output .gd-demo")
+    demos.first.wait_for(state="visible", timeout=15_000)
+    assert demos.count() == n_demos
+    for index in range(n_demos):
+        demo = demos.nth(index)
+        demo.scroll_into_view_if_needed()
+        assert demo.locator(".widget-slider").first.is_visible(), "sliders must be visible"
+        plot = demo.locator("img.widget-image")
+        assert plot.count() >= 1
+        assert plot.first.evaluate("img => img.complete && img.naturalWidth > 100")
+        assert len(plot.first.get_attribute("alt") or "") > 20
+        text = demo.inner_text()
+        for placeholder in PLACEHOLDERS:
+            assert placeholder not in text, f"demo {index} shows {placeholder!r}"
+    assert seen.page_errors == [] and seen.console_errors == []
+
+
+def test_no_broken_internal_links(visit, base_url):
+    links: set[str] = set()
+    for page in PAGES:
+        seen = visit(f"{page}.html")
+        hrefs = seen.page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        links.update(h for h in hrefs if h.startswith(base_url))
+    assert len(links) > 50
+    bodies: dict[str, str] = {}
+    broken = []
+    for link in sorted(links):
+        url, fragment = urldefrag(link)
+        if url not in bodies:
+            try:
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    bodies[url] = response.read().decode("utf-8", errors="replace")
+            except OSError as error:
+                broken.append(f"{link}: {error}")
+                bodies[url] = ""
+                continue
+        path = urlsplit(url).path
+        is_page = path.endswith((".html", "/"))
+        if fragment and is_page and not re.search(rf'\bid="{re.escape(fragment)}"', bodies[url]):
+            broken.append(f"{link}: no element with id {fragment!r}")
+    assert broken == []
+
+
+def test_search_finds_learning_rate(visit):
+    seen = visit("search.html?q=learning+rate")
+    results = seen.page.locator("#search-results li")
+    results.first.wait_for(state="attached", timeout=20_000)
+    hrefs = results.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert any(h and h.startswith("gradient-descent.html") for h in hrefs), hrefs
+    assert seen.page_errors == [] and seen.console_errors == []
