@@ -29,6 +29,12 @@ from typing import Any
 
 import numpy as np
 
+# torch.optim imports torch._dynamo (and with it sympy) when it builds its first optimizer.
+# The secure grader forks each sandbox from an interpreter that has imported this module
+# and no longer reaches every installed file; importing it here lets a student's
+# optim.SGD(...) in train_model find it loaded.
+import torch._dynamo  # noqa: F401
+
 from gdcourse.grading.protocol import Case, FunctionSpec, Misconception, Tensor, Verdict
 from gdcourse.grading.specs import (
     DEFAULT_TOLERANCES,
