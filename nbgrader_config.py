@@ -18,4 +18,23 @@ c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 
 # ---------------------------------------------------------------- grading (secure autograder)
-# The grading engineer's Autograde / GenerateFeedback settings go here.
+# Student code runs in a sandbox; the grader judges plain data against the master's reference
+# (gdcourse.grading.autograde). No test-cell code runs; a broken or hostile submission is graded
+# with a recorded reason and never stops the run.
+c.Autograde.exporter_class = "gdcourse.grading.autograde.TolerantExporter"
+c.Autograde.sanitize_preprocessors = ["gdcourse.grading.autograde.SanitizeSubmission"]
+c.Autograde.autograde_preprocessors = [
+    "gdcourse.grading.autograde.SandboxExecute",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "gdcourse.grading.autograde.SaveReasons",
+    "nbgrader.preprocessors.AssignLatePenalties",
+]
+# Feedback shows each check's message; the code of hidden tests is removed.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+c.ClearHiddenTests.enforce_metadata = False  # a student's "BEGIN HIDDEN TESTS" must not fail it
