@@ -58,6 +58,7 @@ a callback is shown in the demo's error line instead of being lost in the log.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import html
@@ -115,8 +116,8 @@ class _Canvas:
     cached pixels and drawn on top at every render.
     """
 
-    #: Cached pixel copies per axes (each about 0.6 MB for the demos' sizes).
-    CACHE_SIZE = 8
+    #: Cached pixel copies per axes (each about 0.5 MB at the demos' sizes).
+    CACHE_SIZE = 12
 
     def __init__(self, ncols: int, *, figsize: tuple[float, float]) -> None:
         with self.style():
@@ -306,6 +307,7 @@ class Demo(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
 
     def __init__(self, kind: str, canvas: _Canvas, controls: Mapping[str, Any]) -> None:
         self._canvas = canvas
+        self._kind = kind
         self._state: dict[str, Any] = {"status": "", "message": "", "error": ""}
         self._suspended = 0
         self.controls = MappingProxyType(dict(controls))
@@ -396,6 +398,21 @@ class Demo(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
             f'<span style="color:{color};font-weight:bold">{html.escape(word)}</span>'
             f"<span>: {html.escape(message)}</span>"
         )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The widget view, plus the current figure as PNG and a one-line text.
+
+        Front ends with a widget manager (JupyterLab, Notebook 7, the book's
+        saved-state manager) show the live widget; anything else (a notebook
+        viewer, ``nbconvert`` without widget state) shows the figure instead of
+        a long ``repr``.
+        """
+        bundle: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            bundle["text/plain"] = f"gdcourse demo {self._kind}: {self._state['status']}"
+            if self.image.value:
+                bundle["image/png"] = base64.b64encode(bytes(self.image.value)).decode("ascii")
+        return bundle
 
     def close(self) -> None:
         """Close the demo and every widget in it, so that it and its figure can be freed."""
@@ -865,8 +882,12 @@ class _Descent2D(Demo):
             divergence_threshold=1e6,
         )
         with self._quiet():
-            c["play"].playing = False
-            c["play"].value = self._result.n_iter
+            play = c["play"]
+            play.playing = False
+            if self._result.n_iter > play.max:
+                play.max = self._result.n_iter
+            play.value = self._result.n_iter
+            play.max = max(self._result.n_iter, 1)  # play runs to the last iteration
         self._draw_frame()
 
     def _on_frame(self, change: Mapping[str, Any]) -> None:
@@ -1462,10 +1483,8 @@ class _FeatureScaling(Demo):
                 learning_rate=rate,
                 max_iter=steps,
                 tol=1e-8,
-                f=problem.loss,
                 divergence_threshold=1e6,
             )
-            assert result.values is not None
             d = self._descents[name]
             path = result.path
             d.path.set_data(path[:, 0], path[:, 1])
@@ -1473,7 +1492,7 @@ class _FeatureScaling(Demo):
             d.end.set_data(path[-1:, 0], path[-1:, 1])
             word = _classify(path, result.reason)
             words[name], paths[name] = word, _readonly(path)
-            losses[name] = float(result.values[-1])
+            losses[name] = problem.loss(path[-1])
             mse = "" if word == "diverged" else f", MSE {_fmt(losses[name])}"
             parts.append(f"{name} inputs: {word} after {result.n_iter} steps{mse}")
         w_n, b_n = paths["normalised"][-1]

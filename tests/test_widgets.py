@@ -60,6 +60,17 @@ def test_every_value_control_redraws_the_figure(name: str) -> None:
             assert after[0] != before[0], control_name
 
 
+def test_display_bundle_carries_a_static_figure() -> None:
+    """Displayed, a demo offers the widget view, its current figure as PNG and a short text."""
+    import base64
+
+    demo = widgets.fit_line()
+    bundle = demo._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert base64.b64decode(bundle["image/png"]) == bytes(demo.image.value)
+    assert bundle["text/plain"] == "gdcourse demo fit-line: manual"
+
+
 def test_state_is_read_only() -> None:
     """Tests and students can read the state but not change it behind the demo's back."""
     demo = widgets.descent_1d()
@@ -194,6 +205,7 @@ def test_descent_2d_play_step_back_and_reset_move_through_the_run() -> None:
     c = demo.controls
     n = len(demo.state["path"]) - 1
     assert demo.state["frame"] == n  # a new run is shown whole
+    assert c["play"].max == n  # and play runs to its last iteration, no further
     c["reset"].click()
     assert demo.state["frame"] == 0 and len(demo.state["shown"]) == 1
     c["back"].click()
