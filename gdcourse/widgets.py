@@ -34,21 +34,28 @@ possible: each axes is cached as pixels and redrawn only when its limits or
 static content changed; the moving artists are blitted on top. The figure
 limits are chosen from fixed windows or rounded to "nice" values, so most
 changes are pure blits. Three approaches were measured in the kernel with
-``benchmarks/widgets.py`` (2-core shared machine; the figures of the last run
-are in README):
+``benchmarks/widgets.py --compare`` (time from assigning a control's value to
+the new PNG being in the ``Image`` widget; 2 shared cores; the full table is in
+README):
 
-* **Image widget + Agg, cached axes + blitting (chosen)**: median a few
-  milliseconds to about 15 ms per change, and the PNG lands in the saved
-  widget state, so the static book shows the demo's initial figure with no
-  kernel and no extra JavaScript.
-* **Output widget, figure redrawn and re-displayed** (what ``interact`` with
-  ``plt.show()`` does): 60 to 120 ms per change, because every change rebuilds
-  the figure and the inline backend renders it with ``bbox_inches="tight"``;
-  the output also flickers while it is cleared.
-* **ipympl canvas**: a full Agg draw of the figure on every change (about
-  40 ms here before the PNG is even encoded), and its static rendering needs
-  the ``jupyter-matplotlib`` JavaScript bundle, which the book's offline widget
-  manager does not have, so the book would show an empty box.
+* **Image widget + Agg, cached axes + blitting (chosen)**: per demo, median
+  7 to 16 ms and 95th percentile 9 to 17 ms on a quiet machine (the first
+  visit of an objective's contours costs one draw of about 0.2 s). The PNG
+  is part of the widget state saved in the notebook, so the static book shows
+  each demo's initial figure with no kernel and no extra JavaScript, and the
+  display bundle also carries it as ``image/png`` for viewers with no widget
+  support at all.
+* **Output widget, figure rebuilt and re-displayed** (what ``interact`` with
+  ``plt.show()`` does): median 88 ms, p95 189 ms on the same 1-D figure,
+  because every change builds a new figure and the inline backend renders it
+  with ``bbox_inches="tight"``; the output also flickers while it is cleared.
+* **ipympl canvas**: median 42 ms, because its canvas makes a full Agg draw
+  of the figure at every change before the PNG diff is encoded; and a saved
+  notebook shows it only through the ``jupyter-matplotlib`` JavaScript bundle,
+  which the book's offline widget manager does not have.
+
+Under heavy load (load average 6 on the 2 cores) every figure above roughly
+triples; the ranking does not change.
 
 Bad input cannot reach the computations: every control offers only a valid
 range, a diverging run stops early (the optimizers stop at non-finite or huge
