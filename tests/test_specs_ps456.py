@@ -469,3 +469,40 @@ def test_wrong_submission_loses_points_with_its_hint(
 def test_every_fixture_is_written(assignment: str) -> None:
     folder = ROOT / "tests" / "submissions" / assignment
     assert sorted(p.stem for p in folder.glob("*.ipynb")) == sorted(_registry(assignment))
+
+
+MALFORMED = [
+    {"__error__": "TimeoutError: the sandbox ran out of time"},
+    {"output": None, "raised": None, "modified": []},
+    {
+        "output": {
+            "is_data_loader": True,
+            "is_module": True,
+            "is_linear": True,
+            "first": [[["x"], [True]]],
+            "again": 3,
+            "other_seed": None,
+            "parameters": 7,
+            "forward": "no",
+            "losses": "many",
+            "W": [],
+        },
+        "raised": None,
+        "modified": [5],
+    },
+    {"output": [1, [2, [3]]], "raised": {"types": ["ValueError"]}, "modified": ["x"]},
+]
+MALFORMED.append({**MALFORMED[2], "modified": []})
+
+
+@pytest.mark.parametrize(("assignment", "function"), FUNCTIONS)
+@pytest.mark.parametrize("student", MALFORMED)
+def test_malformed_student_data_fails_with_a_message(
+    assignment: str, function: str, student: dict[str, Any]
+) -> None:
+    """What a hostile or broken sandbox sends is judged, never crashes the judge."""
+    spec = checks.get_spec(assignment, function)
+    case = _cases(assignment, function, hidden=False)[0]
+    verdict = checks.judge_case(spec, case, student, checks.public_reference(spec))
+    assert not verdict.passed
+    assert verdict.message.startswith("Checked: ")

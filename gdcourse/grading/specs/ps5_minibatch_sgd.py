@@ -158,7 +158,7 @@ def _common_failure(
             hint,
         )
     modified = student.get("modified")
-    if modified:
+    if isinstance(modified, list) and modified:
         return _verdict(
             function,
             case,
@@ -346,8 +346,8 @@ def _loader_failure(
             return "the batches", "one pass per epoch", describe_value(epochs), None
         for number, epoch in enumerate(epochs):
             where = f"epoch {number} of the loader"
-            if not isinstance(epoch, list) or not all(isinstance(b, list) for b in epoch):
-                bad = next((b for b in epoch if not isinstance(b, list)), epoch)
+            if not isinstance(epoch, list) or not all(_is_row_list(b) for b in epoch):
+                bad = next((b for b in epoch if not _is_row_list(b)), epoch)
                 return (
                     f"the batches of {where}",
                     "pairs (inputs, targets) of tensors of the data's dtype",
@@ -394,6 +394,13 @@ def _loader_failure(
             "loader_ignores_seed",
         )
     return None
+
+
+def _is_row_list(batch: Any) -> bool:
+    """Whether a batch came back as a list of row indices (ints, -1 for an unknown row)."""
+    return isinstance(batch, list) and all(
+        isinstance(row, int) and not isinstance(row, bool) for row in batch
+    )
 
 
 def sorted_order(epoch: Sequence[Sequence[int]]) -> bool:
@@ -736,12 +743,17 @@ def _model_failure(out: Any, expected: Mapping[str, Any]) -> tuple[str, str, str
         and batch.shape == expected["input"].shape
     ):
         return "model.linear's weight and bias", "arrays of the layer's shape", "others"
-    wanted = batch.astype(np.float64) @ weight.astype(np.float64).T + bias
+    with np.errstate(all="ignore"):
+        wanted = batch.astype(np.float64) @ weight.astype(np.float64).T + bias
     if forward.array.shape != wanted.shape:
         return "the shape of model(x)", str(wanted.shape), str(forward.array.shape)
     tolerance = DEFAULT_TOLERANCES["float32"]
     got = forward.array.astype(np.float64)
-    if not np.allclose(got, wanted, rtol=tolerance.rtol, atol=tolerance.atol):
+    with np.errstate(all="ignore"):
+        close = np.isfinite(got).all() and np.allclose(
+            got, wanted, rtol=tolerance.rtol, atol=tolerance.atol
+        )
+    if not close:
         return (
             "model(x)",
             f"self.linear(x) = {describe_value(wanted)}",
