@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from gdcourse.grading.protocol import Case, FunctionSpec
+from gdcourse.grading.protocol import Case, FunctionSpec, Misconception
 from gdcourse.grading.specs import Arguments, Spec
 
-__all__ = ["SPECS", "tensor"]
+__all__ = ["SPECS", "SUM_INSTEAD_OF_MEAN", "tensor"]
 
 DTYPES = ("float32", "float64")
 
@@ -122,6 +122,13 @@ def _variant(
     return variant
 
 
+SUM_INSTEAD_OF_MEAN = Misconception(
+    "sum_instead_of_mean",
+    "the loss sums the squared errors where the mean belongs, so the loss and its gradient "
+    "are n times too large: use ((prediction - y) ** 2).mean().",
+)
+"""The general hint, in PyTorch's terms (ps5 uses it too)."""
+
 SPECS: dict[str, FunctionSpec] = {
     "train_autograd": Spec(
         function="train_autograd",
@@ -131,7 +138,7 @@ SPECS: dict[str, FunctionSpec] = {
             "uphill_sign_error": _variant(sign=-1.0),
             "gradients_not_zeroed": _variant(zero_grad=False),
             "losses_after_update": _variant(record_after=True),
-            "sum_instead_of_mean": _variant(reduction="sum"),
+            SUM_INSTEAD_OF_MEAN: _variant(reduction="sum"),
             "gradient_outside_loop": _variant(once=True),
             "tensors_returned": _variant(as_tensors=True),
             "argument_modified_in_place": _variant(normalise_in_place=True),

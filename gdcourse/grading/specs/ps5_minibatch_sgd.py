@@ -44,6 +44,7 @@ from gdcourse.grading.specs import (
     describe_call,
     describe_value,
 )
+from gdcourse.grading.specs.ps4_autograd import SUM_INSTEAD_OF_MEAN
 
 __all__ = ["SPECS", "data_tensors", "probe_loader", "probe_model"]
 
@@ -780,7 +781,7 @@ SPECS: dict[str, FunctionSpec] = {
             "uphill_sign_error": _minibatch_variant(sign=-1.0),
             "gradients_not_zeroed": _minibatch_variant(zero_grad=False),
             "losses_after_update": _minibatch_variant(record_after=True),
-            "sum_instead_of_mean": _minibatch_variant(reduction="sum"),
+            SUM_INSTEAD_OF_MEAN: _minibatch_variant(reduction="sum"),
             "tensors_returned": _minibatch_variant(as_tensors=True),
         },
         forbidden=("torch.optim", "torch.nn", "gdcourse"),
@@ -796,7 +797,7 @@ SPECS: dict[str, FunctionSpec] = {
             "uphill_sign_error": _train_model_variant(sign=-1.0),
             "gradients_not_zeroed": _train_model_variant(zero_grad=False),
             "losses_after_update": _train_model_variant(record_after=True),
-            "sum_instead_of_mean": _train_model_variant(reduction="sum"),
+            SUM_INSTEAD_OF_MEAN: _train_model_variant(reduction="sum"),
             "tensors_returned": _train_model_variant(as_tensors=True),
         },
         forbidden=("gdcourse",),

@@ -161,6 +161,17 @@ def _momentum_variant(
     return variant
 
 
+# The general hints speak of plain gradient descent; with momentum the step is the velocity.
+_UPHILL = Misconception(
+    "uphill_sign_error",
+    "the update steps uphill: the velocity subtracts the scaled gradient, "
+    "v = momentum * v - learn_rate * gradient(x), and then x = x + v.",
+)
+_TOLERANCE_ON_GRADIENT = Misconception(
+    "tolerance_on_gradient",
+    "the tolerance is tested on the gradient instead of the step: with momentum the step is "
+    "the velocity, so stop (without moving) when every |v| <= tol.",
+)
 _MOMENTUM_NOT_SQUARED = Misconception(
     "momentum_not_squared",
     "the momentum of the heavy-ball method is the *square* "
@@ -213,10 +224,10 @@ SPECS: dict[str, FunctionSpec] = {
         inputs=_inputs,
         reference=_momentum_reference,
         variants_by_name={
-            "uphill_sign_error": _momentum_variant(sign=-1.0),
+            _UPHILL: _momentum_variant(sign=-1.0),
             "momentum_on_gradient": _momentum_variant(on_gradient=True),
             "start_missing_from_path": _momentum_variant(start_in_path=False),
-            "tolerance_on_gradient": _momentum_variant(stop_on_gradient=True),
+            _TOLERANCE_ON_GRADIENT: _momentum_variant(stop_on_gradient=True),
             "argument_modified_in_place": _momentum_variant(copy_start=False),
         },
         forbidden=("gdcourse",),
