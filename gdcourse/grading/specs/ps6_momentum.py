@@ -49,13 +49,15 @@ def _quadratic_gradient(case: Case) -> Gradient:
 def _inputs(case: Case) -> Arguments:
     """``gradient_descent_momentum(gradient, start, learn_rate, **options)``.
 
-    ``start`` is a float for a number, else a float64 array the probe watches:
-    changing the caller's start point in place is a mistake.
+    ``start`` is a float for a number, else a float64 array the probe watches
+    (changing the caller's start point in place is a mistake), or the plain list
+    when the case says ``"start_as": "list"``.
     """
     start_literal = case["start"]
     start: Any
     if isinstance(start_literal, list):
-        start = np.array(start_literal, dtype=np.float64)
+        as_list = case.get("start_as", "array") == "list"
+        start = list(start_literal) if as_list else np.array(start_literal, dtype=np.float64)
     else:
         start = float(start_literal)
     kwargs = {key: case[key] for key in ("momentum", "max_iter", "tol") if key in case}
@@ -214,6 +216,9 @@ def _optimal_in_place(A: Any) -> tuple[float, float]:
 
 
 def _optimal_inputs(case: Case) -> Arguments:
+    """``A`` as a float64 array the probe watches, or the nested list for ``"A_as": "list"``."""
+    if case.get("A_as", "array") == "list":
+        return Arguments(args=([list(row) for row in case["A"]],))
     A = np.array(case["A"], dtype=np.float64)
     return Arguments(args=(A,), watched={"A": A})
 
