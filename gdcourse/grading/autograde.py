@@ -50,7 +50,7 @@ __all__ = [
     "SandboxExecute",
     "SanitizeSubmission",
     "SaveReasons",
-    "TestCell",
+    "GradedCell",
     "TolerantExporter",
     "grade_notebook",
     "job_key",
@@ -76,7 +76,7 @@ LIMITS = Limits()
 
 
 @dataclass(frozen=True)
-class TestCell:
+class GradedCell:
     """A test cell of the master: its grade_id, points and the ``check(...)`` it holds."""
 
     grade_id: str
@@ -92,7 +92,7 @@ class Master:
     notebook: str
     path: Path
     content: dict[str, Any]
-    tests: tuple[TestCell, ...]
+    tests: tuple[GradedCell, ...]
 
     @property
     def cells_by_id(self) -> dict[str, dict[str, Any]]:
@@ -147,7 +147,7 @@ def read_master(path: str | os.PathLike[str]) -> Master:
             call = checks.parse_check_call(_source(cell))
         except ValueError as error:
             raise ValueError(f"{path}: test cell {grade_id!r}: {error}") from None
-        tests.append(TestCell(grade_id, float(meta.get("points", 0)), call))
+        tests.append(GradedCell(grade_id, float(meta.get("points", 0)), call))
     assignment = path.parent.name
     master = Master(assignment, path.stem, path, content, tuple(tests))
     with _MASTERS_LOCK:

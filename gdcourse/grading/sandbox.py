@@ -313,9 +313,12 @@ class Zygote:
         try:
             ready = parent.recv(4096)
         except OSError as error:
-            raise SandboxError(f"the sandbox zygote did not start: {error}") from error
+            ready = f"{error}".encode()
         if not ready.startswith(b"ready"):
+            parent.close()
             self._process.kill()
+            self._process.wait()
+            self._process = None
             raise SandboxError(
                 "the sandbox zygote failed to start (see its error output above): "
                 + ready.decode(errors="replace")
@@ -328,16 +331,19 @@ class Zygote:
     def close(self) -> None:
         """Stop the zygote (running sandboxes finish on their own limits)."""
         with self._lock:
-            if self._socket is not None:
-                self._socket.close()
-                self._socket = None
-            if self._process is not None:
-                try:
-                    self._process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-                    self._process.wait()
-                self._process = None
+            self._stop_locked()
+
+    def _stop_locked(self) -> None:
+        if self._socket is not None:
+            self._socket.close()  # the zygote exits when its socket closes
+            self._socket = None
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
 
     # running -------------------------------------------------------------------
     def _submit(self, job: Job) -> int:
@@ -359,6 +365,7 @@ class Zygote:
                             if attempt:
                                 raise SandboxError("the sandbox zygote is not running")
                             log.warning("restarting the sandbox zygote")
+                            self._stop_locked()
                             self._start_locked()
                         assert self._socket is not None
                         try:
@@ -857,8 +864,14 @@ def _student(
 
     write = os.write
     dumps = json.dumps
+    import builtins
+
+    pristine = builtins.__dict__.copy()
+    update = builtins.__dict__.update
+    snapshot = builtins.__dict__.copy
 
     def emit(record: dict[str, Any]) -> None:
+        update(pristine)  # student code may have replaced builtins that json needs
         try:
             data = (dumps(record, allow_nan=True) + "\n").encode()
         except (TypeError, ValueError) as error:
@@ -881,10 +894,17 @@ def _student(
     warnings.simplefilter("ignore")
     for index, source in enumerate(job["cells"]):
         try:
-            code = compile(transformer.transform_cell(source), f"<cell {index}>", "exec")
+            # the grader's own steps run with the real builtins, the cell with the student's
+            students = snapshot()
+            update(pristine)
+            try:
+                code = compile(transformer.transform_cell(source), f"<cell {index}>", "exec")
+            finally:
+                update(students)
             exec(code, namespace)
         except BaseException as error:  # SystemExit and KeyboardInterrupt too
             emit({"t": "cell", "index": index, "error": _describe(error)})
+    update(pristine)  # probes (and the student's functions) see the real builtins
     for item in job["probes"]:
         fn = namespace.get(item["function"])
         if not callable(fn):
