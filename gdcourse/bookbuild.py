@@ -6,7 +6,9 @@
    HTML manager) with ``npm ci`` from ``book/package-lock.json`` into the git-ignored
    ``book/node_modules`` (skipped when the lock file has not changed since the last install);
 2. runs Jupyter Book with warnings as errors, nitpicky references and the execution cache
-   (``book/_build/.jupyter_cache``), so that a rebuild with nothing changed executes nothing;
+   (``book/_build/.jupyter_cache``), so that a rebuild with nothing changed executes nothing
+   (the cache is dropped when the package code the pages run has changed, see
+   :func:`code_fingerprint`);
    the book's own Sphinx extension (``book/_ext/offline.py``) copies the JavaScript into the
    site and links the student notebooks from ``exercises/``;
 3. verifies the result (:func:`verify_site`): every chapter rendered, the offline assets in
@@ -30,6 +32,7 @@ __all__ = [
     "BookBuildError",
     "build_book",
     "chapter_pages",
+    "code_fingerprint",
     "notebook_pages",
     "verify_site",
 ]
@@ -40,6 +43,10 @@ BUILD = BOOK / "_build"
 HTML = BUILD / "html"
 NODE_MODULES = BOOK / "node_modules"
 NPM_STAMP = NODE_MODULES / ".gdcourse-lock-sha256"
+CACHE = BUILD / ".jupyter_cache"
+CODE_STAMP = BUILD / ".gdcourse-code-sha256"
+#: Modules of the package that no page runs: changing them does not invalidate the book.
+_NOT_RUN_BY_PAGES = {"bookbuild.py", "cli.py", "_environment.py", "__main__.py", "release.py"}
 
 #: Files the site must serve itself, relative to the html folder.
 OFFLINE_ASSETS = (
@@ -93,6 +100,31 @@ def _npm_ci() -> None:
     NPM_STAMP.write_text(digest)
 
 
+def code_fingerprint() -> str:
+    """A hash of the code the pages run besides their own: the package and the pinned versions.
+
+    The execution cache recognises a page by its own cells only; when the package changes
+    (say, a demo or an optimizer), every page must run again, or the site would show outputs
+    of code that no longer exists.
+    """
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    files = [p for p in sorted(package.glob("*.py")) if p.name not in _NOT_RUN_BY_PAGES]
+    for path in [*files, ROOT / "constraints.txt"]:
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _invalidate_if_code_changed(fingerprint: str) -> None:
+    if CODE_STAMP.is_file() and CODE_STAMP.read_text() == fingerprint:
+        return
+    if CACHE.exists() or (BUILD / ".doctrees").exists():
+        print("+ the gdcourse package changed since the last build: every page runs again")
+    shutil.rmtree(CACHE, ignore_errors=True)
+    shutil.rmtree(BUILD / ".doctrees", ignore_errors=True)
+
+
 def _jupyter_book() -> str:
     candidate = Path(sys.executable).with_name("jupyter-book")
     if candidate.exists():
@@ -141,6 +173,8 @@ def build_book(clean: bool = False) -> Path:
     """
     if clean and BUILD.exists():
         shutil.rmtree(BUILD)
+    fingerprint = code_fingerprint()
+    _invalidate_if_code_changed(fingerprint)
     _npm_ci()
     command = [_jupyter_book(), "build", str(BOOK), "-W", "-n", "--keep-going"]
     print("+", " ".join(command), flush=True)
@@ -155,4 +189,5 @@ def build_book(clean: bool = False) -> Path:
             "cell is an error; see the messages above"
         )
     verify_site(HTML)
+    CODE_STAMP.write_text(fingerprint)
     return HTML

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jupytext
 import nbformat
 import pytest
 
@@ -125,6 +126,31 @@ def test_every_page_with_code_is_a_notebook_page_and_none_stores_outputs():
     assert code_pages == NOTEBOOK_PAGES
     assert len(NOTEBOOK_PAGES) == 7
     assert not list(BOOK.glob("*.ipynb")), "pages are MyST Markdown, never stored notebooks"
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_pages_open_as_notebooks_with_jupytext(page):
+    notebook = jupytext.read(BOOK / f"{page}.md")
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code and not any(cell.outputs for cell in code)
+    assert code[0].source.startswith("import"), "the first cell imports what the page needs"
+
+
+def test_package_changes_drop_the_execution_cache(tmp_path, monkeypatch):
+    build = tmp_path / "_build"
+    cache = build / ".jupyter_cache"
+    stamp = build / ".gdcourse-code-sha256"
+    monkeypatch.setattr(bookbuild, "BUILD", build)
+    monkeypatch.setattr(bookbuild, "CACHE", cache)
+    monkeypatch.setattr(bookbuild, "CODE_STAMP", stamp)
+    cache.mkdir(parents=True)
+    stamp.write_text("fingerprint of the code of the last build")
+    bookbuild._invalidate_if_code_changed("fingerprint of the code of the last build")
+    assert cache.is_dir(), "unchanged code keeps the cache"
+    bookbuild._invalidate_if_code_changed("fingerprint after an edit of gdcourse")
+    assert not cache.exists(), "changed code drops the cache, so every page runs again"
+    assert len(bookbuild.code_fingerprint()) == 64
 
 
 @pytest.mark.parametrize("page", TEACHING_CHAPTERS)
