@@ -457,3 +457,22 @@ def test_demos_share_no_state() -> None:
     assert first.state["learning_rate"] == pytest.approx(0.1)
     assert first.state["status"] != second.state["status"]
     assert first.figure is not second.figure
+
+
+def test_browser_notebook_shows_every_demo_with_the_canonical_header() -> None:
+    """The notebook of the live browser test has the canonical header and calls each demo."""
+    import json
+    from pathlib import Path
+
+    notebook = json.loads(
+        (Path(__file__).parent / "notebooks" / "widgets_demo.ipynb").read_text(encoding="utf-8")
+    )
+    assert notebook["metadata"]["kernelspec"] == {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    sources = ["".join(cell["source"]) for cell in notebook["cells"]]
+    for name in DEMOS:
+        assert f"widgets.{name}()" in sources
+    assert all(not cell.get("outputs") for cell in notebook["cells"])
