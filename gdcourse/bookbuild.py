@@ -19,11 +19,14 @@ Any warning, failing cell or failed check raises :class:`BookBuildError`.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = [
@@ -158,6 +161,18 @@ def verify_site(html: Path = HTML) -> None:
         raise BookBuildError("the built book failed its checks:\n  " + "\n  ".join(problems))
 
 
+@contextlib.contextmanager
+def _exclusive_build() -> Iterator[None]:
+    """Hold a lock on ``book/_build`` so that concurrent builds (pytest-xdist) run in turn."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    with (BUILD / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def build_book(clean: bool = False) -> Path:
     """Build the book into ``book/_build/html`` and return that folder.
 
@@ -171,8 +186,17 @@ def build_book(clean: bool = False) -> Path:
     BookBuildError
         On any Sphinx warning, failing cell, missing offline asset or failed check.
     """
-    if clean and BUILD.exists():
-        shutil.rmtree(BUILD)
+    with _exclusive_build():
+        return _build(clean)
+
+
+def _build(clean: bool) -> Path:
+    if clean:
+        for child in BUILD.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+            elif child.name != ".lock":
+                child.unlink()
     fingerprint = code_fingerprint()
     _invalidate_if_code_changed(fingerprint)
     _npm_ci()
