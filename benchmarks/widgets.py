@@ -4,7 +4,7 @@ For every demo and every control, the benchmark makes changes a student could
 make (random values within the control's range, from a seeded generator;
 button presses) and times each one in the kernel's own terms: from assigning
 ``control.value`` (or ``button.click()``) until the observers have returned,
-which is when the new PNG is in the demo's ``Image`` widget, ready to be sent
+which is when the new PNG is in the demo's plot widget, ready to be sent
 to the browser. It prints the median, 95th percentile and maximum per control
 and per demo, against the target (median < 30 ms, p95 < 60 ms).
 

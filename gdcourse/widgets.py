@@ -28,17 +28,17 @@ How the figures are drawn, and why
 ----------------------------------
 Each demo owns one Matplotlib :class:`~matplotlib.figure.Figure` on the Agg
 canvas (pyplot is never used, so no figure can leak into pyplot's registry), and
-shows it as PNG bytes in an ``ipywidgets.Image``. A control change moves the
+shows it as a PNG ``<img>`` (with alt text) in an ``ipywidgets.HTML``. A control change moves the
 existing artists (``set_data``, ``set_segments``) and then redraws as little as
 possible: each axes is cached as pixels and redrawn only when its limits or
 static content changed; the moving artists are blitted on top. The figure
 limits are chosen from fixed windows or rounded to "nice" values, so most
 changes are pure blits. Three approaches were measured in the kernel with
 ``benchmarks/widgets.py --compare`` (time from assigning a control's value to
-the new PNG being in the ``Image`` widget; 2 shared cores; the full table is in
+the new PNG being in the demo's plot widget; 2 shared cores; the full table is in
 README):
 
-* **Image widget + Agg, cached axes + blitting (chosen)**: per demo, median
+* **PNG widget + Agg, cached axes + blitting (chosen)**: per demo, median
   7 to 16 ms and 95th percentile 9 to 17 ms on a quiet machine (the first
   visit of an objective's contours costs one draw of about 0.2 s). The PNG
   is part of the widget state saved in the notebook, so the static book shows
@@ -302,15 +302,21 @@ class Demo(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
         A read-only view of what the demo shows now (arrays in it are read-only).
         Every demo has ``"status"`` (one word) and ``"message"`` (the status
         line as plain text), plus its own keys, listed by each demo function.
-    image : ipywidgets.Image
-        The figure as PNG.
+    plot : ipywidgets.HTML
+        The figure: an ``<img class="widget-image gd-plot">`` holding the PNG as a
+        ``data:`` URL, with alt text that describes the plot and its current status.
+    png : bytes
+        The figure as PNG, as last shown.
     status : ipywidgets.HTML
         The status line.
     error : ipywidgets.HTML
         Empty, or the last exception raised while updating, with its traceback.
     figure : matplotlib.figure.Figure
-        The figure behind ``image`` (drawn on the Agg canvas; pyplot never sees it).
+        The figure behind ``plot`` (drawn on the Agg canvas; pyplot never sees it).
     """
+
+    #: What the figure shows, for its alt text (each demo says).
+    _DESCRIPTION = "A figure of the demo."
 
     def __init__(self, kind: str, canvas: _Canvas, controls: Mapping[str, Any]) -> None:
         self._canvas = canvas
@@ -322,21 +328,15 @@ class Demo(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
         self.figure = canvas.figure
         for name, control in self.controls.items():
             control.add_class(f"gd-control-{name.replace('_', '-')}")
-        self.image = widgets.Image(
-            format="png",
-            layout=widgets.Layout(
-                width="100%",
-                max_width=f"{canvas.canvas.get_width_height()[0]}px",
-                height="auto",
-            ),
-        )
-        self.image.add_class("gd-plot")
+        self.png = b""
+        self.plot = widgets.HTML(layout=widgets.Layout(width="100%"))
+        self.plot.add_class("gd-plot-box")
         self.status = widgets.HTML()
         self.status.add_class("gd-status")
         self.error = widgets.HTML()
         self.error.add_class("gd-error")
         super().__init__(
-            [*self._layout_controls(), self.image, self.status, self.error],
+            [*self._layout_controls(), self.plot, self.status, self.error],
             layout=widgets.Layout(width="100%", max_width="980px"),
         )
         self.add_class("gd-demo")
@@ -395,7 +395,24 @@ class Demo(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
 
     def _refresh(self) -> None:
         self._compute_and_draw()
-        self.image.value = self._canvas.render()
+        self._show(self._canvas.render())
+
+    def _show(self, png: bytes) -> None:
+        """Put a new PNG in the plot, described by its alt text.
+
+        An ``<img>`` in an HTML widget rather than an ``ipywidgets.Image``, because
+        the latter has no alt text; the width and height attributes reserve the
+        space, so the page does not jump while the browser decodes a new image.
+        """
+        self.png = png
+        width, height = self._canvas.canvas.get_width_height()
+        alt = f"{self._DESCRIPTION} Now {self._state['status']}: {self._state['message']}"
+        self.plot.value = (
+            f'<img class="widget-image gd-plot" width="{width}" height="{height}" '
+            'style="max-width:100%;height:auto" '
+            f'alt="{html.escape(alt, quote=True)}" '
+            f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
+        )
 
     def _set_status(self, word: str, message: str) -> None:
         self._state["status"] = word
@@ -417,8 +434,8 @@ class Demo(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
         bundle: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
         if bundle is not None:
             bundle["text/plain"] = f"gdcourse demo {self._kind}: {self._state['status']}"
-            if self.image.value:
-                bundle["image/png"] = base64.b64encode(bytes(self.image.value)).decode("ascii")
+            if self.png:
+                bundle["image/png"] = base64.b64encode(self.png).decode("ascii")
         return bundle
 
     def close(self) -> None:
@@ -550,6 +567,11 @@ _FUNCTIONS_1D: Mapping[str, obj.Objective] = MappingProxyType(
 
 
 class _Descent1D(Demo):
+    _DESCRIPTION = (
+        "Left: the curve of the chosen function with the gradient-descent steps drawn on it; "
+        "right: the function value at each iteration."
+    )
+
     def __init__(
         self,
         functions: Mapping[str, obj.Objective],
@@ -758,6 +780,11 @@ _DEFAULTS_2D: Mapping[str, tuple[tuple[float, float], float]] = MappingProxyType
 
 
 class _Descent2D(Demo):
+    _DESCRIPTION = (
+        "Left: contour lines of the chosen function of two variables with the descent path; "
+        "right: the distance to the minimum value at each iteration, on a log scale."
+    )
+
     def __init__(
         self,
         functions: Mapping[str, obj.Objective],
@@ -903,7 +930,7 @@ class _Descent2D(Demo):
 
     def _redraw_frame(self) -> None:
         self._draw_frame()
-        self.image.value = self._canvas.render()
+        self._show(self._canvas.render())
 
     def _move_frame(self, delta: int) -> None:
         play = self.controls["play"]
@@ -1033,6 +1060,11 @@ def descent_2d(
 
 
 class _FitLine(Demo):
+    _DESCRIPTION = (
+        "Left: the thermometer data (degrees Celsius against the unknown unit) with the line "
+        "y = b + wx and its residuals; right: contour lines of the mean squared error over "
+        "(w, b) with the current point and the gradient steps taken."
+    )
     _W_RANGE = (-1.0, 2.0)
     _B_RANGE = (-40.0, 20.0)
 
@@ -1230,6 +1262,11 @@ def fit_line(*, w: float = 0.2, b: float = 0.0, learning_rate: float = 1e-4) -> 
 
 
 class _BatchSize(Demo):
+    _DESCRIPTION = (
+        "Mean squared error against epoch, on a log scale, for full-batch, mini-batch and "
+        "single-sample gradient descent side by side."
+    )
+
     def __init__(
         self, *, batch_size: int, learning_rate: float, seed: int, epochs: int, n_samples: int
     ) -> None:
@@ -1441,6 +1478,12 @@ class _Problem:
 
 
 class _FeatureScaling(Demo):
+    _DESCRIPTION = (
+        "Contour lines of the mean squared error over (w, b) for raw (left) and normalised "
+        "(right) thermometer inputs, each with the gradient-descent path from (0, 0) at the "
+        "same learning rate."
+    )
+
     def __init__(self, *, learning_rate: float, steps: int) -> None:
         x, y = thermometer()
         self._mean, self._scale = float(x.mean()), float(x.std())

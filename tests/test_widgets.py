@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import gc
+import html
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -30,12 +32,17 @@ def test_demo_shows_a_figure_and_a_status_without_arguments(name: str) -> None:
 
     demo = getattr(widgets, name)()
     assert isinstance(demo, ipywidgets.VBox)
-    assert bytes(demo.image.value).startswith(PNG_SIGNATURE)
-    assert len(bytes(demo.image.value)) > 5_000  # a real figure, not an empty canvas
+    assert demo.png.startswith(PNG_SIGNATURE)
+    assert len(demo.png) > 5_000  # a real figure, not an empty canvas
     assert demo.state["status"] and demo.state["message"]
     assert demo.state["status"].split(" / ")[0] in demo.status.value
     assert demo.state["error"] == "" and demo.error.value == ""
     assert f"gd-demo-{name.replace('_', '-')}" in demo._dom_classes
+    # The plot is an <img> with the PNG and an alt text that describes it and its status.
+    assert 'class="widget-image gd-plot"' in demo.plot.value
+    assert base64.b64encode(demo.png).decode("ascii") in demo.plot.value
+    alt = demo.plot.value.split('alt="')[1].split('"')[0]
+    assert len(alt) > 60 and html.escape(demo.state["message"], quote=True) in alt
 
 
 @pytest.mark.parametrize("name", DEMOS)
@@ -46,14 +53,14 @@ def test_every_value_control_redraws_the_figure(name: str) -> None:
         kind = type(control).__name__
         if kind in ("Button", "Play"):
             continue
-        before = (bytes(demo.image.value), demo.state["message"])
+        before = (demo.png, demo.state["message"])
         if kind == "Dropdown":
             values = [v for _, v in control.options]
             control.value = values[(values.index(control.value) + 1) % len(values)]
         else:
             control.value = control.max if control.value != control.max else control.min
         assert demo.state["error"] == "", demo.state["error"]
-        after = (bytes(demo.image.value), demo.state["message"])
+        after = (demo.png, demo.state["message"])
         if (name, control_name) == ("fit_line", "learning_rate"):
             assert after[1] != before[1]  # the rate only matters for the next step
         else:
@@ -62,12 +69,10 @@ def test_every_value_control_redraws_the_figure(name: str) -> None:
 
 def test_display_bundle_carries_a_static_figure() -> None:
     """Displayed, a demo offers the widget view, its current figure as PNG and a short text."""
-    import base64
-
     demo = widgets.fit_line()
     bundle = demo._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert base64.b64decode(bundle["image/png"]) == bytes(demo.image.value)
+    assert base64.b64decode(bundle["image/png"]) == demo.png
     assert bundle["text/plain"] == "gdcourse demo fit-line: manual"
 
 
@@ -440,12 +445,12 @@ def test_failure_inside_a_callback_is_shown_in_the_widget() -> None:
     """An exception in an update is shown in the error line, and cleared by the next good one."""
     demo = widgets.descent_1d(functions={"fragile": _fragile()}, function="fragile", start=1.0)
     assert demo.state["error"] == ""
-    good_image = demo.image.value
+    good_image = demo.png
     demo.controls["start"].value = 5.0  # must not raise here, in the observer
     assert demo.state["error"] == "ArithmeticError: gradient undefined beyond x = 3"
     assert "gradient undefined beyond x = 3" in demo.error.value
     assert "Traceback" in demo.error.value
-    assert demo.image.value == good_image  # the last good figure stays
+    assert demo.png == good_image  # the last good figure stays
     demo.controls["start"].value = 0.0
     assert demo.state["error"] == "" and demo.error.value == ""
 
