@@ -222,6 +222,34 @@ def test_exercise_fails_only_where_the_student_has_work(assignment: str, tmp_pat
             assert "not written yet" in error.evalue
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_correct_work_passes_every_visible_check_without_the_master(
+    assignment: str, tmp_path: Path
+) -> None:
+    """On a student's machine (no solutions/ anywhere above) right answers pass."""
+    from nbclient import NotebookClient
+
+    notebook = make_submissions.build(assignment, None)
+    client = NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client.execute()  # raises CellExecutionError at the first failing cell
+    outputs = [
+        o.get("text", "")
+        for cell in notebook.cells
+        if cell.id.endswith("_visible")
+        for o in cell.outputs
+    ]
+    assert len(outputs) == len(graded_functions(assignment))
+    assert all("visible checks passed" in text for text in outputs), outputs
+
+
 # ------------------------------------------------------------------ grading end to end
 
 
