@@ -22,6 +22,7 @@ def check(
 ) -> None:
     """Check ``fn`` (the student's ``function``) on ``cases``; raise ``AssertionError`` with
     feedback that teaches when a case fails. See :mod:`gdcourse.grading.checks`."""
+    __tracebackhide__ = True  # the student needs the message, not the grader's frames
     from gdcourse.grading.checks import run_check
 
     run_check(assignment, function, fn, cases=cases, hidden=hidden)

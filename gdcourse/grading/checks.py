@@ -264,6 +264,7 @@ def run_check(
     Visible checks compare with the spec's public reference; hidden checks with
     the master's reference solution (:func:`load_reference`).
     """
+    __tracebackhide__ = True  # IPython and pytest show the student the message, not our frames
     spec = get_spec(assignment, function)
     if not callable(fn):
         raise AssertionError(
