@@ -150,6 +150,22 @@ def test_master_has_no_pip_install_and_is_executed(assignment: str) -> None:
                 assert cell.outputs, f"{cell.id} has no output"
 
 
+@pytest.mark.slow
+def test_masters_pass_nbval() -> None:
+    """Every master, run top to bottom, reproduces its committed outputs (pytest --nbval)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval", "-q", "-p", "no:cacheprovider", "solutions"],
+        cwd=ROOT,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
+
+
 # ------------------------------------------------------------------ the student release
 
 
