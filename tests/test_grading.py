@@ -15,10 +15,13 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from gdcourse.cli import main
 from gdcourse.grading import autograde
 from gdcourse.grading.cli import grade_command
 from gdcourse.grading.sandbox import Limits
@@ -127,7 +130,12 @@ def graded(tmp_path_factory):
     env_path = os.environ.get("PATH", "")
     autograde.LIMITS = LIMITS
     try:
-        first_code = grade_command("ps4_autograd", workers=2, root=course, limits=LIMITS)
+        monkeypatch = pytest.MonkeyPatch()
+        monkeypatch.chdir(course)  # the command finds the course from the working directory
+        try:
+            first_code = main(["grade", "ps4_autograd", "--workers", "2"])
+        finally:
+            monkeypatch.undo()
         first = _scores(course)
         gradebook_after_first = (course / "gradebook.db").stat().st_size
         second_code = grade_command("ps4_autograd", workers=2, root=course, limits=LIMITS)
@@ -204,6 +212,44 @@ def test_csv_and_feedback_hide_the_hidden_tests(graded):
     html = feedback.read_text()
     assert "hidden checks failed" in html
     assert "BEGIN HIDDEN TESTS" not in html and "hidden=True" not in html
+
+
+def _course(folder: Path, scenarios: list[str]) -> Path:
+    shutil.copy(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
+    (folder / "solutions" / "ps4_autograd").mkdir(parents=True)
+    shutil.copy(MASTER, folder / "solutions" / "ps4_autograd" / "ps4_autograd.ipynb")
+    for name in scenarios:
+        target = folder / "submitted" / name / "ps4_autograd"
+        target.mkdir(parents=True)
+        shutil.copy(ATTACKS / f"{name}.ipynb", target / "ps4_autograd.ipynb")
+    return folder
+
+
+@pytest.mark.slow
+def test_plain_nbgrader_autograde_uses_the_sandbox(tmp_path):
+    """`nbgrader autograde` at a course root (formgrader's button too) grades securely."""
+    scenarios = ["correct", "patched_numpy_torch_comparisons", "duplicated_cells", "invalid_json"]
+    course = _course(tmp_path, scenarios)
+    nbgrader = Path(sys.executable).parent / "nbgrader"
+    env = {**os.environ, "PATH": f"{nbgrader.parent}{os.pathsep}{os.environ['PATH']}"}
+    for command in (["generate_assignment", "--force"], ["autograde"]):
+        done = subprocess.run(
+            [str(nbgrader), *command, "ps4_autograd"],
+            cwd=course,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+    scores = _scores(course)
+    assert scores == {name: EXPECTED[name][0] for name in scenarios}
+    assert (
+        "CheckFailed"
+        in (
+            course / "autograded" / "invalid_json" / "ps4_autograd" / "ps4_autograd.ipynb"
+        ).read_text()
+    )
 
 
 def test_sanitize_restores_the_masters_structure():

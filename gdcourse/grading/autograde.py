@@ -41,16 +41,24 @@ from pathlib import Path
 from typing import Any
 
 from gdcourse.grading import checks
-from gdcourse.grading.sandbox import Job, Limits, Probe, SandboxError, SandboxResult, Zygote
+from gdcourse.grading.sandbox import (
+    COURSE_ROOT,
+    Job,
+    Limits,
+    Probe,
+    SandboxError,
+    SandboxResult,
+    Zygote,
+)
 
 __all__ = [
     "CellGrade",
+    "GradedCell",
     "Master",
     "NotebookGrade",
     "SandboxExecute",
     "SanitizeSubmission",
     "SaveReasons",
-    "GradedCell",
     "TolerantExporter",
     "grade_notebook",
     "job_key",
@@ -469,13 +477,18 @@ _precomputed_lock = threading.Lock()
 _judge_lock = threading.Lock()
 
 
-def shared_zygote() -> Zygote:
-    """The process's zygote, started on first use and stopped at exit."""
+def shared_zygote(course_root: str | os.PathLike[str] | None = None) -> Zygote:
+    """The process's zygote, started on first use and stopped at exit.
+
+    Its sandboxes hide ``course_root`` (the course being graded), the checkout
+    holding this package when it is a course too, ``/tmp``, ``/home`` and ``/root``.
+    """
     global _zygote
     with _zygote_lock:
         if _zygote is None:
             preload = [*_default_preload()]
-            _zygote = Zygote(preload=preload)
+            root = Path(course_root) if course_root is not None else COURSE_ROOT
+            _zygote = Zygote(preload=preload, course_root=root)
             _zygote.start()
             atexit.register(_zygote.close)
         return _zygote
@@ -526,7 +539,7 @@ def grade_notebook(
     with _precomputed_lock:
         if key in _precomputed:
             return _precomputed[key]
-    zygote = zygote or shared_zygote()
+    zygote = zygote or shared_zygote(root)
     try:
         result = zygote.run(job)
     except SandboxError as error:

@@ -149,7 +149,7 @@ def grade_command(
                 others = sorted(p.name for p in folder.glob("*.ipynb"))
                 found = f" (found: {', '.join(others)})" if others else ""
                 records[student].needs_human.append(f"no notebook {name}.ipynb{found}")
-    zygote = autograde.shared_zygote()
+    zygote = autograde.shared_zygote(course)
     with _progress(len(work), "sandboxes") as bar, ThreadPoolExecutor(workers) as pool:
         # read and sanitize here, in one thread (warnings filters are process-wide)
         notebooks = [

@@ -419,15 +419,17 @@ class Zygote:
 
 
 def _default_hidden(course_root: Path) -> list[str]:
+    """The course, this package's checkout if it is a course, and the usual private places."""
     candidates = [
         str(Path(course_root).resolve()),
+        *([str(COURSE_ROOT)] if (COURSE_ROOT / "nbgrader_config.py").is_file() else []),
         "/tmp",
         "/var/tmp",
         "/dev/shm",
         "/home",
         "/root",
     ]
-    return [path for path in candidates if os.path.isdir(path)]
+    return list(dict.fromkeys(path for path in candidates if os.path.isdir(path)))
 
 
 def _parse_report(report: bytes, seconds: float) -> SandboxResult:
@@ -594,7 +596,10 @@ def _enter_namespaces(config: Mapping[str, Any], uid: int) -> list[str]:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     keep = [sys.base_prefix, sys.prefix, str(Path(__file__).resolve().parents[1]), *config["keep"]]
     keep = sorted({os.path.realpath(path) for path in keep})
-    hidden = sorted({os.path.realpath(path) for path in config["hide"]}, key=len)
+    hidden: list[str] = []
+    for path in sorted({os.path.realpath(path) for path in config["hide"]}, key=len):
+        if not any(path == h or path.startswith(h + "/") for h in hidden):
+            hidden.append(path)  # a path under a hidden one is hidden with it
     # Open every kept path before hiding its parent; bind it back from /proc/self/fd.
     handles: dict[str, int] = {}
     for path in keep:
