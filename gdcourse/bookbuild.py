@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -59,6 +60,7 @@ OFFLINE_ASSETS = (
     "_static/vendor/html-manager/embed-amd.js",
 )
 
+_FIGURE_CELL = re.compile(r"^mystnb:\n  figure:", re.MULTILINE)
 _SCRIPT_SRC = re.compile(r"<script[^>]*\ssrc=\"([^\"]+)\"", re.IGNORECASE)
 _STYLESHEET = re.compile(r"<link[^>]*rel=\"stylesheet\"[^>]*href=\"([^\"]+)\"", re.IGNORECASE)
 
@@ -155,6 +157,11 @@ def verify_site(html: Path = HTML) -> None:
             if "://" in url or url.startswith("//"):
                 problems.append(f"{html_file.name} loads {url} from another host")
     for page in notebook_pages():
+        expected = len(_FIGURE_CELL.findall((BOOK / f"{page}.md").read_text(encoding="utf-8")))
+        text = (html / f"{page}.html").read_text(encoding="utf-8")
+        drawn = len(re.findall(r"<figure[^>]*>\s*<img ", text))
+        if drawn < expected:
+            problems.append(f"{page}.html shows {drawn} of its {expected} figures")
         if not (html / "_sources" / f"{page}.ipynb").is_file():
             problems.append(f"{page} cannot be downloaded as a notebook (_sources/{page}.ipynb)")
     if problems:
@@ -202,7 +209,10 @@ def _build(clean: bool) -> Path:
     _npm_ci()
     command = [_jupyter_book(), "build", str(BOOK), "-W", "-n", "--keep-going"]
     print("+", " ".join(command), flush=True)
-    result = subprocess.run(command, cwd=ROOT, check=False)
+    # The pages' figures come from the kernel's inline backend: a backend chosen for the
+    # calling process (tests set MPLBACKEND=Agg) would silently drop every figure.
+    env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}
+    result = subprocess.run(command, cwd=ROOT, env=env, check=False)
     if result.returncode != 0:
         # Sphinx keeps its environment after a failed build, and an incremental rebuild would
         # not repeat the warnings of unchanged pages: forget it, so that the next build reads
@@ -212,6 +222,11 @@ def _build(clean: bool) -> Path:
             f"the book build failed (exit status {result.returncode}): any warning or failing "
             "cell is an error; see the messages above"
         )
-    verify_site(HTML)
+    try:
+        verify_site(HTML)
+    except BookBuildError:
+        # Outputs in the cache may be what is wrong: make the next build run every page.
+        CODE_STAMP.unlink(missing_ok=True)
+        raise
     CODE_STAMP.write_text(fingerprint)
     return HTML

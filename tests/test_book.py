@@ -204,7 +204,7 @@ def test_offline_javascript_is_pinned_and_not_committed():
     assert "book/node_modules/" in gitignore
 
 
-def test_verify_site_rejects_a_page_that_needs_a_cdn(site, tmp_path):
+def test_verify_site_rejects_cdn_scripts_and_missing_figures(site, tmp_path):
     broken = tmp_path / "html"
     for path in site.glob("*.html"):
         (broken / path.relative_to(site)).parent.mkdir(parents=True, exist_ok=True)
@@ -216,9 +216,16 @@ def test_verify_site_rejects_a_page_that_needs_a_cdn(site, tmp_path):
         ),
         encoding="utf-8",
     )
+    figures = broken / "beyond.html"
+    figures.write_text(
+        re.sub(r"<figure[^>]*>\s*<img [^>]*>", "", figures.read_text(encoding="utf-8")),
+        encoding="utf-8",
+    )
     with pytest.raises(bookbuild.BookBuildError) as error:
         bookbuild.verify_site(broken)
     message = str(error.value)
+    assert "beyond.html shows 0 of its 2 figures" in message
+    assert "gradients.html shows" not in message
     assert "gradients.html loads https://cdn.example.org/x.js" in message
     assert "offline asset _static/vendor/mathjax/tex-mml-chtml.js is missing" in message
 
@@ -284,7 +291,14 @@ def test_widget_pages_embed_saved_widget_state(site, page):
     assert match, "the widget state must be saved at build time"
     state = json.loads(match.group(1))["state"]
     models = {model["model_name"] for model in state.values()}
-    assert "ImageModel" in models and any(m.endswith("SliderModel") for m in models), models
+    assert any(m.endswith("SliderModel") for m in models), models
+    # the plot of each demo: an Image widget, or an <img> inside an HTML widget
+    plots = [
+        model
+        for model in state.values()
+        if model["model_name"] == "ImageModel" or "<img" in str(model["state"].get("value", ""))
+    ]
+    assert len(plots) >= sum(1 for p in DEMOS.values() if p == page)
     views = html.count('type="application/vnd.jupyter.widget-view+json"')
     assert views == sum(1 for p in DEMOS.values() if p == page)
     assert 'src="_static/vendor/html-manager/embed-amd.js' in html
