@@ -28,7 +28,7 @@ DEMOS = ("descent-1d", "descent-2d", "fit-line", "batch-size", "feature-scaling"
 # What to do to each demo, and a word the new status must contain.
 ACTIONS: dict[str, tuple[str, str, str, str]] = {
     "descent-1d": ("readout", "learning-rate", "0.9", "oscillating"),
-    "descent-2d": ("select", "objective", "Rosenbrock", "iteration"),
+    "descent-2d": ("select", "objective", "Rosenbrock", "descending"),
     "fit-line": ("click", "step", "", "descending"),
     "batch-size": ("readout", "batch-size", "25", "batch size 25"),
     "feature-scaling": ("readout", "learning-rate", "0.1", "diverged / converged"),
