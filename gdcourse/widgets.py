@@ -39,23 +39,21 @@ the new PNG being in the demo's plot widget; 2 shared cores; the full table is i
 README):
 
 * **PNG widget + Agg, cached axes + blitting (chosen)**: per demo, median
-  7 to 16 ms and 95th percentile 9 to 17 ms on a quiet machine (the first
-  visit of an objective's contours costs one draw of about 0.2 s). The PNG
-  is part of the widget state saved in the notebook, so the static book shows
-  each demo's initial figure with no kernel and no extra JavaScript, and the
-  display bundle also carries it as ``image/png`` for viewers with no widget
-  support at all.
+  7 to 16 ms and 95th percentile 9 to 17 ms on a quiet machine, median 11 to
+  21 ms and p95 21 to 41 ms with a load average of 7 to 9 (the first visit of
+  an objective's contours costs one draw of about 0.2 s). The PNG is part of
+  the widget state saved in the notebook, so the static book shows each demo's
+  initial figure with no kernel and no extra JavaScript, and the display
+  bundle also carries it as ``image/png`` for viewers with no widget support.
 * **Output widget, figure rebuilt and re-displayed** (what ``interact`` with
-  ``plt.show()`` does): median 88 ms, p95 189 ms on the same 1-D figure,
-  because every change builds a new figure and the inline backend renders it
-  with ``bbox_inches="tight"``; the output also flickers while it is cleared.
-* **ipympl canvas**: median 42 ms, because its canvas makes a full Agg draw
-  of the figure at every change before the PNG diff is encoded; and a saved
-  notebook shows it only through the ``jupyter-matplotlib`` JavaScript bundle,
-  which the book's offline widget manager does not have.
-
-Under heavy load (load average 6 on the 2 cores) every figure above roughly
-triples; the ranking does not change.
+  ``plt.show()`` does): median 88 ms, p95 189 ms quiet (184 and 364 ms loaded)
+  on the same 1-D figure, because every change builds a new figure and the
+  inline backend renders it with ``bbox_inches="tight"``; the output also
+  flickers while it is cleared.
+* **ipympl canvas**: median 42 ms quiet (118 ms loaded), because its canvas
+  makes a full Agg draw of the figure at every change before the PNG diff is
+  encoded; and a saved notebook shows it only through the ``jupyter-matplotlib``
+  JavaScript bundle, which the book's offline widget manager does not have.
 
 Bad input cannot reach the computations: every control offers only a valid
 range, a diverging run stops early (the optimizers stop at non-finite or huge
