@@ -179,6 +179,9 @@ def grade_command(
     coursedir.root = str(course)
     failed = 0
     streams = sys.stdout, sys.stderr  # nbgrader's API leaves them redirected
+    pump = _FeedbackPump(
+        course, assignment, [p.parent.name for p in folders], background=max(1, workers - 1)
+    )
     with warnings.catch_warnings(), _restored(streams):
         warnings.simplefilter("ignore")
         api = NbGraderAPI(coursedir=coursedir, config=config)
@@ -195,9 +198,11 @@ def grade_command(
                     failed += 1
                     last = str(outcome.get("error", "")).strip().splitlines()[-1:] or ["?"]
                     records[student].needs_human.append(f"nbgrader autograde failed: {last[0]}")
+                else:
+                    pump.add(student)
                 bar.update()
-        # 3. feedback, CSV, report
-    _feedback(course, assignment, [p.parent.name for p in folders], workers)
+    # 3. feedback (the rest of it), CSV, report
+    pump.finish(workers)
     for folder in folders:
         student = folder.parent.name
         if (course / "autograded" / student / assignment).is_dir() and not (
@@ -268,31 +273,73 @@ def _collect(
     return questions
 
 
-def _feedback(course: Path, assignment: str, students: Sequence[str], workers: int) -> None:
-    """``nbgrader generate_feedback`` in ``workers`` processes (it only reads the gradebook)."""
-    graded = sorted(
-        p.parent.name for p in (course / "autograded").glob(f"*/{assignment}") if p.is_dir()
-    )
-    wanted = [student for student in students if student in graded]
-    chunks = [wanted[i::workers] for i in range(workers) if wanted[i::workers]]
-    executable = Path(sys.executable).parent / "nbgrader"
-    processes = []
-    for chunk in chunks:
-        exclude = ",".join(student for student in graded if student not in chunk)
-        command = [str(executable), "generate_feedback", assignment, "--force"]
+class _FeedbackPump:
+    """``nbgrader generate_feedback`` in background processes, batch by batch.
+
+    Feedback only reads the gradebook, so it runs beside the one process that
+    writes it: while autograde goes on, ``background`` processes turn the students
+    graded so far into HTML; :meth:`finish` shares the rest among ``workers``.
+    """
+
+    BATCH = 4  # a process costs about a second to start: don't start one per student
+    MAX_BATCH = 8  # so that what is left when autograde ends can be shared out
+
+    def __init__(self, course: Path, assignment: str, students: Sequence[str], background: int):
+        self.course, self.assignment, self.background = course, assignment, background
+        self.students = list(students)
+        self.ready: list[str] = []
+        self.running: list[tuple[subprocess.Popen[bytes], Any]] = []
+        self.failures: list[str] = []
+
+    def add(self, student: str) -> None:
+        self.ready.append(student)
+        self._reap()
+        if len(self.running) < self.background and len(self.ready) >= self.BATCH:
+            self._launch(self.ready[: self.MAX_BATCH])
+            self.ready = self.ready[self.MAX_BATCH :]
+
+    def finish(self, workers: int) -> None:
+        chunks = [self.ready[i::workers] for i in range(workers) if self.ready[i::workers]]
+        self.ready = []
+        for chunk in chunks:
+            self._launch(chunk)
+        with _progress(len(self.running), "feedback") as bar:
+            while self.running:
+                process, errors = self.running.pop(0)
+                self._wait(process, errors)
+                bar.update()
+
+    def _launch(self, batch: Sequence[str]) -> None:
+        graded = {p.parent.name for p in (self.course / "autograded").glob(f"*/{self.assignment}")}
+        exclude = sorted((graded | set(self.students)) - set(batch))
+        command = [
+            str(Path(sys.executable).parent / "nbgrader"),
+            "generate_feedback",
+            self.assignment,
+            "--force",
+        ]
         if exclude:
-            command.append(f"--CourseDirectory.student_id_exclude={exclude}")
-        processes.append(
-            subprocess.Popen(
-                command, cwd=course, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-            )
+            command.append(f"--CourseDirectory.student_id_exclude={','.join(exclude)}")
+        errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _wait
+        process = subprocess.Popen(
+            command, cwd=self.course, stdout=subprocess.DEVNULL, stderr=errors
         )
-    with _progress(len(processes), "feedback") as bar:
-        for process in processes:
-            _, errors = process.communicate()
-            if process.returncode != 0:
-                log.warning("nbgrader generate_feedback failed:\n%s", errors[-2000:])
-            bar.update()
+        self.running.append((process, errors))
+
+    def _reap(self) -> None:
+        for process, errors in list(self.running):
+            if process.poll() is not None:
+                self.running.remove((process, errors))
+                self._wait(process, errors)
+
+    def _wait(self, process: subprocess.Popen[bytes], errors: Any) -> None:
+        process.wait()
+        if process.returncode != 0:
+            errors.seek(0)
+            text = errors.read().decode(errors="replace")
+            log.warning("nbgrader generate_feedback failed:\n%s", text[-2000:])
+            self.failures.append(text[-500:])
+        errors.close()
 
 
 def _record_missing(course: Path, assignment: str, student: str, reasons: list[str]) -> None:

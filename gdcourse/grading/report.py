@@ -38,20 +38,28 @@ class StudentRecord:
         return sum(self.scores.values())
 
 
-def _histogram(path: Path, title: str, values: Sequence[float], maximum: float) -> None:
+def _distribution(path: Path, title: str, values: Sequence[float], maximum: float) -> None:
+    """A bar per score that occurs (and at 0 and full marks): scores are few and discrete."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
+    counts = Counter(round(value, 2) for value in values)
+    scores = sorted({0.0, round(maximum, 2), *counts})
     figure = Figure(figsize=(4.5, 3.0), layout="constrained")
     ax = figure.add_subplot()
-    top = max(maximum, max(values, default=0.0), 1.0)
-    bins = min(20, max(int(top) + 1, 2))
-    ax.hist(values, bins=bins, range=(0, top), color="#0072B2", edgecolor="white")
+    ax.bar(
+        [f"{score:g}" for score in scores],
+        [counts.get(score, 0) for score in scores],
+        color="#0072B2",
+    )
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(f"score (out of {maximum:g})")
     ax.set_ylabel("submissions")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     figure.savefig(path, dpi=90)
 
 
@@ -82,11 +90,11 @@ def write_report(
     else:
         lines += ["No submissions were graded.", ""]
     lines += ["## Score distributions", ""]
-    _histogram(plots / "total.png", "total", totals, total_max)
+    _distribution(plots / "total.png", "total", totals, total_max)
     lines += ["![total](plots/total.png)", ""]
     for question, points in questions.items():
         values = [record.scores.get(question, 0.0) for record in records]
-        _histogram(plots / f"{question}.png", question, values, points)
+        _distribution(plots / f"{question}.png", question, values, points)
         full = sum(1 for v in values if v >= points)
         lines += [
             f"### {question} ({points:g} points): {full} of {len(values)} full marks",
@@ -111,11 +119,21 @@ def write_report(
             lines.append(f"- **{record.student}** ({record.total:g}/{total_max:g}): {reasons}")
     else:
         lines.append("None.")
-    noted = [record for record in records if record.notes]
-    if noted:
+    noted = {
+        record.student: [note for note in record.notes if note not in record.needs_human]
+        for record in records
+    }
+    if any(noted.values()):
         lines += ["", "## Changes the grader undid (tampering or accidents)", ""]
-        for record in noted:
-            lines.append(f"- **{record.student}**: {'; '.join(dict.fromkeys(record.notes))}")
+        for student, notes in noted.items():
+            if notes:
+                lines.append(f"- **{student}**: {'; '.join(dict.fromkeys(notes))}")
+    lines += ["", "## All submissions", ""]
+    lines.append("| student | total | " + " | ".join(questions) + " |")
+    lines.append("|---" * (len(questions) + 2) + "|")
+    for record in sorted(records, key=lambda r: r.student):
+        cells = [f"{record.scores.get(q, 0.0):g}" for q in questions]
+        lines.append(f"| {record.student} | {record.total:g} | " + " | ".join(cells) + " |")
     report = directory / "report.md"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     data: dict[str, Any] = {
