@@ -505,9 +505,14 @@ def _float_slider(description: str, value: float, low: float, high: float, step:
         max=high,
         step=step,
         description=description,
-        readout_format=".3g",
+        readout_format=_fixed_format(step),
         style=_slider_style(),
     )
+
+
+def _fixed_format(step: float) -> str:
+    """A readout format with as many decimals as the step has (no ``7.11e-15`` for 0)."""
+    return f".{max(0, -math.floor(math.log10(step) + 1e-9))}f"
 
 
 def _grid_step(low: float, high: float) -> float:
@@ -524,6 +529,7 @@ def _set_range(slider: Any, low: float, high: float, value: float, step: float) 
         slider.min = low
         slider.max = high
     slider.step = step
+    slider.readout_format = _fixed_format(step)
     slider.value = min(max(value, low), high)
 
 
@@ -810,7 +816,7 @@ class _Descent2D(Demo):
             "play": widgets.Play(value=0, min=0, max=max_steps, interval=120, description="play"),
             "back": widgets.Button(description="◀ step back", tooltip="one iteration back"),
             "step": widgets.Button(description="step ▶", tooltip="one iteration forward"),
-            "reset": widgets.Button(description="⏮ reset", tooltip="back to the start"),
+            "reset": widgets.Button(description="reset", tooltip="back to the start point"),
         }
         canvas = _Canvas(2, figsize=(9.0, 3.8))
         super().__init__("descent-2d", canvas, controls)

@@ -302,6 +302,17 @@ def test_fit_line_step_is_one_gradient_descent_step() -> None:
     assert len(demo.state["trail"]) == 1
 
 
+def test_slider_readouts_show_fixed_decimals() -> None:
+    """Readouts show as many decimals as the step, so 0 on a 0.01 grid reads 0.00, not 7e-15."""
+    demo = widgets.fit_line()
+    assert demo.controls["w"].readout_format == ".3f"
+    assert demo.controls["b"].readout_format == ".2f"
+    assert f"{-40.0 + 4000 * 0.01:{demo.controls['b'].readout_format}}" == "0.00"
+    demo_2d = widgets.descent_2d()
+    demo_2d.controls["objective"].value = "rosenbrock"  # window 4 wide: a 0.01 grid
+    assert demo_2d.controls["x0"].readout_format == ".2f"
+
+
 def test_fit_line_too_large_a_step_is_reported() -> None:
     """With eta above 2/L the step overshoots (or leaves the sliders' range), and says so."""
     demo = widgets.fit_line(w=0.6, b=-17.0, learning_rate=1e-3)
