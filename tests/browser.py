@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -132,7 +133,8 @@ def jupyter_server(root: Path, *, timeout: float = 60.0) -> Iterator[JupyterServ
     The server gets its own configuration, data and runtime folders, so nothing of
     the user's Jupyter set-up leaks in or out, and the app object is exposed as
     ``window.jupyterapp`` so a test can run commands. On exit every kernel is shut
-    down and the server's process group is terminated (killed if it lingers).
+    down, the server's process group is terminated (killed if it lingers) and its
+    folders are removed.
     """
     port, token = free_port(), secrets.token_hex(16)
     home = Path(tempfile.mkdtemp(prefix="gdcourse-jupyter-"))
@@ -189,6 +191,7 @@ def jupyter_server(root: Path, *, timeout: float = 60.0) -> Iterator[JupyterServ
         yield server
     finally:
         _stop(server)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _stop(server: JupyterServer) -> None:
