@@ -6,6 +6,7 @@ changed: Sphinx is incremental and executed pages come from the jupyter-cache st
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -319,13 +320,26 @@ def test_every_static_image_has_alt_text(site, page):
 def test_assignments_page_links_each_released_student_notebook(site, name):
     html = _html(site, "assignments")
     notebook = ROOT / "exercises" / name / f"{name}.ipynb"
+    assert notebook.is_file(), f"the student notebook {notebook} is missing"
     links = re.findall(rf'href="(_downloads/[0-9a-f]+/{name}\.ipynb)"', html)
-    if notebook.is_file():
-        assert len(links) == 1, f"no download link for {name}"
-        assert (site / links[0]).read_bytes() == notebook.read_bytes()
-    else:
-        assert not links
-        assert f"{name}.ipynb</span></code> has not been released yet" in html
+    assert len(links) == 1, f"no download link for {name}"
+    assert (site / links[0]).read_bytes() == notebook.read_bytes()
+    assert "has not been released yet" not in html
+
+
+def test_an_unreleased_notebook_is_announced_not_linked(tmp_path):
+    spec = importlib.util.spec_from_file_location("offline", BOOK / "_ext" / "offline.py")
+    assert spec is not None and spec.loader is not None
+    offline = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(offline)
+    srcdir = tmp_path / "book"
+    (tmp_path / "exercises" / "ps9_new").mkdir(parents=True)
+    assert "not been released yet" in offline.download_markdown(srcdir, "ps9_new")
+    (tmp_path / "exercises" / "ps9_new" / "ps9_new.ipynb").write_text("{}")
+    assert offline.download_markdown(srcdir, "ps9_new") == (
+        "{download}`Download the student notebook ps9_new.ipynb "
+        "<../exercises/ps9_new/ps9_new.ipynb>`"
+    )
 
 
 def test_assignments_page_explains_the_workflow(site):
