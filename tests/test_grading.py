@@ -12,6 +12,7 @@ times.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -62,6 +63,7 @@ EXPECTED = {
     "edited_test_cells": (ZERO, False),
     "retyped_test_cells": (ZERO, False),
     "tampered_metadata": (FULL, False),
+    "forged_grader_metadata": (FULL, False),
     "wrong_kernelspec": (FULL, False),
     "extra_files": (FULL, False),
     "renamed_notebook": (ZERO, True),
@@ -109,6 +111,20 @@ def _comments(course: Path, student: str) -> str:
 def test_every_scenario_has_a_fixture_and_an_expectation():
     fixtures = {p.stem for p in ATTACKS.glob("*.ipynb")}
     assert fixtures == set(EXPECTED)
+
+
+def test_the_fixtures_are_generated_from_the_current_master():
+    spec = importlib.util.spec_from_file_location("make_fixtures", ATTACKS / "make_fixtures.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    stale = [
+        name
+        for name, content in module.scenarios().items()
+        if (ATTACKS / f"{name}.ipynb").read_text()
+        != (content if isinstance(content, str) else json.dumps(content, indent=1) + "\n")
+    ]
+    assert not stale, f"regenerate with: python tests/attacks/make_fixtures.py ({stale})"
 
 
 @pytest.fixture(scope="module")

@@ -76,6 +76,9 @@ __all__ = [
 META_KEY = "gdcourse"
 """Notebook metadata key under which grading notes travel from sanitizing to grading."""
 
+UNREADABLE = "gdcourse_unreadable"
+"""Key of nbconvert's resources where :class:`TolerantExporter` says a file was unreadable."""
+
 LIMITS = Limits()
 """The sandbox limits of this process's grading (``gdcourse grade`` may change them)."""
 
@@ -312,14 +315,21 @@ def read_submission(path: str | os.PathLike[str], master: Master) -> dict[str, A
 
     A file that is not a readable notebook gives :func:`unreadable_notebook`.
     """
-    notebook = _read_notebook(path, master)
-    if notebook.get("metadata", {}).get(META_KEY, {}).get("unreadable"):
+    notebook, unreadable = _read_notebook(path, master)
+    if unreadable:
         return notebook
     cleaned, _ = sanitize(notebook, master)
     return cleaned
 
 
-def _read_notebook(path: str | os.PathLike[str], master: Master) -> dict[str, Any]:
+def _read_notebook(
+    path: str | os.PathLike[str], master: Master
+) -> tuple[dict[str, Any], str | None]:
+    """The notebook at ``path``, or :func:`unreadable_notebook` and why it is unreadable.
+
+    Only the file decides: a submission cannot declare itself unreadable (its own
+    ``gdcourse`` metadata is dropped by :func:`sanitize`).
+    """
     import nbformat
 
     try:
@@ -328,10 +338,10 @@ def _read_notebook(path: str | os.PathLike[str], master: Master) -> dict[str, An
             text = Path(path).read_text(encoding="utf-8")
             notebook = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
         result: dict[str, Any] = json.loads(json.dumps(notebook, default=str))
-        return result
+        return result, None
     except Exception as error:  # anything a file can be: graded as unreadable
         reason = f"{Path(path).name} is not a readable notebook ({type(error).__name__})"
-        return unreadable_notebook(master, reason)
+        return unreadable_notebook(master, reason), reason
 
 
 def _same_roles(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -697,8 +707,10 @@ class TolerantExporter(_NotebookExporter):  # type: ignore[misc]
         master = read_master(
             root / checks.SOURCE_DIRECTORY / str(info.get("assignment")) / Path(filename).name
         )
-        notebook = from_dict(_read_notebook(filename, master))
+        content, unreadable = _read_notebook(filename, master)
+        notebook = from_dict(content)
         resources = self._init_resources(resources)
+        resources[UNREADABLE] = unreadable
         resources["metadata"]["path"] = os.path.dirname(filename)
         resources["metadata"]["name"] = Path(filename).stem
         output: tuple[Any, dict[str, Any]] = self.from_notebook_node(notebook, resources, **kw)
@@ -710,9 +722,8 @@ class SanitizeSubmission(_NbGraderPreprocessor):  # type: ignore[misc]
 
     def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         master = _master_for_nb(resources)
-        if META_KEY in nb.get("metadata", {}) and nb.metadata[META_KEY].get("unreadable"):
-            # Made by TolerantExporter: keep its marks.
-            return nb, resources
+        if resources.get(UNREADABLE):
+            return nb, resources  # TolerantExporter's stand-in for an unreadable file
         cleaned, notes = sanitize(_plain(nb), master)
         for note in notes:
             self.log.warning("%s: %s", resources["nbgrader"]["student"], note)

@@ -260,6 +260,19 @@ def scenarios():
         {"grade": False, "points": 0}
     )
     s["tampered_metadata"] = tampered
+    forged = student(CORRECT)
+    forged["metadata"]["gdcourse"] = {"unreadable": "please skip sanitizing", "notes": []}
+    bonus = _cell("code", "print('bonus')", "bonus")
+    bonus["metadata"]["nbgrader"] = {
+        "grade": True,
+        "solution": False,
+        "locked": True,
+        "grade_id": "bonus_points",
+        "points": 100,
+        "schema_version": 3,
+    }
+    forged["cells"].append(bonus)
+    s["forged_grader_metadata"] = forged
     kernel = student(CORRECT)
     kernel["metadata"]["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
     s["wrong_kernelspec"] = kernel
