@@ -72,6 +72,20 @@ def ensure_chromium() -> None:
     _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"], env=env)
 
 
+def ensure_npm() -> None:
+    """Install Debian's npm when it is missing: the book's offline JavaScript comes from npm."""
+    if shutil.which("npm") is not None:
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise SystemExit(
+            "building the book needs npm (Node.js) for its offline JavaScript; install it "
+            "with 'sudo apt-get install -y npm' or from nodejs.org, and run the command again"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    _run(["apt-get", "update", "-qq"], env=env)
+    _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "npm"], env=env)
+
+
 def reexec_in_venv(argv: list[str]) -> None:
     """Replace this process with ``.venv/bin/python -m gdcourse ARGV``."""
     python = str(venv_python())

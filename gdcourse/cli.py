@@ -121,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(arguments)
     if args.command in ("build", "test"):
         _environment.ensure_venv()
+        _environment.ensure_npm()
         if not _environment.in_project_venv():
             _environment.reexec_in_venv(arguments)
     return _dispatch(args)
