@@ -39,18 +39,19 @@ the new PNG being in the demo's plot widget; 2 shared cores; the full table is i
 README):
 
 * **PNG widget + Agg, cached axes + blitting (chosen)**: per demo, median
-  7 to 16 ms and 95th percentile 9 to 17 ms on a quiet machine, median 11 to
+  7 to 16 ms and 95th percentile 8 to 18 ms when the process has a core to
+  itself (wall-clock time equal to CPU time), median 11 to
   21 ms and p95 21 to 41 ms with a load average of 7 to 9 (the first visit of
   an objective's contours costs one draw of about 0.2 s). The PNG is part of
   the widget state saved in the notebook, so the static book shows each demo's
   initial figure with no kernel and no extra JavaScript, and the display
   bundle also carries it as ``image/png`` for viewers with no widget support.
 * **Output widget, figure rebuilt and re-displayed** (what ``interact`` with
-  ``plt.show()`` does): median 88 ms, p95 189 ms quiet (184 and 364 ms loaded)
+  ``plt.show()`` does): median 100 ms, p95 212 ms (184 and 364 ms loaded)
   on the same 1-D figure, because every change builds a new figure and the
   inline backend renders it with ``bbox_inches="tight"``; the output also
   flickers while it is cleared.
-* **ipympl canvas**: median 42 ms quiet (118 ms loaded), because its canvas
+* **ipympl canvas**: median 47 ms, p95 71 ms (118 ms median loaded): its canvas
   makes a full Agg draw of the figure at every change before the PNG diff is
   encoded; and a saved notebook shows it only through the ``jupyter-matplotlib``
   JavaScript bundle, which the book's offline widget manager does not have.
