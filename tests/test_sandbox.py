@@ -143,6 +143,24 @@ def test_memory_and_fork_bombs_fail_inside_the_sandbox(zygote):
     assert result.completed and result.outputs[("test_add", 0)] == 3
 
 
+def test_a_function_that_never_returns_costs_only_its_own_checks(zygote):
+    probes = [
+        Probe("test_slow", "slow", [{"a": 1, "b": 2}]),
+        Probe("test_add", "add", [{"a": 1, "b": 2}]),
+    ]
+    limits = Limits(wall_seconds=10.0, probe_seconds=1.5, cpu_seconds=5)
+    cells = ["def slow(a, b):\n    while True:\n        pass", ADD]
+    result = zygote.run(Job("demo", cells, probes, probe=PROBE, limits=limits))
+    assert result.stopped == {"test_slow": "slow did not return within 1.5 s"}
+    assert result.completed and result.outputs[("test_add", 0)] == 3
+
+
+def test_a_cell_that_never_ends_is_interrupted(zygote):
+    result = zygote.run(job("while True:\n    pass", ADD, cell_seconds=1.0, cpu_seconds=5))
+    assert result.cell_errors == [(0, "CellTimeout: the cell ran longer than 1 s")]
+    assert result.completed and result.outputs[("test_add", 0)] == 3
+
+
 def test_sys_exit_in_a_cell_does_not_stop_the_probes(zygote):
     result = zygote.run(job("import sys\nsys.exit(0)", ADD))
     assert result.cell_errors == [(0, "SystemExit: 0")]

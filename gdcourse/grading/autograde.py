@@ -609,8 +609,13 @@ def judge_notebook(
                 if reference is None:
                     break
                 if (test.grade_id, index) not in result.outputs:
-                    why = result.reason or "the student process stopped before this case"
+                    stopped = result.stopped.get(test.grade_id)
+                    why = (
+                        stopped or result.reason or "the student process stopped before this case"
+                    )
                     failures.append(f"case {index + 1}: no result ({why})")
+                    if stopped:
+                        needs_human.append(f"{test.grade_id}: {stopped}")
                     break
                 try:
                     verdict = checks.judge_case(
@@ -646,6 +651,9 @@ def judge_notebook(
     cell_errors = tuple(
         (indices[i] if 0 <= i < len(indices) else -1, error) for i, error in result.cell_errors
     )
+    for cell_index, cell_error in cell_errors:
+        if cell_error.startswith("CellTimeout"):
+            needs_human.append(f"cell {cell_index}: {cell_error}")
     return NotebookGrade(
         tuple(cell_grades),
         cell_errors=cell_errors,

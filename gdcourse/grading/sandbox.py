@@ -110,11 +110,15 @@ class Limits:
     ``memory_bytes`` is what the student's code may allocate on top of the
     pre-imported libraries (the address-space limit is set relative to them).
     The first ``output_bytes`` of what it prints are kept; past ``flood_bytes``
-    it is stopped.
+    it is stopped. Each code cell may run ``cell_seconds`` and the cases of each
+    test cell ``probe_seconds`` (in a child process of their own), within
+    ``wall_seconds`` for the whole submission.
     """
 
     cpu_seconds: int = 60
-    wall_seconds: float = 90.0
+    wall_seconds: float = 120.0
+    cell_seconds: float = 30.0
+    probe_seconds: float = 30.0
     memory_bytes: int = 1 << 30
     processes: int = 64
     file_bytes: int = 8 << 20
@@ -176,13 +180,15 @@ class SandboxResult:
 
     ``outputs`` maps ``(test, case index)`` to the probe's plain data (not yet
     decoded); ``missing`` maps a test to the reason its function could not be
-    called; ``cell_errors`` lists ``(cell index, error)`` for code cells that
+    called, ``stopped`` to the reason its cases stopped (a time limit, say);
+    ``cell_errors`` lists ``(cell index, error)`` for code cells that
     raised; ``status`` is ``"ok"``, ``"timeout"``, ``"cpu-limit"``,
     ``"killed"``, ``"exited"`` or ``"crashed"`` with ``reason`` in words.
     """
 
     outputs: Mapping[tuple[str, int], Any]
     missing: Mapping[str, str]
+    stopped: Mapping[str, str]
     cell_errors: Sequence[tuple[int, str]]
     status: str
     reason: str
@@ -439,6 +445,7 @@ def _parse_report(report: bytes, seconds: float) -> SandboxResult:
         raise SandboxError(f"unreadable sandbox report: {error}") from error
     outputs: dict[tuple[str, int], Any] = {}
     missing: dict[str, str] = {}
+    stopped: dict[str, str] = {}
     cell_errors: list[tuple[int, str]] = []
     for line in data.get("records", []):
         # A record comes from the student process: anything may be in it.
@@ -453,10 +460,10 @@ def _parse_report(report: bytes, seconds: float) -> SandboxResult:
             test, index = record.get("test"), record.get("case")
             if isinstance(test, str) and isinstance(index, int) and "output" in record:
                 outputs.setdefault((test, index), record["output"])
-        elif kind == "missing":
+        elif kind in ("missing", "stopped"):
             test, why = record.get("test"), record.get("why")
             if isinstance(test, str) and isinstance(why, str):
-                missing.setdefault(test, why[:500])
+                (missing if kind == "missing" else stopped).setdefault(test, why[:500])
         elif kind == "cell":
             index, message = record.get("index"), record.get("error")
             if isinstance(index, int) and isinstance(message, str):
@@ -464,6 +471,7 @@ def _parse_report(report: bytes, seconds: float) -> SandboxResult:
     return SandboxResult(
         outputs=outputs,
         missing=missing,
+        stopped=stopped,
         cell_errors=cell_errors,
         status=str(data.get("status", "crashed")),
         reason=str(data.get("reason", "")),
@@ -897,6 +905,14 @@ def _student(
 
     warnings.resetwarnings()
     warnings.simplefilter("ignore")
+    # Captured before student code runs, which may replace what it finds in modules.
+    fork, waitpid, kill, exit_now = os.fork, os.waitpid, os.kill, os._exit
+    monotonic, sleep, setitimer = time.monotonic, time.sleep, signal.setitimer
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise CellTimeout(f"the cell ran longer than {limits.cell_seconds:g} s")
+
+    signal.signal(signal.SIGALRM, on_alarm)
     for index, source in enumerate(job["cells"]):
         try:
             # the grader's own steps run with the real builtins, the cell with the student's
@@ -906,26 +922,70 @@ def _student(
                 code = compile(transformer.transform_cell(source), f"<cell {index}>", "exec")
             finally:
                 update(students)
-            exec(code, namespace)
+            setitimer(signal.ITIMER_REAL, limits.cell_seconds)
+            try:
+                exec(code, namespace)
+            finally:
+                setitimer(signal.ITIMER_REAL, 0)
         except BaseException as error:  # SystemExit and KeyboardInterrupt too
             emit({"t": "cell", "index": index, "error": _describe(error)})
     update(pristine)  # probes (and the student's functions) see the real builtins
-    for item in job["probes"]:
-        fn = namespace.get(item["function"])
-        if not callable(fn):
-            why = "not defined" if fn is None else f"not a function ({type(fn).__name__})"
-            emit({"t": "missing", "test": item["test"], "why": f"{item['function']} is {why}"})
-            continue
+
+    def run_cases(item: Mapping[str, Any], fn: Callable[..., Any]) -> None:
         for index, case in enumerate(item["cases"]):
             try:
                 output = probe(job["assignment"], item["function"], fn, case)
             except BaseException as error:
                 output = {"__error__": _describe(error)}
             emit({"t": "case", "test": item["test"], "case": index, "output": output})
+
+    for item in job["probes"]:
+        fn = namespace.get(item["function"])
+        if not callable(fn):
+            why = "not defined" if fn is None else f"not a function ({type(fn).__name__})"
+            emit({"t": "missing", "test": item["test"], "why": f"{item['function']} is {why}"})
+            continue
+        # Each test cell's cases run in a child with a time budget of their own, so that a
+        # function that never returns costs only its own checks.
+        try:
+            pid = fork()
+        except OSError:
+            run_cases(item, fn)  # no process left (the student used them up): run here
+            continue
+        if pid == 0:
+            try:
+                run_cases(item, fn)
+            finally:
+                exit_now(0)
+        deadline = monotonic() + limits.probe_seconds
+        why = ""
+        while True:
+            done, status = waitpid(pid, os.WNOHANG)
+            if done:
+                if os.WIFSIGNALED(status):
+                    signal_number = os.WTERMSIG(status)
+                    why = f"killed by signal {signal_number}"
+                    if signal_number in (signal.SIGXCPU, signal.SIGKILL):
+                        why = f"ran out of CPU time ({limits.cpu_seconds} s)"
+                elif os.WEXITSTATUS(status) != 0:
+                    why = f"ended the process (exit status {os.WEXITSTATUS(status)})"
+                break
+            if monotonic() > deadline:
+                kill(pid, signal.SIGKILL)
+                waitpid(pid, 0)
+                why = f"did not return within {limits.probe_seconds:g} s"
+                break
+            sleep(0.005)
+        if why:
+            emit({"t": "stopped", "test": item["test"], "why": f"{item['function']} {why}"})
     with contextlib.suppress(BaseException):
         sys.stdout.flush()
         sys.stderr.flush()
     emit({"t": "done"})
+
+
+class CellTimeout(BaseException):
+    """Raised in a cell that runs past :attr:`Limits.cell_seconds`."""
 
 
 def _describe(error: BaseException) -> str:
