@@ -226,6 +226,8 @@ def test_csv_and_feedback_hide_the_hidden_tests(graded):
     feedback = course / "feedback" / "wrong_sign" / "ps4_autograd" / "ps4_autograd.html"
     html = feedback.read_text()
     assert "hidden checks failed" in html
+    hidden = autograde.read_master(MASTER).tests[-1].call
+    assert hidden.hidden and f"x={hidden.cases[0]['x']!r}"[:20] not in html
     assert "BEGIN HIDDEN TESTS" not in html and "hidden=True" not in html
 
 

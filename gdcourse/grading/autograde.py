@@ -32,6 +32,7 @@ import hashlib
 import importlib
 import json
 import os
+import re
 import threading
 import uuid
 import warnings
@@ -626,7 +627,10 @@ def judge_notebook(
                     needs_human.append(f"{test.grade_id}: judging failed: {error}")
                     continue
                 if not verdict.passed:
-                    failures.append(verdict.message)
+                    message = verdict.message
+                    if test.call.hidden:
+                        message = _redact_inputs(message, function, index)
+                    failures.append(message)
                     if verdict.misconception and verdict.misconception not in misconceptions:
                         misconceptions.append(verdict.misconception)
         kind = "hidden" if test.call.hidden else "visible"
@@ -662,6 +666,16 @@ def judge_notebook(
         status=result.status,
         output=result.output,
         seconds=result.seconds,
+    )
+
+
+def _redact_inputs(message: str, function: str, index: int) -> str:
+    """A hidden case's message without its inputs: what failed and the hint stay."""
+    return re.sub(
+        r"^(\s*)Checked: .*$",
+        lambda m: f"{m.group(1)}Checked: {function} on hidden case {index + 1}",
+        message,
+        flags=re.MULTILINE,
     )
 
 
