@@ -74,7 +74,8 @@ EXTRA_FILES = {
     "extra_files": {"data.csv": "1,2\n", "numpy.py": "allclose = lambda *a, **k: True\n"},
     "shadowing_module_file": {"numpy.py": "allclose = lambda *a, **k: True\n"},
 }
-LIMITS = Limits(cpu_seconds=4, wall_seconds=15.0, cell_seconds=3.0, probe_seconds=5.0)
+# Generous wall-clock limits, so that a loaded machine cannot time out honest work.
+LIMITS = Limits(cpu_seconds=4, wall_seconds=40.0, cell_seconds=8.0, probe_seconds=12.0)
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -203,7 +204,7 @@ def test_reasons_are_in_the_gradebook_and_the_report(graded):
         course, "wrong_sign"
     )
     loop = _comments(course, "infinite_loop")
-    assert "did not return within 5 s" in loop or "ran out of CPU time" in loop, loop
+    assert "did not return within 12 s" in loop or "ran out of CPU time" in loop, loop
     assert "not a readable notebook" in _comments(course, "invalid_json")
     assert "appears more than once" in _comments(course, "duplicated_cells")
     report = json.loads((course / "reports" / "ps4_autograd" / "report.json").read_text())

@@ -26,7 +26,6 @@ No test-cell code runs anywhere: the cases are read from the master with
 from __future__ import annotations
 
 import ast
-import atexit
 import copy
 import hashlib
 import importlib
@@ -43,13 +42,13 @@ from typing import Any
 
 from gdcourse.grading import checks
 from gdcourse.grading.sandbox import (
-    COURSE_ROOT,
     Job,
     Limits,
     Probe,
     SandboxError,
     SandboxResult,
     Zygote,
+    shared_zygote,
 )
 
 __all__ = [
@@ -481,35 +480,9 @@ def job_key(job: Job) -> str:
     return hashlib.sha256(job.to_json().encode()).hexdigest()
 
 
-_zygote: Zygote | None = None
-_zygote_lock = threading.Lock()
 _precomputed: dict[str, NotebookGrade] = {}
 _precomputed_lock = threading.Lock()
 _judge_lock = threading.Lock()
-
-
-def shared_zygote(course_root: str | os.PathLike[str] | None = None) -> Zygote:
-    """The process's zygote, started on first use and stopped at exit.
-
-    Its sandboxes hide ``course_root`` (the course being graded), the checkout
-    holding this package when it is a course too, ``/tmp``, ``/home`` and ``/root``.
-    """
-    global _zygote
-    with _zygote_lock:
-        if _zygote is None:
-            preload = [*_default_preload()]
-            root = Path(course_root) if course_root is not None else COURSE_ROOT
-            _zygote = Zygote(preload=preload, course_root=root)
-            _zygote.start()
-            atexit.register(_zygote.close)
-        return _zygote
-
-
-def _default_preload() -> list[str]:
-    from gdcourse.grading.sandbox import DEFAULT_PRELOAD
-
-    specs = [f"gdcourse.grading.specs.{name}" for name in checks.known_assignments()]
-    return [*DEFAULT_PRELOAD, *specs]
 
 
 def grade_notebook(

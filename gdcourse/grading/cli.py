@@ -4,13 +4,15 @@
    sandbox, ``workers`` at a time, all forked from one pre-warmed zygote (so no
    submission pays interpreter start-up or the torch import); its plain data is
    judged in this process against the master's reference solution.
-2. nbgrader's own autograde then runs in this one process, student after
-   student, with the configuration of ``nbgrader_config.py``; its
-   ``SandboxExecute`` finds every verdict already computed. Only this process
-   writes the gradebook, so SQLite is never locked or corrupted.
-3. Feedback (``nbgrader generate_feedback``), the grades CSV
-   (``reports/<assignment>/grades.csv``) and the instructor's report
-   (:mod:`gdcourse.grading.report`) follow.
+2. As each submission's verdicts come back, nbgrader's own autograde grades it
+   in this process, with the configuration of ``nbgrader_config.py``; its
+   ``SandboxExecute`` finds the verdicts already made. Only this process writes
+   the gradebook, one submission after another, so SQLite is never locked or
+   corrupted.
+3. After the last write, ``workers`` forked processes make the feedback
+   (``nbgrader generate_feedback``: they only read the gradebook); then the
+   grades CSV (``reports/<assignment>/grades.csv``) and the instructor's report
+   (:mod:`gdcourse.grading.report`).
 
 A submission that cannot be graded (missing or unreadable notebook, a timeout,
 a crash, tampering) is graded 0 where it must be, with the reason, and listed
@@ -25,16 +27,21 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gdcourse.grading import autograde, checks
+from gdcourse.grading import checks
 from gdcourse.grading.report import StudentRecord, write_report
-from gdcourse.grading.sandbox import Limits
+from gdcourse.grading.sandbox import Limits, shared_zygote
+
+if TYPE_CHECKING:
+    from gdcourse.grading import autograde
 
 __all__ = ["grade_command"]
 
@@ -120,6 +127,10 @@ def grade_command(
     masters = sorted(source.glob("*.ipynb"))
     if not masters:
         raise SystemExit(f"gdcourse grade: no master notebook in {source}")
+    # The zygote imports torch while this process imports nbgrader.
+    threading.Thread(target=_start_zygote, args=(course,), daemon=True).start()
+    from gdcourse.grading import autograde
+
     if limits is not None:
         autograde.LIMITS = limits
     master_by_name = {path.stem: autograde.read_master(path) for path in masters}
@@ -134,75 +145,76 @@ def grade_command(
     if not folders:
         print(f"gdcourse grade: nothing to grade in {submitted}/*/{assignment}", file=sys.stderr)
         return 2
-    _ensure_in_gradebook(course, assignment, list(master_by_name))
     records = {p.parent.name: StudentRecord(p.parent.name) for p in folders}
-
-    # 1. sandboxes in parallel; verdicts are remembered for nbgrader's SandboxExecute
-    work = []
-    for folder in folders:
-        student = folder.parent.name
-        for name in master_by_name:
-            path = folder / f"{name}.ipynb"
-            if path.is_file():
-                work.append((student, name, path))
-            else:
-                others = sorted(p.name for p in folder.glob("*.ipynb"))
-                found = f" (found: {', '.join(others)})" if others else ""
-                records[student].needs_human.append(f"no notebook {name}.ipynb{found}")
-    zygote = autograde.shared_zygote(course)
-    with _progress(len(work), "sandboxes") as bar, ThreadPoolExecutor(workers) as pool:
-        # read and sanitize here, in one thread (warnings filters are process-wide)
+    streams = sys.stdout, sys.stderr  # nbgrader's API and the probes redirect them
+    failed = 0
+    # One warnings context around all threads: filters are process-wide, and a worker's
+    # catch_warnings must not restore the caller's (possibly "error") filters under another.
+    with warnings.catch_warnings(), _restored(streams):
+        warnings.simplefilter("ignore")
+        warm = threading.Thread(target=_warm, args=(course, master_by_name), daemon=True)
+        warm.start()  # the zygote imports torch meanwhile
+        _ensure_in_gradebook(course, assignment, list(master_by_name))
+        work = []
+        for folder in folders:
+            student = folder.parent.name
+            for name in master_by_name:
+                path = folder / f"{name}.ipynb"
+                if path.is_file():
+                    work.append((student, name, path))
+                else:
+                    others = sorted(p.name for p in folder.glob("*.ipynb"))
+                    found = f" (found: {', '.join(others)})" if others else ""
+                    records[student].needs_human.append(f"no notebook {name}.ipynb{found}")
         notebooks = [
             autograde.read_submission(path, master_by_name[name]) for _, name, path in work
         ]
-        futures = {
-            pool.submit(autograde.grade_notebook, notebook, master_by_name[name], zygote=zygote): (
-                student,
-                name,
-            )
-            for (student, name, _), notebook in zip(work, notebooks, strict=True)
-        }
-        for future in as_completed(futures):
-            student, name = futures[future]
-            try:
-                future.result()
-            except Exception as error:  # recorded; nbgrader's run will grade it again
-                records[student].needs_human.append(f"{name}: grading failed: {error}")
-            bar.update()
+        warm.join()
+        zygote = shared_zygote(course)
 
-    # 2. nbgrader autograde, one writer
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
 
-    config = _load_config(course)
-    coursedir = CourseDirectory(config=config)
-    coursedir.root = str(course)
-    failed = 0
-    streams = sys.stdout, sys.stderr  # nbgrader's API leaves them redirected
-    pump = _FeedbackPump(
-        course, assignment, [p.parent.name for p in folders], background=max(1, workers - 1)
-    )
-    with warnings.catch_warnings(), _restored(streams):
-        warnings.simplefilter("ignore")
+        config = _load_config(course)
+        coursedir = CourseDirectory(config=config)
+        coursedir.root = str(course)
         api = NbGraderAPI(coursedir=coursedir, config=config)
-        with _progress(len(folders), "autograde") as bar:
+        pending = Counter(student for student, _, _ in work)
+        # 1 and 2, pipelined: sandboxes run `workers` at a time, all forked from the zygote;
+        # as a submission's verdicts come back, nbgrader autogrades it here, the one process
+        # that writes the gradebook (its SandboxExecute finds the verdicts already made).
+        with _progress(len(folders), "grading") as bar, ThreadPoolExecutor(workers) as pool:
+            futures = {
+                pool.submit(
+                    autograde.grade_notebook, notebook, master_by_name[name], zygote=zygote
+                ): (student, name)
+                for (student, name, _), notebook in zip(work, notebooks, strict=True)
+            }
             for folder in folders:
                 student = folder.parent.name
-                if not any((folder / f"{name}.ipynb").is_file() for name in master_by_name):
+                if student not in pending:
                     # nbgrader stops on a submission without notebooks: record zeros ourselves
                     _record_missing(course, assignment, student, records[student].needs_human)
                     bar.update()
+            for future in as_completed(futures):
+                student, name = futures[future]
+                try:
+                    future.result()
+                except Exception as error:  # recorded; nbgrader's run grades it again
+                    records[student].needs_human.append(f"{name}: grading failed: {error}")
+                pending[student] -= 1
+                if pending[student]:
                     continue
                 outcome = api.autograde(assignment, student, force=True, create=True)
                 if not outcome.get("success"):
                     failed += 1
                     last = str(outcome.get("error", "")).strip().splitlines()[-1:] or ["?"]
                     records[student].needs_human.append(f"nbgrader autograde failed: {last[0]}")
-                else:
-                    pump.add(student)
                 bar.update()
+    graded_at = time.monotonic()
     # 3. feedback (the rest of it), CSV, report
-    pump.finish(workers)
+    _feedback(course, assignment, [p.parent.name for p in folders], workers)
+    feedback_at = time.monotonic()
     for folder in folders:
         student = folder.parent.name
         if (course / "autograded" / student / assignment).is_dir() and not (
@@ -215,9 +227,12 @@ def grade_command(
     _export_csv(course, assignment, reports / "grades.csv")
     report = write_report(reports, assignment, list(records.values()), questions)
     flagged = sum(1 for r in records.values() if r.needs_human)
+    now = time.monotonic()
     print(
-        f"Graded {len(folders)} submissions of {assignment} in {time.monotonic() - started:.1f} s "
-        f"({workers} workers); {flagged} need a human.\n"
+        f"Graded {len(folders)} submissions of {assignment} in {now - started:.1f} s "
+        f"({workers} workers; grading {graded_at - started:.1f} s, feedback "
+        f"{feedback_at - graded_at:.1f} s, report {now - feedback_at:.1f} s); "
+        f"{flagged} need a human.\n"
         f"Report: {report}\nGrades: {reports / 'grades.csv'}\n"
         f"Feedback: {course / 'feedback'}"
     )
@@ -240,6 +255,8 @@ def _collect(
 ) -> dict[str, float]:
     """Fill the records from the gradebook and the verdicts; return the questions' points."""
     from nbgrader.api import Gradebook, MissingEntry
+
+    from gdcourse.grading import autograde
 
     questions: dict[str, float] = {}
     for name, master in masters.items():
@@ -273,73 +290,72 @@ def _collect(
     return questions
 
 
-class _FeedbackPump:
-    """``nbgrader generate_feedback`` in background processes, batch by batch.
+def _feedback(course: Path, assignment: str, students: Sequence[str], workers: int) -> int:
+    """``nbgrader generate_feedback`` for ``students`` in ``workers`` forked processes.
 
-    Feedback only reads the gradebook, so it runs beside the one process that
-    writes it: while autograde goes on, ``background`` processes turn the students
-    graded so far into HTML; :meth:`finish` shares the rest among ``workers``.
+    It runs after the last gradebook write: readers in parallel are safe, a reader beside
+    the writer could make the writer wait for its lock. The forks have nbgrader imported
+    already. Returns the number of processes that failed.
     """
+    import multiprocessing
 
-    BATCH = 4  # a process costs about a second to start: don't start one per student
-    MAX_BATCH = 8  # so that what is left when autograde ends can be shared out
-
-    def __init__(self, course: Path, assignment: str, students: Sequence[str], background: int):
-        self.course, self.assignment, self.background = course, assignment, background
-        self.students = list(students)
-        self.ready: list[str] = []
-        self.running: list[tuple[subprocess.Popen[bytes], Any]] = []
-        self.failures: list[str] = []
-
-    def add(self, student: str) -> None:
-        self.ready.append(student)
-        self._reap()
-        if len(self.running) < self.background and len(self.ready) >= self.BATCH:
-            self._launch(self.ready[: self.MAX_BATCH])
-            self.ready = self.ready[self.MAX_BATCH :]
-
-    def finish(self, workers: int) -> None:
-        chunks = [self.ready[i::workers] for i in range(workers) if self.ready[i::workers]]
-        self.ready = []
-        for chunk in chunks:
-            self._launch(chunk)
-        with _progress(len(self.running), "feedback") as bar:
-            while self.running:
-                process, errors = self.running.pop(0)
-                self._wait(process, errors)
-                bar.update()
-
-    def _launch(self, batch: Sequence[str]) -> None:
-        graded = {p.parent.name for p in (self.course / "autograded").glob(f"*/{self.assignment}")}
-        exclude = sorted((graded | set(self.students)) - set(batch))
-        command = [
-            str(Path(sys.executable).parent / "nbgrader"),
-            "generate_feedback",
-            self.assignment,
-            "--force",
-        ]
-        if exclude:
-            command.append(f"--CourseDirectory.student_id_exclude={','.join(exclude)}")
-        errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _wait
-        process = subprocess.Popen(
-            command, cwd=self.course, stdout=subprocess.DEVNULL, stderr=errors
+    graded = {p.parent.name for p in (course / "autograded").glob(f"*/{assignment}")}
+    wanted = [student for student in students if student in graded]
+    chunks = [wanted[i::workers] for i in range(workers) if wanted[i::workers]]
+    context = multiprocessing.get_context("fork")
+    processes = []
+    for chunk in chunks:
+        exclude = sorted(graded - set(chunk))
+        process = context.Process(
+            target=_feedback_batch, args=(course, assignment, exclude), daemon=True
         )
-        self.running.append((process, errors))
+        process.start()
+        processes.append(process)
+    failures = 0
+    with _progress(len(wanted), "feedback") as bar:
+        for process, chunk in zip(processes, chunks, strict=True):
+            process.join()
+            if process.exitcode != 0:
+                failures += 1
+                log.warning("nbgrader generate_feedback failed (exit code %s)", process.exitcode)
+            bar.update(len(chunk))
+    return failures
 
-    def _reap(self) -> None:
-        for process, errors in list(self.running):
-            if process.poll() is not None:
-                self.running.remove((process, errors))
-                self._wait(process, errors)
 
-    def _wait(self, process: subprocess.Popen[bytes], errors: Any) -> None:
-        process.wait()
-        if process.returncode != 0:
-            errors.seek(0)
-            text = errors.read().decode(errors="replace")
-            log.warning("nbgrader generate_feedback failed:\n%s", text[-2000:])
-            self.failures.append(text[-500:])
-        errors.close()
+def _feedback_batch(course: Path, assignment: str, exclude: Sequence[str]) -> None:
+    """In a forked process: feedback for every autograded student not in ``exclude``."""
+    code = 1
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from nbgrader.apps import NbGraderAPI
+            from nbgrader.coursedir import CourseDirectory
+
+            config = _load_config(course)
+            coursedir = CourseDirectory(config=config)
+            coursedir.root = str(course)
+            coursedir.student_id_exclude = ",".join(exclude)
+            outcome = NbGraderAPI(coursedir=coursedir, config=config).generate_feedback(assignment)
+            code = 0 if outcome.get("success") else 1
+    finally:
+        os._exit(code)
+
+
+def _start_zygote(course: Path) -> None:
+    with contextlib.suppress(Exception):  # a failure is raised again where it is needed
+        shared_zygote(course)
+
+
+def _warm(course: Path, masters: dict[str, autograde.Master]) -> None:
+    """Load (and run once) every reference, off the critical path."""
+    for master in masters.values():
+        for test in master.tests:
+            try:
+                reference = checks.load_reference(test.call.assignment, test.call.function, course)
+                spec = checks.get_spec(test.call.assignment, test.call.function)
+                checks.probe_safely(spec, reference, test.call.cases[0])
+            except Exception:  # reported where it matters, when the test cell is judged
+                return
 
 
 def _record_missing(course: Path, assignment: str, student: str, reasons: list[str]) -> None:

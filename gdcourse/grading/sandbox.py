@@ -36,6 +36,7 @@ grader judges the decoded data in its own process (see
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import errno
@@ -67,6 +68,7 @@ __all__ = [
     "SandboxResult",
     "Zygote",
     "call_probe",
+    "shared_zygote",
     "spec_probe",
 ]
 
@@ -422,6 +424,31 @@ class Zygote:
             for warning in result.warnings:
                 log.warning("sandbox: %s", warning)
         return result
+
+
+_shared: Zygote | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_zygote(course_root: str | os.PathLike[str] | None = None) -> Zygote:
+    """This process's zygote for the course's assignments: started on first use, stopped at exit.
+
+    Its sandboxes hide ``course_root`` (the course being graded), the checkout
+    holding this package when it is a course too, ``/tmp``, ``/home`` and ``/root``;
+    it preloads NumPy, torch and every assignment's spec.
+    """
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            from gdcourse.grading import checks
+
+            specs = [f"gdcourse.grading.specs.{name}" for name in checks.known_assignments()]
+            root = Path(course_root) if course_root is not None else COURSE_ROOT
+            zygote = Zygote(preload=[*DEFAULT_PRELOAD, *specs], course_root=root)
+            zygote.start()
+            atexit.register(zygote.close)
+            _shared = zygote
+        return _shared
 
 
 def _default_hidden(course_root: Path) -> list[str]:
