@@ -896,7 +896,14 @@ def _student(
             "OMP_NUM_THREADS": "1",
         }
     )
-    sys.path[:] = [p for p in sys.path if p and not p.startswith(config["course_root"] + "/")]
+    # Nothing of the course on the path but the Python installation itself (which may live in
+    # the course's .venv and is mounted back read-only): modules imported lazily must load.
+    installation = (sys.prefix + "/", sys.base_prefix + "/")
+    sys.path[:] = [
+        p
+        for p in sys.path
+        if p and (p.startswith(installation) or not p.startswith(config["course_root"] + "/"))
+    ]
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large write fails instead of killing
     sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
