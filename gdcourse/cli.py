@@ -84,7 +84,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "build":
         book = importlib.import_module("gdcourse.bookbuild")
         release = importlib.import_module("gdcourse.release")
-        release.release([])
+        release.release([], only_changed=True)
         site = book.build_book(clean=False)
         print(f"\nThe book is built: {site / 'index.html'}")
         print(f"Open it in a browser, or serve it with: python3 -m http.server -d {site} 8000")

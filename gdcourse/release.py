@@ -11,6 +11,8 @@ exercises with a fresh generation).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -23,6 +25,18 @@ __all__ = ["assignments", "generate", "release"]
 
 SOURCE = "solutions"
 RELEASE = "exercises"
+#: Where ``release(..., only_changed=True)`` remembers what it generated (git-ignored).
+STAMPS = Path(".gdcourse-cache") / "release.json"
+
+
+def _digest(folder: Path) -> str:
+    """Hash of every file below ``folder`` (names and bytes), or "" when it does not exist."""
+    digest = hashlib.sha256()
+    if not folder.is_dir():
+        return ""
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _root(root: str | os.PathLike[str] | None) -> Path:
@@ -105,11 +119,18 @@ def generate(name: str, destination: Path, root: str | os.PathLike[str] | None =
     return target
 
 
-def release(names: Sequence[str], root: str | os.PathLike[str] | None = None) -> list[Path]:
+def release(
+    names: Sequence[str],
+    root: str | os.PathLike[str] | None = None,
+    *,
+    only_changed: bool = False,
+) -> list[Path]:
     """Regenerate ``exercises/<name>/`` for each name (all assignments when ``names`` is empty).
 
     Returns the folders written. Unknown names raise ``ValueError`` before
-    anything is written.
+    anything is written. With ``only_changed`` an assignment is skipped when
+    neither its master folder nor its generated folder changed since this
+    function last generated it (``gdcourse build`` uses that to stay fast).
     """
     course = _root(root)
     known = assignments(course)
@@ -120,9 +141,21 @@ def release(names: Sequence[str], root: str | os.PathLike[str] | None = None) ->
             f"unknown assignment(s) {', '.join(map(repr, unknown))}; "
             f"known: {', '.join(known) or 'none'}"
         )
+    stamps_file = course / STAMPS
+    try:
+        stamps = json.loads(stamps_file.read_text()) if stamps_file.exists() else {}
+    except ValueError:
+        stamps = {}
     written = []
     for name in dict.fromkeys(wanted):
+        key = [_digest(course / SOURCE / name), _digest(course / RELEASE / name)]
+        if only_changed and stamps.get(name) == key:
+            print(f"{RELEASE}/{name} is up to date")
+            continue
         folder = generate(name, course / RELEASE, course)
         print(f"released {folder.relative_to(course)}")
+        stamps[name] = [key[0], _digest(folder)]
         written.append(folder)
+    stamps_file.parent.mkdir(exist_ok=True)
+    stamps_file.write_text(json.dumps(stamps, indent=1) + "\n")
     return written

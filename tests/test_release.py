@@ -54,14 +54,32 @@ def test_unknown_assignment_is_refused_before_anything_is_written(tmp_path: Path
 @pytest.mark.slow
 def test_release_rewrites_exercises_only(tmp_path: Path) -> None:
     course = _course(tmp_path)
+    generated = ("exercises/", ".gdcourse-cache/")
     owned = {
-        name: data for name, data in _snapshot(course).items() if not name.startswith("exercises/")
+        name: data for name, data in _snapshot(course).items() if not name.startswith(generated)
     }
     written = release(["ps3_linear_regression"], root=course)
     assert written == [course / "exercises" / "ps3_linear_regression"]
     after = _snapshot(course)
-    assert {k: v for k, v in after.items() if not k.startswith("exercises/")} == owned
+    assert {k: v for k, v in after.items() if not k.startswith(generated)} == owned
     released = sorted(k for k in after if k.startswith("exercises/"))
     assert released == ["exercises/ps3_linear_regression/ps3_linear_regression.ipynb"]
     committed = ROOT / "exercises" / "ps3_linear_regression" / "ps3_linear_regression.ipynb"
     assert after[released[0]][0] == committed.read_bytes()
+
+
+@pytest.mark.slow
+def test_only_changed_skips_what_is_up_to_date(tmp_path: Path) -> None:
+    """`gdcourse build` stays fast: nothing is regenerated unless the master or release changed."""
+    course = _course(tmp_path)
+    exercise = course / "exercises" / "ps3_linear_regression" / "ps3_linear_regression.ipynb"
+    assert release(["ps3_linear_regression"], root=course, only_changed=True)
+    first = exercise.stat().st_mtime_ns
+    assert release([], root=course, only_changed=True) == []
+    assert exercise.stat().st_mtime_ns == first
+    exercise.write_text("edited by hand")  # a generated file edited by hand is regenerated
+    assert release([], root=course, only_changed=True) == [exercise.parent]
+    assert (
+        exercise.read_bytes()
+        == (ROOT / "exercises" / exercise.parent.name / exercise.name).read_bytes()
+    )
