@@ -270,6 +270,7 @@ def test_judge_case_survives_malformed_student_data() -> None:
         {"__error__": "TimeoutError: too slow"},
         {"output": {"__kind__": "tensor", "dtype": "float32", "shape": [], "data": [1.0]}},
         {"output": "1.0", "raised": None, "modified": []},
+        {"output": {"__kind__": "npscalar", "dtype": "float64", "value": 1.0}, "modified": 5},
         [1, 2, 3],
     ]:
         verdict = judge_case(spec, case, bad, reference)

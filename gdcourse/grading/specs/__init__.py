@@ -455,11 +455,13 @@ class Spec:
         if got_raised is not None:
             return "what the call does", "it returns a result", _describe_outcome(got)
         got_modified = got.get("modified")
+        if not isinstance(got_modified, list):  # untrusted: a hostile sandbox may send anything
+            return "the arguments after the call", "a list of names", repr(got_modified)[:80]
         if got_modified != expected.get("modified"):
             return (
                 "the arguments after the call",
                 "unchanged",
-                f"{', '.join(map(str, got_modified or []))} changed in place",
+                f"{', '.join(map(str, got_modified))} changed in place",
             )
         tolerances = self.tolerances
         if tolerance is not None:
