@@ -58,32 +58,32 @@ def ensure_venv() -> None:
     STAMP.write_text(fingerprint)
 
 
-def ensure_chromium() -> None:
-    """Install Debian's Chromium for the browser tests when it is missing (needs root and apt)."""
-    if CHROMIUM.exists():
+def _ensure_debian_package(package: str, present: bool, purpose: str) -> None:
+    """Install a Debian package with apt when ``present`` is false (needs root and apt-get)."""
+    if present:
         return
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         raise SystemExit(
-            f"the browser tests need Chromium at {CHROMIUM}; install it with "
-            "'sudo apt-get install -y chromium' (Debian/Ubuntu) and run the tests again"
+            f"{purpose}; install it with 'sudo apt-get install -y {package}' (Debian/Ubuntu) "
+            "and run the command again"
         )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     _run(["apt-get", "update", "-qq"], env=env)
-    _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"], env=env)
+    _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", package], env=env)
+
+
+def ensure_chromium() -> None:
+    """Install Debian's Chromium for the browser tests when it is missing."""
+    _ensure_debian_package(
+        "chromium", CHROMIUM.exists(), f"the browser tests need Chromium at {CHROMIUM}"
+    )
 
 
 def ensure_npm() -> None:
     """Install Debian's npm when it is missing: the book's offline JavaScript comes from npm."""
-    if shutil.which("npm") is not None:
-        return
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise SystemExit(
-            "building the book needs npm (Node.js) for its offline JavaScript; install it "
-            "with 'sudo apt-get install -y npm' or from nodejs.org, and run the command again"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    _run(["apt-get", "update", "-qq"], env=env)
-    _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "npm"], env=env)
+    _ensure_debian_package(
+        "npm", shutil.which("npm") is not None, "building the book needs npm (Node.js)"
+    )
 
 
 def reexec_in_venv(argv: list[str]) -> None:

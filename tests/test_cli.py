@@ -59,3 +59,22 @@ def test_unknown_subcommand_is_an_error(capsys):
 def test_grade_rejects_zero_workers():
     with pytest.raises(SystemExit, match="--workers must be >= 1, got 0"):
         cli.main(["grade", "ps2_gradient_descent", "--workers", "0"])
+
+
+def test_missing_debian_package_is_installed_as_root_or_explained(monkeypatch):
+    """The test command installs Chromium/npm itself as root, and says how otherwise."""
+    from gdcourse import _environment
+
+    commands = []
+    monkeypatch.setattr(_environment, "_run", lambda command, **kw: commands.append(command))
+    monkeypatch.setattr(_environment, "CHROMIUM", Path("/nonexistent/chromium"))
+    monkeypatch.setattr(_environment.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(_environment.os, "geteuid", lambda: 0)
+    _environment.ensure_chromium()
+    assert commands[-1][:2] == ["apt-get", "install"] and commands[-1][-1] == "chromium"
+    monkeypatch.setattr(_environment.os, "geteuid", lambda: 1000)
+    with pytest.raises(SystemExit, match="sudo apt-get install -y chromium"):
+        _environment.ensure_chromium()
+    commands.clear()
+    _environment.ensure_npm()  # npm is on PATH (as patched): nothing to do
+    assert commands == []
