@@ -150,6 +150,11 @@ def jupyter_server(root: Path, *, timeout: float = 60.0) -> Iterator[JupyterServ
     (notification / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False})
     )
+    # Every cell stays in the page: with JupyterLab's default windowing, cells scrolled out of
+    # view are detached and re-rendered, which swaps a demo's <img> under a test's feet.
+    tracker = home / "settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(config_dir),
