@@ -1,0 +1,562 @@
+"""The grader's side of the sandbox: start the host inside bubblewrap, hand it jobs, read reports.
+
+:class:`Sandbox` starts one host per grading run (:mod:`~gdcourse.grading.sandbox.host`)
+inside ``bwrap`` with an allow-list view of the machine: ``/usr`` and the
+Python installation read-only, the public ``gdcourse`` package read-only with its
+grading specifications hidden, an empty private ``/tmp``, no network, no other
+process visible, every capability dropped. Nothing of the course (masters,
+gradebook, other students' work) is in that view. The host runs as the user who
+grades (as ``nobody`` when that is root: :mod:`~gdcourse.grading.sandbox.stage`),
+and gives each submission namespaces of its own inside it.
+
+Where bubblewrap or unprivileged user namespaces are missing, :meth:`Sandbox.start`
+raises :class:`IsolationUnavailable`, which says why and what to do; grading
+without isolation needs ``isolation=False`` (``gdcourse grade --no-isolation``),
+a choice made on purpose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DEFAULT_PRELOAD",
+    "IsolationUnavailable",
+    "Job",
+    "Limits",
+    "RunResult",
+    "Sandbox",
+    "SandboxError",
+    "TestOutcome",
+    "TestRequest",
+]
+
+log = logging.getLogger(__name__)
+
+PACKAGE = Path(__file__).resolve().parents[2]
+"""The ``gdcourse`` package folder (bound read-only into the sandbox)."""
+
+HIDDEN_IN_PACKAGE = ("grading/specs",)
+"""Folders of the package the sandbox must not see: the specifications hold the reference
+implementations and the wrong variants the judge compares against."""
+
+DEFAULT_PRELOAD = (
+    "numpy",
+    "torch",
+    "torch.nn",
+    "torch.optim",
+    "torch._dynamo",
+    "torch.utils.data",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "gdcourse",
+    "gdcourse.datasets",
+    "gdcourse.objectives",
+    "gdcourse.optimizers",
+    "gdcourse.plotting",
+    "gdcourse.grading.protocol",
+    "gdcourse.grading.sandbox.student",
+)
+
+
+def probe_modules() -> list[str]:
+    """The probe module of every assignment (``gdcourse.grading.probes.<assignment>``)."""
+    folder = PACKAGE / "grading" / "probes"
+    return [f"gdcourse.grading.probes.{path.stem}" for path in sorted(folder.glob("ps*.py"))]
+
+SANDBOX_UID = 65534
+"""The user the sandbox runs as when the grader is root (``nobody``)."""
+
+
+class SandboxError(RuntimeError):
+    """The sandbox machinery itself failed (not the student's code)."""
+
+
+class IsolationUnavailable(SandboxError):
+    """Student code cannot be isolated on this machine; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandboxed submission, all for the whole sandbox.
+
+    ``memory_bytes`` is what the submission's processes may use together on top of
+    the pre-imported libraries, ``cpu_seconds`` their CPU time together,
+    ``processes`` how many may exist at once. The code cells may run
+    ``cell_seconds`` each, the cases of a test cell ``probe_seconds`` together,
+    everything ``wall_seconds``. The first ``output_bytes`` of what it prints are
+    kept; past ``flood_bytes`` it is stopped. A reply may hold ``reply_bytes``;
+    each private folder (``/tmp`` and the others) ``tmp_bytes``.
+    """
+
+    cpu_seconds: float = 60.0
+    wall_seconds: float = 120.0
+    cell_seconds: float = 30.0
+    probe_seconds: float = 30.0
+    memory_bytes: int = 1 << 30
+    processes: int = 64
+    file_bytes: int = 8 << 20
+    open_files: int = 64
+    output_bytes: int = 64 << 10
+    flood_bytes: int = 64 << 20
+    reply_bytes: int = 8 << 20
+    tmp_bytes: int = 64 << 20
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if not value > 0:
+                raise ValueError(f"Limits.{name} must be > 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class TestRequest:
+    """The cases of one test cell, asked of ``function`` one at a time."""
+
+    test: str
+    function: str
+    cases: Sequence[Mapping[str, Any]]
+    banned: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submission: its code cells in order, then its test cells' requests."""
+
+    assignment: str
+    cells: Sequence[str]
+    tests: Sequence[TestRequest]
+    limits: Limits = field(default_factory=Limits)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "assignment": self.assignment,
+                "cells": list(self.cells),
+                "tests": [
+                    {
+                        "test": t.test,
+                        "function": t.function,
+                        "cases": list(t.cases),
+                        "banned": list(t.banned),
+                    }
+                    for t in self.tests
+                ],
+                "limits": asdict(self.limits),
+            },
+            allow_nan=True,
+        )
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """What the supervisor saw of one test cell.
+
+    ``replies[i]`` is the raw reply to case ``i`` (text the student's process
+    wrote, to be parsed with bounds by the grader) or ``None``; ``stopped`` why
+    the cases stopped; ``shortcut`` the banned shortcut that ended the process;
+    ``tamper`` refused attempts at the grader's watch; ``channel`` violations of
+    the reply channel.
+    """
+
+    test: str
+    replies: tuple[str | None, ...]
+    stopped: str = ""
+    shortcut: str = ""
+    tamper: tuple[str, ...] = ()
+    channel: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The report of one sandboxed submission."""
+
+    status: str
+    reason: str
+    cells: str | None
+    cell_problems: tuple[str, ...]
+    tests: tuple[TestOutcome, ...]
+    output: str
+    output_bytes: int
+    seconds: float
+    isolated: bool
+    attempts: int
+
+
+def _text(value: Any, limit: int = 2000) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _texts(value: Any, count: int = 20) -> tuple[str, ...]:
+    return tuple(_text(item, 300) for item in value[:count]) if isinstance(value, list) else ()
+
+
+def parse_report(data: bytes, job: Job) -> RunResult:
+    """The supervisor's report, checked against the job (it is built by our code, but holds
+    what the student's process wrote)."""
+    try:
+        report = json.loads(data)
+    except (ValueError, RecursionError) as error:
+        raise SandboxError(f"unreadable sandbox report: {error}") from None
+    if not isinstance(report, dict):
+        raise SandboxError("unreadable sandbox report: not an object")
+    raw_tests = report.get("tests")
+    raw_tests = raw_tests if isinstance(raw_tests, list) else []
+    outcomes = []
+    for index, request in enumerate(job.tests):
+        raw = raw_tests[index] if index < len(raw_tests) and isinstance(raw_tests[index], dict) else {}
+        replies = raw.get("replies")
+        replies = replies if isinstance(replies, list) else []
+        outcomes.append(
+            TestOutcome(
+                request.test,
+                tuple(
+                    replies[i] if i < len(replies) and isinstance(replies[i], str) else None
+                    for i in range(len(request.cases))
+                ),
+                stopped=_text(raw.get("stopped"), 300),
+                shortcut=_text(raw.get("shortcut"), 120),
+                tamper=_texts(raw.get("tamper")),
+                channel=_texts(raw.get("channel")),
+            )
+        )
+    cells = report.get("cells")
+    return RunResult(
+        status=_text(report.get("status"), 40) or "crashed",
+        reason=_text(report.get("reason")),
+        cells=cells if isinstance(cells, str) else None,
+        cell_problems=_texts(report.get("cell_problems")),
+        tests=tuple(outcomes),
+        output=_text(report.get("output"), 1 << 20),
+        output_bytes=int(report.get("output_bytes", 0) or 0),
+        seconds=float(report.get("seconds", 0.0) or 0.0),
+        isolated=bool(report.get("isolated", False)),
+        attempts=int(report.get("attempts", 0) or 0),
+    )
+
+
+# ------------------------------------------------------------------------------ the view
+
+
+def _python_roots() -> list[Path]:
+    """The Python installation: its prefixes and the package folders on ``sys.path``."""
+    roots = [Path(sys.base_prefix), Path(sys.prefix)]
+    roots += [
+        Path(entry)
+        for entry in sys.path
+        if entry and ("site-packages" in entry or "dist-packages" in entry)
+    ]
+    resolved: list[Path] = []
+    for root in roots:
+        for path in (root, root.resolve()):
+            if path.is_dir() and path not in resolved:
+                resolved.append(path)
+    return resolved
+
+
+def _binds(package: Path, course_root: Path | None) -> list[tuple[str, str]]:
+    """``(source, destination)`` pairs bound read-only: the system, Python, the package.
+
+    Never the course folder or a folder above it: only the package and the Python
+    installation inside it are bound, so masters, gradebook and submissions stay out.
+    """
+    course = (course_root or package.parent).resolve()
+    binds: list[tuple[str, str]] = []
+    for system in ("/usr", "/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
+        if os.path.exists(system):
+            binds.append((system, system))
+    for path in [*_python_roots(), package]:
+        if str(path) == "/usr" or str(path).startswith("/usr/"):
+            continue  # already there
+        if path.resolve() == course or path.resolve() in course.parents:
+            continue
+        binds.append((str(path), str(path)))
+    # the shortest first, so that nested binds land on top of their parents
+    return sorted(dict.fromkeys(binds), key=lambda pair: len(pair[1]))
+
+
+def bwrap_arguments(package: Path) -> tuple[list[str], list[str]]:
+    """The bubblewrap command line (without the program) for the host's view of the machine,
+    as the arguments before the read-only binds and those after them."""
+    args = [
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        "/usr/bin:/bin",
+        "--setenv",
+        "LANG",
+        "C.UTF-8",
+        "--setenv",
+        "HOME",
+        "/tmp",
+        "--setenv",
+        "MPLBACKEND",
+        "Agg",
+        "--setenv",
+        "OMP_NUM_THREADS",
+        "1",
+        "--setenv",
+        "MKL_NUM_THREADS",
+        "1",
+        "--setenv",
+        "OPENBLAS_NUM_THREADS",
+        "1",
+        "--setenv",
+        "PYTHONDONTWRITEBYTECODE",
+        "1",
+        "--hostname",
+        "sandbox",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+    ]
+    for name in ("bin", "lib", "lib64", "sbin"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), f"/{name}"]
+        elif path.is_dir():
+            args += ["--ro-bind", f"/{name}", f"/{name}"]
+    after = []
+    for hidden in HIDDEN_IN_PACKAGE:
+        if (package / hidden).is_dir():
+            after += ["--tmpfs", str(package / hidden)]
+    after += ["--remount-ro", "/", "--chdir", "/tmp"]
+    return args, after
+
+
+ISOLATION_HELP = (
+    "Grading runs every submission inside bubblewrap with unprivileged user namespaces, and "
+    "this machine cannot do that ({why}). To fix it: install bubblewrap (Debian/Ubuntu: "
+    "'sudo apt-get install bubblewrap'), and allow unprivileged user namespaces "
+    "('sysctl user.max_user_namespaces' must be above 0; on Ubuntu 24.04 and later also "
+    "'sysctl kernel.apparmor_restrict_unprivileged_userns=0' or an AppArmor profile for "
+    "bwrap). To grade without isolation, trusting every submission with your files and "
+    "your account, pass --no-isolation (gdcourse grade) or set "
+    "c.SandboxExecute.isolation = False (nbgrader_config.py)."
+)
+
+
+class Sandbox:
+    """A warm sandbox host that runs :class:`Job` objects, several at once (thread-safe).
+
+    ``isolation=False`` runs the host as an ordinary process: the shortcut guard,
+    the system-call filter, the resource limits and the channel checks still
+    apply, but student code can read what this user can read.
+    """
+
+    def __init__(
+        self,
+        *,
+        isolation: bool = True,
+        course_root: str | os.PathLike[str] | None = None,
+        preload: Sequence[str] = DEFAULT_PRELOAD,
+        probes: Sequence[str] | None = None,
+        extra_sys_path: Sequence[str] = (),
+    ) -> None:
+        self.isolation = isolation
+        self.course_root = Path(course_root) if course_root is not None else None
+        self._config = {
+            "preload": list(preload),
+            "probe_modules": list(probe_modules() if probes is None else probes),
+            "extra_sys_path": [str(Path(p).resolve()) for p in extra_sys_path],
+            "isolated": isolation,
+        }
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._socket: socket.socket | None = None
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ starting
+    def command(self, control_fd: int) -> list[str]:
+        """The command that starts the host (``bwrap ...`` unless isolation is off)."""
+        python = [sys.executable, "-I", "-m", "gdcourse.grading.sandbox.host", str(control_fd)]
+        if not self.isolation:
+            return python
+        bwrap = shutil.which("bwrap")
+        if bwrap is None:
+            raise IsolationUnavailable(ISOLATION_HELP.format(why="bubblewrap is not installed"))
+        binds = _binds(PACKAGE, self.course_root)
+        binds += [(path, path) for path in self._config["extra_sys_path"]]
+        before, after = bwrap_arguments(PACKAGE)
+        if os.geteuid() == 0:
+            stage = {
+                "bwrap": bwrap,
+                "binds": binds,
+                "before": before,
+                "after": after,
+                "command": python,
+                "uid": SANDBOX_UID,
+                "gid": SANDBOX_UID,
+            }
+            return [sys.executable, "-I", "-m", "gdcourse.grading.sandbox.stage", json.dumps(stage)]
+        bind_args = [arg for source, target in binds for arg in ("--ro-bind", source, target)]
+        return [bwrap, *before, *bind_args, *after, "--", *python]
+
+    def start(self) -> None:
+        """Start the host and wait until it has imported everything (a few seconds)."""
+        with self._lock:
+            self._start_locked()
+
+    def _start_locked(self) -> None:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "HOME": tempfile.gettempdir(),
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MALLOC_ARENA_MAX": "2",
+            "MPLBACKEND": "Agg",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        try:
+            command = self.command(child.fileno())
+        except BaseException:
+            parent.close()
+            child.close()
+            raise
+        errors = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            pass_fds=[child.fileno()],
+            env=env,
+            cwd="/",
+        )
+        child.close()
+        assert self._process.stdin is not None
+        self._process.stdin.write(json.dumps(self._config).encode() + b"\n")
+        self._process.stdin.close()
+        parent.settimeout(180)
+        try:
+            ready = parent.recv(1 << 16)
+        except OSError as error:
+            ready = str(error).encode()
+        if not ready.startswith(b"ready"):
+            parent.close()
+            with contextlib.suppress(OSError):
+                self._process.kill()
+            self._process.wait()
+            self._process = None
+            errors.seek(0)
+            detail = (errors.read()[-3000:] + ready[-3000:]).decode(errors="replace").strip()
+            errors.close()
+            if self.isolation:
+                raise IsolationUnavailable(
+                    ISOLATION_HELP.format(why=f"the sandbox did not start: {detail or 'no reason given'}")
+                )
+            raise SandboxError(f"the sandbox host failed to start: {detail}")
+        errors.close()
+        parent.settimeout(None)
+        self._socket = parent
+
+    def close(self) -> None:
+        """Stop the host (running supervisors finish on their own limits)."""
+        with self._lock:
+            self._stop_locked()
+
+    def _stop_locked(self) -> None:
+        if self._socket is not None:
+            self._socket.close()  # the host exits when its socket closes
+            self._socket = None
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+
+    # ------------------------------------------------------------------ running
+    def _submit(self, job: Job) -> int:
+        job_fd = os.memfd_create("gdcourse-job", os.MFD_CLOEXEC)
+        try:
+            data = memoryview(job.to_json().encode())
+            while data:
+                data = data[os.write(job_fd, data) :]
+            read, write = os.pipe2(os.O_CLOEXEC)
+            try:
+                with self._lock:
+                    for attempt in range(2):
+                        if self._socket is None or (
+                            self._process is not None and self._process.poll() is not None
+                        ):
+                            if attempt:
+                                raise SandboxError("the sandbox host is not running")
+                            log.warning("restarting the sandbox host")
+                            self._stop_locked()
+                            self._start_locked()
+                        assert self._socket is not None
+                        try:
+                            socket.send_fds(self._socket, [b"job"], [job_fd, write])
+                            break
+                        except OSError as error:
+                            self._socket = None
+                            if attempt:
+                                raise SandboxError(f"cannot reach the sandbox host: {error}") from error
+            finally:
+                os.close(write)
+            return read
+        finally:
+            os.close(job_fd)
+
+    def run(self, job: Job) -> RunResult:
+        """Run one job in fresh namespaces and return the supervisor's report."""
+        read = self._submit(job)
+        limits = job.limits
+        deadline = time.monotonic() + limits.wall_seconds + 60.0
+        cap = len(job.tests) and sum(len(t.cases) for t in job.tests) * (limits.reply_bytes + 1024)
+        cap = min(int(cap) + 4 * limits.output_bytes + (1 << 20), 256 << 20)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise SandboxError("the sandbox supervisor did not report in time")
+                ready, _, _ = select.select([read], [], [], remaining)
+                if not ready:
+                    continue
+                chunk = os.read(read, 1 << 16)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > cap:
+                    raise SandboxError("the sandbox report is larger than allowed")
+                chunks.append(chunk)
+        finally:
+            os.close(read)
+        if not chunks:
+            raise SandboxError("the sandbox supervisor ended without a report")
+        return parse_report(b"".join(chunks), job)

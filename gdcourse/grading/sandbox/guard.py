@@ -1,0 +1,313 @@
+"""The shortcut guard, armed in the student's process before any student code runs.
+
+Two hooks that student code cannot remove:
+
+* a **profile function** (``sys.setprofile``) sees every Python call and every
+  call of a C function. When a graded call (a request, run inside
+  :func:`window`) enters a banned region (:mod:`gdcourse.grading.shortcuts`)
+  from code outside it, the process writes ``S <shortcut>`` on the evidence
+  pipe and ends at once with status :data:`SHORTCUT_EXIT`: no result of that
+  request ever leaves it. Which spelling reached the code does not matter;
+  a name is never a use.
+* an **audit hook** (PEP 578; it cannot be removed from Python) refuses what
+  would take the watch apart: replacing the profile or trace function,
+  ``ctypes`` (raw memory), new code objects (``code.__new__``, ``marshal``
+  outside the import system, ``compile`` of a file path), replacing the code or
+  defaults of the guard's own functions, new functions from the guard's code,
+  and starting other programs. A refusal raises in the student's code and writes
+  ``T <event>`` on the evidence pipe.
+
+Every piece of state the hooks use is bound as a default argument when they are
+made (the audit hook refuses changes to defaults): there is no closure cell,
+module global or mutable container for student code to change. The system-call
+filter (:func:`gdcourse.grading.sandbox.linux.install_syscall_filter`) refuses
+threads, so the one watched thread runs all the Python there is, and ``exec``,
+so no other interpreter runs unwatched. :func:`intact` tells the request loop
+whether the profile function is still installed (an exception inside it would
+have removed it): a request answered without it is tampering.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from gdcourse.grading.shortcuts import Region
+
+__all__ = ["SHORTCUT_EXIT", "TAMPER_EXIT", "arm", "code_ids", "window"]
+
+SHORTCUT_EXIT = 86
+"""Exit status of a student process that entered a banned shortcut during a request."""
+
+TAMPER_EXIT = 87
+"""Exit status of a student process whose watch was taken apart during a request."""
+
+_REFUSED = frozenset(
+    {
+        "sys.setprofile",
+        "sys.settrace",
+        "code.__new__",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.system",
+        "os.forkpty",
+        "pty.spawn",
+        "subprocess.Popen",
+        "_posixsubprocess.fork_exec",
+    }
+)
+_FUNCTION_FIELDS = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
+
+
+def window(banned: frozenset[str], call: Callable[[Any], Any], argument: Any) -> Any:
+    """Run ``call(argument)`` as a graded request in which ``banned`` shortcuts count.
+
+    The guard recognises this function's frame by its code object; ``banned``
+    is read from the outermost such frame, which the request loop made.
+    """
+    return call(argument)
+
+
+def code_ids(*objects: Any) -> frozenset[int]:
+    """Ids of the code objects of functions, classes and modules, nested code included."""
+    found: set[int] = set()
+
+    def add_code(code: types.CodeType) -> None:
+        if id(code) in found:
+            return
+        found.add(id(code))
+        for constant in code.co_consts:
+            if isinstance(constant, types.CodeType):
+                add_code(constant)
+
+    def add(value: Any, depth: int = 0) -> None:
+        if isinstance(value, types.CodeType):
+            add_code(value)
+        elif isinstance(value, types.FunctionType):
+            add_code(value.__code__)
+        elif isinstance(value, staticmethod | classmethod):
+            add(value.__func__, depth)
+        elif isinstance(value, property):
+            for part in (value.fget, value.fset, value.fdel):
+                if part is not None:
+                    add(part, depth)
+        elif isinstance(value, type) and depth < 3:
+            for item in vars(value).values():
+                add(item, depth + 1)
+        elif isinstance(value, types.ModuleType):
+            for item in vars(value).values():
+                if getattr(item, "__module__", None) == value.__name__:
+                    add(item, depth + 1)
+
+    for item in objects:
+        add(item)
+    return frozenset(found)
+
+
+def _region_table(
+    regions: Iterable[Region],
+) -> tuple[tuple[str, frozenset[int], frozenset[int], frozenset[int], tuple[str, ...]], ...]:
+    return tuple(
+        (r.name, r.code_ids, r.builtin_ids, r.self_ids, r.prefixes) for r in regions
+    )
+
+
+def _make_report(
+    table: tuple[tuple[str, frozenset[int], frozenset[int], frozenset[int], tuple[str, ...]], ...],
+    window_code: types.CodeType,
+    evidence_fd: int,
+) -> Callable[[Any, Any, Any], None]:
+    def report(
+        caller: Any,
+        code: Any,
+        builtin: Any,
+        _table: Any = table,
+        _window: Any = window_code,
+        _fd: int = evidence_fd,
+        _write: Any = os.write,
+        _exit: Any = os._exit,
+        _id: Any = id,
+        _type: Any = type,
+        _frozenset: Any = frozenset,
+        _getattr: Any = getattr,
+        _status: int = SHORTCUT_EXIT,
+    ) -> None:
+        # Which region is entered?
+        name = None
+        if code is not None:
+            filename = code.co_filename
+            for region, ids, _, _, prefixes in _table:
+                if _id(code) in ids or (prefixes and filename.startswith(prefixes)):
+                    name = region
+                    break
+        else:
+            owner = _id(_getattr(builtin, "__self__", None))
+            for region, _, cids, sids, _ in _table:
+                if _id(builtin) in cids or owner in sids:
+                    name = region
+                    break
+        if name is None:
+            return
+        # A call from inside the same region is not an entry: judged when it was entered.
+        if caller is not None:
+            inner = caller.f_code
+            for region, ids, _, _, prefixes in _table:
+                if region == name and (
+                    _id(inner) in ids or (prefixes and inner.co_filename.startswith(prefixes))
+                ):
+                    return
+        # Only inside a graded request, and only if this request bans it.
+        frame = caller
+        outermost = None
+        while frame is not None:
+            if frame.f_code is _window:
+                outermost = frame
+            frame = frame.f_back
+        if outermost is None:
+            return
+        banned = outermost.f_locals.get("banned")
+        if _type(banned) is not _frozenset or name not in banned:
+            return
+        try:
+            _write(_fd, b"S " + name.encode() + b"\n")
+        finally:
+            _exit(_status)
+
+    return report
+
+
+def _make_profile(
+    table: tuple[tuple[str, frozenset[int], frozenset[int], frozenset[int], tuple[str, ...]], ...],
+    report: Callable[[Any, Any, Any], None],
+) -> Callable[[Any, str, Any], None]:
+    all_code = frozenset().union(*(ids for _, ids, _, _, _ in table))
+    all_builtins = frozenset().union(*(cids for _, _, cids, _, _ in table))
+    all_selves = frozenset().union(*(sids for _, _, _, sids, _ in table))
+    all_prefixes = tuple(p for *_, prefixes in table for p in prefixes)
+
+    def profile(
+        frame: Any,
+        event: str,
+        arg: Any,
+        _ids: frozenset[int] = all_code,
+        _cids: frozenset[int] = all_builtins,
+        _sids: frozenset[int] = all_selves,
+        _prefixes: tuple[str, ...] = all_prefixes,
+        _report: Any = report,
+        _id: Any = id,
+        _getattr: Any = getattr,
+    ) -> None:
+        try:
+            if event == "call":
+                code = frame.f_code
+                if _id(code) in _ids or (_prefixes and code.co_filename.startswith(_prefixes)):
+                    _report(frame.f_back, code, None)
+            elif event == "c_call" and (
+                _id(arg) in _cids or (_sids and _id(_getattr(arg, "__self__", None)) in _sids)
+            ):
+                _report(frame, None, arg)
+        except BaseException:  # an exception here would remove the profile function
+            pass
+
+    return profile
+
+
+def _make_audit(
+    evidence_fd: int,
+    trusted: frozenset[int],
+    import_codes: frozenset[int],
+) -> Callable[[str, tuple[Any, ...]], None]:
+    def audit(
+        event: str,
+        args: tuple[Any, ...],
+        _refused: frozenset[str] = _REFUSED,
+        _fields: frozenset[str] = _FUNCTION_FIELDS,
+        _trusted: frozenset[int] = trusted,
+        _importers: frozenset[int] = import_codes,
+        _fd: int = evidence_fd,
+        _write: Any = os.write,
+        _id: Any = id,
+        _type: Any = type,
+        _str: Any = str,
+        _getframe: Any = sys._getframe,
+        _error: Any = PermissionError,
+        _function: Any = types.FunctionType,
+    ) -> None:
+        refuse = False
+        if event in _refused or event.startswith("ctypes."):
+            refuse = True
+        elif event == "object.__setattr__":
+            # the guard's own functions keep their code and defaults; others may change
+            refuse = (
+                len(args) > 1
+                and _type(args[0]) is _function
+                and _type(args[1]) is _str
+                and args[1] in _fields
+                and _id(args[0].__code__) in _trusted
+            )
+        elif event == "function.__new__":
+            refuse = bool(args) and _id(args[0]) in _trusted
+        elif event in ("compile", "marshal.loads"):
+            if event == "compile":
+                filename = args[1] if len(args) > 1 else None
+                suspicious = not (_type(filename) is _str and not filename.startswith("/"))
+            else:
+                suspicious = True
+            if suspicious:
+                # allowed to the import system alone (its code, by identity)
+                frame = _getframe(1)
+                depth = 0
+                allowed = False
+                while frame is not None and depth < 4:
+                    if _id(frame.f_code) in _importers:
+                        allowed = True
+                        break
+                    frame = frame.f_back
+                    depth += 1
+                refuse = not allowed
+        if refuse:
+            try:
+                _write(_fd, b"T " + event.encode()[:80] + b"\n")
+            except BaseException:
+                pass
+            raise _error(f"{event} is not allowed while the grader runs this notebook")
+
+    return audit
+
+
+def _import_system_codes() -> frozenset[int]:
+    """Code of the import system that compiles sources and loads byte-code."""
+    import importlib._bootstrap_external as external
+
+    parts: list[Any] = [external._compile_bytecode, external.SourceLoader.get_code]
+    parts.append(external.SourceLoader.source_to_code)
+    return code_ids(*parts)
+
+
+def arm(
+    regions: Iterable[Region],
+    evidence_fd: int,
+    trusted: Iterable[Any] = (),
+) -> Callable[[], bool]:
+    """Install the profile function and the audit hook; return :func:`intact`.
+
+    ``trusted`` lists the functions and modules whose code student code may not
+    reuse (:func:`window` and the guard itself are always among them).
+    """
+    table = _region_table(regions)
+    report = _make_report(table, window.__code__, evidence_fd)
+    profile = _make_profile(table, report)
+    trusted_ids = code_ids(window, arm, _make_report, _make_profile, _make_audit, *trusted)
+    audit = _make_audit(evidence_fd, trusted_ids, _import_system_codes())
+    sys.setprofile(profile)
+    sys.addaudithook(audit)
+
+    def intact(_get: Any = sys.getprofile, _profile: Any = profile) -> bool:
+        """Whether the profile function is still the one installed."""
+        return bool(_get() is _profile)
+
+    return intact

@@ -1,0 +1,155 @@
+"""The sandbox host: one warm process per grading run, inside bubblewrap, forking a
+supervisor per submission.
+
+Started by the client (:mod:`~gdcourse.grading.sandbox.client`) as
+``python -I -m gdcourse.grading.sandbox.host FD`` inside ``bwrap`` (or, with
+isolation switched off, as a plain process). It reads its configuration from
+standard input, imports NumPy, torch and the probes once (a few seconds), makes
+sure it can give each submission namespaces of its own, and says ``ready`` on
+the control socket. Then, for each job (a memory file with the job's JSON and
+the write end of a report pipe, passed over the socket), it forks a
+:func:`~gdcourse.grading.sandbox.supervisor.supervise`; a fork costs
+milliseconds, so no submission pays interpreter start-up or imports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import signal
+import socket
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["main"]
+
+
+def _read_job(job_fd: int) -> dict[str, Any]:
+    os.lseek(job_fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(job_fd, 1 << 20):
+        chunks.append(chunk)
+    os.close(job_fd)
+    job: dict[str, Any] = json.loads(b"".join(chunks))
+    return job
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _check_namespaces() -> None:
+    """Fail now, with the reason, if this host cannot give a submission namespaces."""
+    from gdcourse.grading.sandbox import linux
+
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            uid, gid = os.getuid(), os.getgid()
+            linux.unshare(
+                linux.CLONE_NEWUSER
+                | linux.CLONE_NEWNS
+                | linux.CLONE_NEWPID
+                | linux.CLONE_NEWNET
+                | linux.CLONE_NEWIPC
+                | linux.CLONE_NEWUTS
+            )
+            linux.map_own_ids(uid, gid)
+            linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
+            linux.mount("tmpfs", "/tmp", "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "size=1m")
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise RuntimeError("the sandbox cannot create namespaces for a submission")
+
+
+def _serve(control_fd: int) -> None:
+    config = json.loads(sys.stdin.readline())
+    sys.stdin.close()
+    sock = socket.socket(fileno=control_fd)
+    try:
+        for path in config.get("extra_sys_path", []):
+            sys.path.insert(0, path)
+        from gdcourse.grading import shortcuts
+        from gdcourse.grading.sandbox import student, supervisor
+
+        student.preload([*config["preload"], *config["probe_modules"]])
+        with contextlib.suppress(Exception):
+            import torch
+
+            torch.set_num_threads(1)
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        context = supervisor.HostContext(
+            regions=shortcuts.resolve_all(),
+            transformer=TransformerManager(),  # type: ignore[no-untyped-call]
+            isolated=bool(config["isolated"]),
+            probes={
+                name.rpartition(".")[2]: sys.modules[name].PROBES for name in config["probe_modules"]
+            },
+        )
+        if context.isolated:
+            _check_namespaces()
+    except BaseException:
+        sock.sendall(b"failed: " + traceback.format_exc().encode())
+        raise
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
+    sock.sendall(b"ready")
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, 16, 4)
+        except OSError:
+            break
+        if not message:
+            break
+        if len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            continue
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            report_fd = fds[1]
+            try:
+                sock.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                job = _read_job(fds[0])
+                supervisor.supervise(context, job, lambda data: _write_all(report_fd, data))
+                code = 0
+            except BaseException:
+                with contextlib.suppress(BaseException):
+                    failure = {"status": "crashed", "reason": traceback.format_exc()[-2000:]}
+                    _write_all(report_fd, json.dumps(failure).encode())
+            finally:
+                os._exit(code)
+        for fd in fds:
+            os.close(fd)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m gdcourse.grading.sandbox.host CONTROL_FD`` (started by the client)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1 or not args[0].isdigit():
+        print("usage: python -m gdcourse.grading.sandbox.host CONTROL_FD (started by the client)")
+        return 2
+    try:
+        _serve(int(args[0]))
+    except OSError as error:
+        if error.errno != errno.EBADF:
+            raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

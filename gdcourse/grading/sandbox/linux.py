@@ -1,0 +1,328 @@
+"""The Linux primitives the sandbox is built from, each a thin wrapper of one system call.
+
+Nothing here decides policy: :mod:`~gdcourse.grading.sandbox.supervisor` and
+:mod:`~gdcourse.grading.sandbox.student` call these in the order that confines a
+process. Linux only (x86-64 for the system-call filter).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+import resource
+import struct
+from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "CLONE_NEWIPC",
+    "CLONE_NEWNET",
+    "CLONE_NEWNS",
+    "CLONE_NEWPID",
+    "CLONE_NEWUSER",
+    "CLONE_NEWUTS",
+    "MS_BIND",
+    "MS_NODEV",
+    "MS_NOEXEC",
+    "MS_NOSUID",
+    "MS_PRIVATE",
+    "MS_RDONLY",
+    "MS_REC",
+    "MS_REMOUNT",
+    "drop_capabilities",
+    "install_syscall_filter",
+    "map_own_ids",
+    "mount",
+    "no_new_privileges",
+    "set_death_signal",
+    "set_hostname",
+    "set_limits",
+    "syscall_filter_supported",
+    "unshare",
+]
+
+# linux/sched.h
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_THREAD = 0x00010000
+CLONE_NEW_ANY = (
+    CLONE_NEWNS
+    | CLONE_NEWUTS
+    | CLONE_NEWIPC
+    | CLONE_NEWUSER
+    | CLONE_NEWPID
+    | CLONE_NEWNET
+    | CLONE_NEWCGROUP
+)
+# linux/mount.h
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+# linux/prctl.h
+PR_SET_PDEATHSIG = 1
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+SECCOMP_MODE_FILTER = 2
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_ulong,
+    ctypes.c_char_p,
+]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")
+
+
+def unshare(flags: int) -> None:
+    """``unshare(2)``: move this process into new namespaces (``CLONE_NEW*`` flags)."""
+    _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
+    """``mount(2)``."""
+    _check(
+        _libc.mount(
+            None if source is None else os.fsencode(source),
+            os.fsencode(target),
+            None if fstype is None else fstype.encode(),
+            flags,
+            data.encode() if data else None,
+        ),
+        f"mount {target}",
+    )
+
+
+def map_own_ids(uid: int, gid: int) -> None:
+    """After ``unshare(CLONE_NEWUSER)``: map this process's own uid and gid, nothing else.
+
+    An unprivileged process may map exactly its own ids (``setgroups`` denied first).
+    """
+    with open("/proc/self/setgroups", "w") as file:
+        file.write("deny")
+    with open("/proc/self/uid_map", "w") as file:
+        file.write(f"{uid} {uid} 1")
+    with open("/proc/self/gid_map", "w") as file:
+        file.write(f"{gid} {gid} 1")
+
+
+def set_hostname(name: str) -> None:
+    """``sethostname(2)`` (needs a UTS namespace of one's own)."""
+    data = name.encode()
+    _check(_libc.sethostname(data, len(data)), "sethostname")
+
+
+def set_death_signal(signal_number: int) -> None:
+    """Ask the kernel to send ``signal_number`` to this process when its parent dies."""
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal_number, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+
+
+def set_limits(limits: Mapping[int, int]) -> None:
+    """Set soft and hard resource limits (``RLIMIT_*`` -> value): they cannot be raised again."""
+    for which, value in limits.items():
+        resource.setrlimit(which, (value, value))
+
+
+def no_new_privileges() -> None:
+    """``PR_SET_NO_NEW_PRIVS``: no exec can ever grant privileges again (needed for seccomp)."""
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def drop_capabilities() -> None:
+    """Give up every capability: bounding set, ambient set, then effective/permitted/inheritable.
+
+    Call it last among the steps that need privileges (in the process's own user
+    namespace): afterwards the process is an ordinary user there too.
+    """
+    last = 63
+    for capability in range(last + 1):
+        if _libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            code = ctypes.get_errno()
+            if code == errno.EINVAL:  # past the kernel's last capability
+                break
+            raise OSError(code, f"prctl(PR_CAPBSET_DROP, {capability}): {os.strerror(code)}")
+    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (_CapData * 2)()
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
+
+
+# ------------------------------------------------------------------------ the system-call filter
+
+# x86-64 system-call numbers (asm/unistd_64.h) that the student's process never needs.
+_X86_64 = {
+    "clone": 56,
+    "clone3": 435,
+    "execve": 59,
+    "execveat": 322,
+    "ptrace": 101,
+    "process_vm_readv": 310,
+    "process_vm_writev": 311,
+    "pidfd_getfd": 438,
+    "process_madvise": 440,
+    "kcmp": 312,
+    "bpf": 321,
+    "userfaultfd": 323,
+    "perf_event_open": 298,
+    "keyctl": 250,
+    "add_key": 248,
+    "request_key": 249,
+    "io_uring_setup": 425,
+    "io_uring_enter": 426,
+    "io_uring_register": 427,
+    "mount": 165,
+    "umount2": 166,
+    "pivot_root": 155,
+    "chroot": 161,
+    "unshare": 272,
+    "setns": 308,
+    "personality": 135,
+    "name_to_handle_at": 303,
+    "open_by_handle_at": 304,
+    "open_tree": 428,
+    "move_mount": 429,
+    "fsopen": 430,
+    "fsconfig": 431,
+    "fsmount": 432,
+    "fspick": 433,
+    "mount_setattr": 442,
+    "init_module": 175,
+    "finit_module": 313,
+    "delete_module": 176,
+    "kexec_load": 246,
+    "kexec_file_load": 320,
+    "syslog": 103,
+    "acct": 163,
+    "swapon": 167,
+    "quotactl": 179,
+    "fanotify_init": 300,
+}
+_AUDIT_ARCH_X86_64 = 0xC000003E
+_X32_SYSCALL_BIT = 0x40000000
+
+DENIED = tuple(name for name in _X86_64 if name not in ("clone", "clone3"))
+"""System calls refused outright (``EPERM``); ``clone`` is refused for threads and new
+namespaces, ``clone3`` answers ``ENOSYS`` so that the C library falls back to ``clone``."""
+
+# classic BPF (linux/filter.h, linux/seccomp.h)
+_BPF_LD_W_ABS = 0x20
+_BPF_JEQ_K = 0x15
+_BPF_JGE_K = 0x35
+_BPF_JSET_K = 0x45
+_BPF_RET_K = 0x06
+_SECCOMP_RET_ALLOW = 0x7FFF0000
+_SECCOMP_RET_ERRNO = 0x00050000
+_SECCOMP_RET_KILL_PROCESS = 0x80000000
+_OFFSET_NR, _OFFSET_ARCH, _OFFSET_ARG0 = 0, 4, 16
+
+
+def syscall_filter_supported() -> bool:
+    """Whether :func:`install_syscall_filter` knows this machine's system calls (x86-64)."""
+    return platform.system() == "Linux" and platform.machine() in ("x86_64", "AMD64")
+
+
+def _program(denied: Iterable[str]) -> list[tuple[int, int, int, int]]:
+    """The filter as ``(code, jt, jf, k)`` instructions.
+
+    Written with labels (a jump names the instruction it goes to); :func:`_assemble`
+    turns them into the relative offsets of classic BPF.
+    """
+    eperm = _SECCOMP_RET_ERRNO | errno.EPERM
+    enosys = _SECCOMP_RET_ERRNO | errno.ENOSYS
+    source: list[tuple[str | None, int, str | None, str | None, int]] = [
+        # (label, code, jump if true, jump if false, k); None: fall through
+        (None, _BPF_LD_W_ABS, None, None, _OFFSET_ARCH),
+        (None, _BPF_JEQ_K, "arch_ok", None, _AUDIT_ARCH_X86_64),
+        (None, _BPF_RET_K, None, None, _SECCOMP_RET_KILL_PROCESS),  # another ABI: never ours
+        ("arch_ok", _BPF_LD_W_ABS, None, None, _OFFSET_NR),
+        (None, _BPF_JGE_K, "refuse", None, _X32_SYSCALL_BIT),  # x32 aliases: refuse them all
+        (None, _BPF_JEQ_K, None, "not_clone3", _X86_64["clone3"]),
+        (None, _BPF_RET_K, None, None, enosys),  # the C library falls back to clone
+        ("not_clone3", _BPF_JEQ_K, None, "not_clone", _X86_64["clone"]),
+        (None, _BPF_LD_W_ABS, None, None, _OFFSET_ARG0),  # the low 32 bits of the flags
+        (None, _BPF_JSET_K, "refuse", None, CLONE_THREAD),
+        (None, _BPF_JSET_K, "refuse", None, CLONE_NEW_ANY),
+        (None, _BPF_RET_K, None, None, _SECCOMP_RET_ALLOW),  # a plain fork
+        ("not_clone", _BPF_LD_W_ABS, None, None, _OFFSET_NR),
+    ]
+    for name in denied:
+        source.append((None, _BPF_JEQ_K, "refuse", None, _X86_64[name]))
+    source.append((None, _BPF_RET_K, None, None, _SECCOMP_RET_ALLOW))
+    source.append(("refuse", _BPF_RET_K, None, None, eperm))
+    return _assemble(source)
+
+
+def _assemble(
+    source: list[tuple[str | None, int, str | None, str | None, int]],
+) -> list[tuple[int, int, int, int]]:
+    labels = {label: index for index, (label, *_) in enumerate(source) if label}
+    program = []
+    for index, (_, code, if_true, if_false, k) in enumerate(source):
+        jt = 0 if if_true is None else labels[if_true] - index - 1
+        jf = 0 if if_false is None else labels[if_false] - index - 1
+        if not (0 <= jt < 256 and 0 <= jf < 256):
+            raise ValueError(f"jump out of range at instruction {index}")
+        program.append((code, jt, jf, k))
+    return program
+
+
+def install_syscall_filter(denied: Iterable[str] = DENIED) -> None:
+    """Refuse the system calls a graded submission never needs, for good.
+
+    Threads (``clone`` with ``CLONE_THREAD``) and new namespaces are refused, so
+    that every line of Python the student's process runs stays in the thread the
+    shortcut guard watches; ``execve`` is refused, so no other program runs
+    without the guard; ``ptrace``, ``process_vm_writev``, ``bpf``, ``io_uring``,
+    key rings and mounts are refused as they are in container runtimes.
+    Requires :func:`no_new_privileges` first. Inherited by every child.
+    """
+    if not syscall_filter_supported():
+        raise OSError(
+            errno.ENOSYS,
+            f"the system-call filter knows x86-64 Linux only, this is {platform.machine()}",
+        )
+    program = _program(denied)
+    raw = b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
+    buffer = ctypes.create_string_buffer(raw, len(raw))
+
+    class _Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = _Program(len(program), ctypes.cast(buffer, ctypes.c_void_p))
+    _check(
+        _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0),
+        "prctl(PR_SET_SECCOMP)",
+    )

@@ -1,0 +1,595 @@
+"""The supervisor of one submission: a process the student's code never runs in.
+
+Forked by the host (:mod:`~gdcourse.grading.sandbox.host`) for each job, it
+
+1. starts the student's process through a small namespace helper, which enters
+   new user, mount, PID, network, IPC and UTS namespaces, mounts private
+   size-capped ``/tmp``, ``/var/tmp``, ``/dev/shm``, ``/run`` and working folder,
+   hides ``/proc``, and forks the student's process as PID 1 of the new PID
+   namespace (:mod:`~gdcourse.grading.sandbox.student`);
+2. asks it to run the notebook's code cells, then sends the cases one at a time
+   and reads exactly one reply per request, matched by a random token. A reply
+   with another token, bytes beyond the one frame, a reply that arrives when
+   nothing was asked: each is a channel violation that costs the test its points
+   and sends the submission to a human;
+3. between requests, kills every process the student's code left running, so
+   nothing outlives the request that started it;
+4. watches the whole sandbox, not one process: the memory (proportional set
+   size), CPU time and number of processes of every process in it, and the
+   wall clock; the output is capped and a flood stops the process;
+5. restarts the student's process (running the cells again) after a test whose
+   process had to be stopped, so that one endless loop costs only its own test;
+6. writes one JSON report, the only thing that goes back to the grader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import secrets
+import select
+import signal
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gdcourse.grading.sandbox import guard, linux, student
+from gdcourse.grading.sandbox.frames import TOKEN_BYTES
+
+__all__ = ["HostContext", "supervise"]
+
+PR_SET_CHILD_SUBREAPER = 36
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class HostContext:
+    """What the host prepared once for every job."""
+
+    regions: Sequence[Any]
+    transformer: Any
+    isolated: bool
+    probes: Mapping[str, Mapping[str, Any]]
+    """Assignment -> graded function -> probe (:mod:`gdcourse.grading.probes`)."""
+
+
+@dataclass
+class _Test:
+    name: str
+    replies: list[str | None]
+    stopped: str = ""
+    shortcut: str = ""
+    tamper: list[str] = field(default_factory=list)
+    channel: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "test": self.name,
+            "replies": self.replies,
+            "stopped": self.stopped,
+            "shortcut": self.shortcut,
+            "tamper": self.tamper,
+            "channel": self.channel,
+        }
+
+
+class _Stopped(Exception):
+    """The student's process ended or was stopped; ``reason`` says why."""
+
+    def __init__(self, reason: str, *, exit_status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.exit_status = exit_status
+
+
+# ------------------------------------------------------------------------------- process tree
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as file:
+                found.extend(int(part) for part in file.read().split())
+    return found
+
+
+def _descendants(pid: int) -> list[int]:
+    seen: list[int] = []
+    stack = [pid]
+    while stack and len(seen) < 10_000:
+        for child in _children(stack.pop()):
+            if child not in seen:
+                seen.append(child)
+                stack.append(child)
+    return seen
+
+
+def _usage(pids: Sequence[int]) -> tuple[int, float]:
+    """Proportional set size (bytes) and CPU seconds of ``pids``, reaped children included."""
+    memory, ticks = 0, 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            with open(f"/proc/{pid}/stat") as file:
+                fields = file.read().rpartition(")")[2].split()
+            ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+            with open(f"/proc/{pid}/smaps_rollup") as file:
+                for line in file:
+                    if line.startswith("Pss:"):
+                        memory += int(line.split()[1]) * 1024
+                        break
+    return memory, ticks / _TICKS
+
+
+# ------------------------------------------------------------------------------- the student
+
+
+class _Student:
+    """One student process, its namespace helper, and the pipes between them and us."""
+
+    def __init__(
+        self, context: HostContext, job: Mapping[str, Any], limits: Mapping[str, Any]
+    ) -> None:
+        self.limits = limits
+        self.status: int | None = None
+        request_read, self.request = os.pipe()
+        self.reply, reply_write = os.pipe()
+        self.evidence, evidence_write = os.pipe()
+        self.output, output_write = os.pipe()
+        pid_read, pid_write = os.pipe()
+        self.helper = os.fork()
+        if self.helper == 0:  # the namespace helper
+            code = 70
+            try:
+                for fd in (self.request, self.reply, self.evidence, self.output, pid_read):
+                    os.close(fd)
+                code = _helper(
+                    context,
+                    job,
+                    limits,
+                    student.Setup(
+                        request_fd=request_read,
+                        reply_fd=reply_write,
+                        evidence_fd=evidence_write,
+                        output_fd=output_write,
+                        workdir="",
+                        limits={},
+                        cell_seconds=float(limits["cell_seconds"]),
+                        reply_bytes=int(limits["reply_bytes"]),
+                        regions=context.regions,
+                        transformer=context.transformer,
+                        isolated=context.isolated,
+                        probes=context.probes,
+                    ),
+                    pid_write,
+                )
+            finally:
+                os._exit(code)
+        for fd in (request_read, reply_write, evidence_write, output_write, pid_write):
+            os.close(fd)
+        ready, _, _ = select.select([pid_read], [], [], 30.0)
+        text = os.read(pid_read, 64) if ready else b""
+        os.close(pid_read)
+        if not text.strip().isdigit():
+            self.kill()
+            raise RuntimeError(f"the sandbox could not start the student's process: {text!r}")
+        self.pid = int(text)
+        self.buffer = b""
+        self.output_text = bytearray()
+        self.output_bytes = 0
+        self.evidence_text = b""
+        self.base_memory = _usage([self.pid])[0]
+        self.cpu_seconds = 0.0
+        self.last_watch = 0.0
+
+    # ---------------------------------------------------------------- lifecycle
+    def alive(self) -> bool:
+        if self.status is not None:
+            return False
+        pid, status = os.waitpid(self.helper, os.WNOHANG)
+        if pid == 0:
+            return True
+        self.status = status
+        return False
+
+    def kill(self) -> None:
+        """Stop the whole student side: the process tree, then the helper."""
+        if self.status is not None:
+            return
+        for pid in [*_descendants(self.helper), self.helper]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            self.status = os.waitpid(self.helper, 0)[1]
+
+    def close(self) -> list[str]:
+        """Ask the process to stop, make sure it did, and return late writes found."""
+        with contextlib.suppress(OSError):
+            self.send(student.OP_EXIT, b"\0" * TOKEN_BYTES, b"", ())
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and self.alive():
+            time.sleep(0.01)
+        self.kill()
+        late = self._drain()
+        for fd in (self.request, self.reply, self.evidence, self.output):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        return late
+
+    def _drain(self) -> list[str]:
+        """Read what is left in the pipes once every writer is gone."""
+        problems = []
+        os.set_blocking(self.reply, False)
+        with contextlib.suppress(OSError):
+            while chunk := os.read(self.reply, 1 << 16):
+                self.buffer += chunk
+                if len(self.buffer) > 1 << 20:
+                    break
+        if self.buffer:
+            problems.append(f"{len(self.buffer)} bytes were written to the reply channel late")
+        self.buffer = b""
+        self._pump_side_channels(0)
+        return problems
+
+    # ---------------------------------------------------------------- requests
+    def send(self, operation: int, token: bytes, payload: bytes, banned: Sequence[str]) -> None:
+        names = ",".join(banned).encode("ascii")
+        body = bytes([operation]) + token + len(names).to_bytes(2, "big") + names + payload
+        data = memoryview(len(body).to_bytes(4, "big") + body)
+        while data:
+            data = data[os.write(self.request, data) :]
+
+    def kill_strays(self) -> None:
+        """Kill every process of the student's besides the student's process itself."""
+        for _ in range(5):
+            strays = [pid for pid in _descendants(self.pid)]
+            if not strays:
+                return
+            for pid in strays:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.005)
+
+    def await_reply(self, token: bytes, deadline: float) -> bytes:
+        """The payload of the one reply frame to ``token``; raises :class:`_Stopped` or
+        ``ValueError`` (a channel violation)."""
+        limit = int(self.limits["reply_bytes"]) + TOKEN_BYTES
+        while True:
+            if len(self.buffer) >= 4:
+                size = int.from_bytes(self.buffer[:4], "big")
+                if size > limit or size < TOKEN_BYTES:
+                    raise ValueError(f"a reply frame of {size} bytes (the limit is {limit})")
+                if len(self.buffer) >= 4 + size:
+                    frame, self.buffer = self.buffer[4 : 4 + size], self.buffer[4 + size :]
+                    if frame[:TOKEN_BYTES] != token:
+                        raise ValueError("a reply to a request that was never made")
+                    if self.buffer:
+                        raise ValueError("more than one reply to one request")
+                    return frame[TOKEN_BYTES:]
+            now = time.monotonic()
+            if now >= deadline:
+                raise _Stopped("did not answer in time")
+            self._watch(now)
+            ready, _, _ = select.select(
+                [self.reply, self.evidence, self.output], [], [], min(0.05, deadline - now)
+            )
+            if self.reply in ready:
+                chunk = os.read(self.reply, 1 << 16)
+                if not chunk:
+                    raise _Stopped("ended", exit_status=self._exit_status())
+                self.buffer += chunk
+            self._pump_side_channels(0)
+            if not ready and not self.alive():
+                raise _Stopped("ended", exit_status=self._exit_status())
+
+    def stray_bytes(self) -> bool:
+        """Whether anything was written to the reply channel when nothing was asked."""
+        ready, _, _ = select.select([self.reply], [], [], 0)
+        if ready:
+            with contextlib.suppress(OSError):
+                self.buffer += os.read(self.reply, 1 << 16)
+        return bool(self.buffer)
+
+    def _exit_status(self) -> int | None:
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            if not self.alive():
+                return int(self.status)
+            time.sleep(0.005)
+        return None
+
+    # ---------------------------------------------------------------- side channels
+    def _pump_side_channels(self, timeout: float) -> None:
+        ready, _, _ = select.select([self.evidence, self.output], [], [], timeout)
+        for fd in ready:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                continue
+            if fd == self.evidence:
+                if len(self.evidence_text) < 1 << 16:
+                    self.evidence_text += chunk
+            else:
+                self.output_bytes += len(chunk)
+                room = int(self.limits["output_bytes"]) - len(self.output_text)
+                if room > 0:
+                    self.output_text += chunk[:room]
+                if self.output_bytes > int(self.limits["flood_bytes"]):
+                    self.kill()
+                    raise _Stopped(
+                        f"printed more than {int(self.limits['flood_bytes'])} bytes and was stopped"
+                    )
+
+    def take_evidence(self) -> list[tuple[str, str]]:
+        """Evidence lines since the last call, as ``(kind, text)`` (``S``: shortcut, ``T``:
+        tampering refused)."""
+        lines, _, rest = self.evidence_text.rpartition(b"\n")
+        self.evidence_text = rest
+        found = []
+        for line in lines.split(b"\n"):
+            kind, _, text = line.decode("ascii", "replace").partition(" ")
+            if kind in ("S", "T") and text:
+                found.append((kind, text[:120]))
+        return found
+
+    def _watch(self, now: float) -> None:
+        """Enforce the whole sandbox's memory, CPU and process limits."""
+        if now - self.last_watch < 0.1:
+            return
+        self.last_watch = now
+        pids = [self.pid, *_descendants(self.pid)]
+        memory, cpu = _usage(pids)
+        limits = self.limits
+        reason = ""
+        if memory - self.base_memory > int(limits["memory_bytes"]):
+            reason = f"used more than {int(limits['memory_bytes']) >> 20} MiB of memory"
+        elif cpu > float(limits["cpu_seconds"]):
+            reason = f"used more than {float(limits['cpu_seconds']):g} s of CPU time"
+        if reason:
+            self.kill()
+            raise _Stopped(reason)
+
+
+def _exit_reason(stopped: _Stopped) -> tuple[str, bool]:
+    """Words for how the student's process ended, and whether a shortcut ended it."""
+    status = stopped.exit_status
+    if stopped.reason != "ended" or status is None:
+        return stopped.reason, False
+    if os.WIFEXITED(status):
+        code = os.WEXITSTATUS(status)
+        if code == guard.SHORTCUT_EXIT:
+            return "used a banned shortcut", True
+        if code == guard.TAMPER_EXIT:
+            return "took the grader's watch apart", False
+        return f"ended the process (exit status {code})", False
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        if number in (signal.SIGXCPU, signal.SIGKILL):
+            return f"was stopped by {signal.Signals(number).name} (a CPU or memory limit?)", False
+        name = signal.Signals(number).name if number in signal.valid_signals() else number
+        return f"was killed by {name}", False
+    return "ended", False
+
+
+# ------------------------------------------------------------------------------- the helper
+
+
+def _vm_size() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _helper(
+    context: HostContext,
+    job: Mapping[str, Any],
+    limits: Mapping[str, Any],
+    setup: student.Setup,
+    pid_write: int,
+) -> int:
+    """The namespace helper: new namespaces and private folders, then the student as PID 1."""
+    import ctypes
+    import tempfile
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans come back to us, not to init
+    linux.set_death_signal(signal.SIGKILL)
+    base = _vm_size()
+    if context.isolated:
+        uid, gid = os.getuid(), os.getgid()
+        linux.unshare(
+            linux.CLONE_NEWUSER
+            | linux.CLONE_NEWNS
+            | linux.CLONE_NEWPID
+            | linux.CLONE_NEWNET
+            | linux.CLONE_NEWIPC
+            | linux.CLONE_NEWUTS
+        )
+        linux.map_own_ids(uid, gid)
+        linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
+        private = linux.MS_NOSUID | linux.MS_NODEV
+        size = int(limits["tmp_bytes"])
+        for path in ("/tmp", "/var/tmp", "/dev/shm", "/run"):
+            if os.path.isdir(path):
+                linux.mount("tmpfs", path, "tmpfs", private, f"size={size},mode=1777")
+        workdir = "/tmp/work"
+        os.mkdir(workdir, 0o700)
+        linux.mount("tmpfs", "/proc", "tmpfs", private | linux.MS_NOEXEC | linux.MS_RDONLY, "size=4k")
+        linux.set_hostname("sandbox")
+    else:
+        workdir = tempfile.mkdtemp(prefix="gdcourse-work-")
+    rlimits = {
+        "RLIMIT_CPU": int(float(limits["cpu_seconds"])) + 1,
+        "RLIMIT_AS": base + int(limits["memory_bytes"]),
+        "RLIMIT_FSIZE": int(limits["file_bytes"]),
+        "RLIMIT_NOFILE": int(limits["open_files"]),
+        "RLIMIT_CORE": 0,
+    }
+    if context.isolated:  # counted in the student's own user namespace
+        rlimits["RLIMIT_NPROC"] = int(limits["processes"])
+    setup = dataclasses.replace(setup, workdir=workdir, limits=rlimits)
+    pid = os.fork()
+    if pid == 0:
+        os.close(pid_write)
+        student.main(setup, job["cells"])
+    for fd in (setup.request_fd, setup.reply_fd, setup.evidence_fd, setup.output_fd):
+        os.close(fd)
+    os.write(pid_write, str(pid).encode())
+    os.close(pid_write)
+    _, status = os.waitpid(pid, 0)
+    if not context.isolated:
+        import shutil
+
+        shutil.rmtree(workdir, ignore_errors=True)
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70
+
+
+# ------------------------------------------------------------------------------- the job
+
+
+def supervise(context: HostContext, job: Mapping[str, Any], write_report: Callable[[bytes], None]) -> None:
+    """Run one job and write its report (the only output of a supervisor)."""
+    started = time.monotonic()
+    limits = job["limits"]
+    wall_deadline = started + float(limits["wall_seconds"])
+    tests = [_Test(str(t["test"]), [None] * len(t["cases"])) for t in job["tests"]]
+    report: dict[str, Any] = {
+        "status": "ok",
+        "reason": "",
+        "cells": None,
+        "cell_problems": [],
+        "attempts": 0,
+        "isolated": context.isolated,
+    }
+    output = bytearray()
+    output_bytes = 0
+    next_test = 0
+    while next_test < len(tests) or report["attempts"] == 0:
+        if time.monotonic() >= wall_deadline:
+            for test in tests[next_test:]:
+                test.stopped = test.stopped or (
+                    f"not run: the submission's {float(limits['wall_seconds']):g} s were used up"
+                )
+            report["status"] = "timeout"
+            report["reason"] = f"wall-clock limit of {float(limits['wall_seconds']):g} s exceeded"
+            break
+        report["attempts"] += 1
+        proc = _Student(context, job, limits)
+        try:
+            next_test = _attempt(proc, job, tests, next_test, report, limits, wall_deadline)
+        finally:
+            late = proc.close()
+            if late and tests:
+                tests[min(next_test, len(tests)) - 1 if next_test else 0].channel.extend(late)
+            output += proc.output_text[: max(0, int(limits["output_bytes"]) - len(output))]
+            output_bytes += proc.output_bytes
+            for kind, text in proc.take_evidence():
+                _attribute(tests, min(next_test, len(tests) - 1) if tests else None, kind, text, report)
+        if report["cells"] is None:
+            break  # the cells did not finish: no test can run
+    report["tests"] = [test.to_json() for test in tests]
+    report["output"] = output.decode("utf-8", "replace")
+    report["output_bytes"] = output_bytes
+    report["seconds"] = time.monotonic() - started
+    write_report(json.dumps(report).encode())
+
+
+def _attribute(
+    tests: list[_Test], index: int | None, kind: str, text: str, report: dict[str, Any]
+) -> None:
+    if index is None or index < 0:
+        report["cell_problems"].append(f"{'shortcut' if kind == 'S' else 'refused'}: {text}")
+        return
+    if kind == "S":
+        tests[index].shortcut = tests[index].shortcut or text
+    elif text not in tests[index].tamper:
+        tests[index].tamper.append(text)
+
+
+def _attempt(
+    proc: _Student,
+    job: Mapping[str, Any],
+    tests: list[_Test],
+    first: int,
+    report: dict[str, Any],
+    limits: Mapping[str, Any],
+    wall_deadline: float,
+) -> int:
+    """Run the cells, then tests from ``first`` on; return the index of the next test to run."""
+    token = secrets.token_hex(TOKEN_BYTES // 2).encode()
+    cells_deadline = min(
+        wall_deadline,
+        time.monotonic() + float(limits["cell_seconds"]) * max(1, len(job["cells"])) + 5.0,
+    )
+    proc.send(student.OP_CELLS, token, b"", ())
+    try:
+        cells = proc.await_reply(token, cells_deadline)
+    except _Stopped as stopped:
+        reason, _ = _exit_reason(stopped)
+        report["status"] = "cells-failed"
+        report["reason"] = f"the notebook's code cells {reason}"
+        for test in tests[first:]:
+            test.stopped = f"not run: the notebook's code cells {reason}"
+        return len(tests)
+    except ValueError as error:
+        report["status"] = "channel"
+        report["reason"] = f"the reply channel was misused while the cells ran: {error}"
+        for test in tests[first:]:
+            test.channel.append(str(error))
+        return len(tests)
+    for kind, text in proc.take_evidence():
+        _attribute(tests, None, kind, text, report)
+    if report["cells"] is None:
+        report["cells"] = cells.decode("utf-8", "replace")
+    proc.kill_strays()
+    for index in range(first, len(tests)):
+        spec = job["tests"][index]
+        test = tests[index]
+        deadline = min(wall_deadline, time.monotonic() + float(limits["probe_seconds"]))
+        for number, case in enumerate(spec["cases"]):
+            token = secrets.token_hex(TOKEN_BYTES // 2).encode()
+            request = json.dumps(
+                {
+                    "assignment": job["assignment"],
+                    "function": spec["function"],
+                    "case": case,
+                    "banned": list(spec["banned"]),
+                }
+            ).encode()
+            if proc.stray_bytes():
+                test.channel.append("bytes were written to the reply channel between requests")
+                proc.buffer = b""
+            proc.send(student.OP_CASE, token, request, spec["banned"])
+            try:
+                test.replies[number] = proc.await_reply(token, deadline).decode("utf-8", "replace")
+            except _Stopped as stopped:
+                reason, shortcut = _exit_reason(stopped)
+                for kind, text in proc.take_evidence():
+                    _attribute(tests, index, kind, text, report)
+                if shortcut and not test.shortcut:
+                    test.shortcut = "a banned shortcut"
+                if not shortcut:
+                    if stopped.reason == "did not answer in time":
+                        reason = f"did not return within {float(limits['probe_seconds']):g} s"
+                    test.stopped = f"{spec['function']} {reason}"
+                return index + 1
+            except ValueError as error:
+                test.channel.append(str(error))
+                proc.buffer = b""
+            finally:
+                proc.kill_strays()
+            for kind, text in proc.take_evidence():
+                _attribute(tests, index, kind, text, report)
+    return len(tests)
