@@ -143,10 +143,13 @@ class Job:
     limits: Limits = field(default_factory=Limits)
 
     def to_json(self) -> str:
-        return json.dumps(
+        """Two JSON lines: the cells and limits (all a student process is forked with),
+        then the tests (read by the supervisor afterwards)."""
+        head = json.dumps(
+            {"assignment": self.assignment, "cells": list(self.cells), "limits": asdict(self.limits)}
+        )
+        return head + "\n" + json.dumps(
             {
-                "assignment": self.assignment,
-                "cells": list(self.cells),
                 "tests": [
                     {
                         "test": t.test,
@@ -156,7 +159,6 @@ class Job:
                     }
                     for t in self.tests
                 ],
-                "limits": asdict(self.limits),
             },
             allow_nan=True,
         )

@@ -28,16 +28,6 @@ from typing import Any
 __all__ = ["main"]
 
 
-def _read_job(job_fd: int) -> dict[str, Any]:
-    os.lseek(job_fd, 0, os.SEEK_SET)
-    chunks = []
-    while chunk := os.read(job_fd, 1 << 20):
-        chunks.append(chunk)
-    os.close(job_fd)
-    job: dict[str, Any] = json.loads(b"".join(chunks))
-    return job
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -124,8 +114,7 @@ def _serve(control_fd: int) -> None:
             try:
                 sock.close()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                job = _read_job(fds[0])
-                supervisor.supervise(context, job, lambda data: _write_all(report_fd, data))
+                supervisor.supervise(context, fds[0], lambda data: _write_all(report_fd, data))
                 code = 0
             except BaseException:
                 with contextlib.suppress(BaseException):

@@ -31,6 +31,7 @@ import os
 import secrets
 import select
 import signal
+import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -128,62 +129,125 @@ def _usage(pids: Sequence[int]) -> tuple[int, float]:
 # ------------------------------------------------------------------------------- the student
 
 
+class _Factory:
+    """A fork of the supervisor made before the test cases were read: it starts students.
+
+    The student's process inherits the memory of the process it is forked from.
+    The factory knows the cells and the limits and nothing else, so no student
+    process can find a case in its memory or its stack, whatever it inspects.
+    Each student's namespace helper is forked through a short-lived middle process,
+    so that it becomes the supervisor's child (the supervisor is a subreaper) and
+    the supervisor can wait for it.
+    """
+
+    def __init__(self, context: HostContext, head: Mapping[str, Any], job_fd: int) -> None:
+        self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.pid = os.fork()
+        if self.pid == 0:
+            code = 70
+            try:
+                os.close(job_fd)
+                self._socket.close()
+                code = _factory(context, head, theirs)
+            finally:
+                os._exit(code)
+        theirs.close()
+
+    def start(self) -> tuple[int, list[int]]:
+        """A new student: the helper's pid and our ends of its pipes (request, reply,
+        evidence, output, pid)."""
+        self._socket.sendall(b"s")
+        message, fds, _, _ = socket.recv_fds(self._socket, 64, 5)
+        if not message.startswith(b"started ") or len(fds) != 5:
+            for fd in fds:
+                os.close(fd)
+            raise RuntimeError(f"the sandbox could not start the student's process: {message!r}")
+        return int(message.split()[1]), fds
+
+    def close(self) -> None:
+        self._socket.close()  # the factory ends when its socket closes
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+def _factory(context: HostContext, head: Mapping[str, Any], sock: socket.socket) -> int:
+    limits = head["limits"]
+    supervisor_pid = os.getppid()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    while sock.recv(1):
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        evidence_read, evidence_write = os.pipe()
+        output_read, output_write = os.pipe()
+        pid_read, pid_write = os.pipe()
+        middle = os.fork()
+        if middle == 0:
+            middle_pid = os.getpid()
+            if os.fork() == 0:  # the namespace helper, adopted by the supervisor
+                code = 70
+                try:
+                    sock.close()
+                    for fd in (request_write, reply_read, evidence_read, output_read, pid_read):
+                        os.close(fd)
+                    code = _helper(
+                        context,
+                        head,
+                        limits,
+                        student.Setup(
+                            request_fd=request_read,
+                            reply_fd=reply_write,
+                            evidence_fd=evidence_write,
+                            output_fd=output_write,
+                            workdir="",
+                            limits={},
+                            cell_seconds=float(limits["cell_seconds"]),
+                            reply_bytes=int(limits["reply_bytes"]),
+                            regions=context.regions,
+                            transformer=context.transformer,
+                            isolated=context.isolated,
+                            probes=context.probes,
+                        ),
+                        pid_write,
+                        middle_pid,
+                        supervisor_pid,
+                    )
+                finally:
+                    os._exit(code)
+            os._exit(0)
+        os.waitpid(middle, 0)
+        mine = (request_read, reply_write, evidence_write, output_write, pid_write)
+        for fd in mine:
+            os.close(fd)
+        theirs = [request_write, reply_read, evidence_read, output_read, pid_read]
+        try:
+            socket.send_fds(sock, [b"started 0"], theirs)
+        finally:
+            for fd in theirs:
+                os.close(fd)
+    return 0
+
+
 class _Student:
     """One student process, its namespace helper, and the pipes between them and us."""
 
-    def __init__(
-        self, context: HostContext, job: Mapping[str, Any], limits: Mapping[str, Any]
-    ) -> None:
+    def __init__(self, factory: _Factory, limits: Mapping[str, Any]) -> None:
         self.limits = limits
         self.status: int | None = None
-        request_read, self.request = os.pipe()
-        self.reply, reply_write = os.pipe()
-        self.evidence, evidence_write = os.pipe()
-        self.output, output_write = os.pipe()
-        pid_read, pid_write = os.pipe()
-        self.helper = os.fork()
-        if self.helper == 0:  # the namespace helper
-            code = 70
-            try:
-                for fd in (self.request, self.reply, self.evidence, self.output, pid_read):
-                    os.close(fd)
-                code = _helper(
-                    context,
-                    job,
-                    limits,
-                    student.Setup(
-                        request_fd=request_read,
-                        reply_fd=reply_write,
-                        evidence_fd=evidence_write,
-                        output_fd=output_write,
-                        workdir="",
-                        limits={},
-                        cell_seconds=float(limits["cell_seconds"]),
-                        reply_bytes=int(limits["reply_bytes"]),
-                        regions=context.regions,
-                        transformer=context.transformer,
-                        isolated=context.isolated,
-                        probes=context.probes,
-                    ),
-                    pid_write,
-                )
-            finally:
-                os._exit(code)
-        for fd in (request_read, reply_write, evidence_write, output_write, pid_write):
-            os.close(fd)
+        _, fds = factory.start()
+        self.request, self.reply, self.evidence, self.output, pid_read = fds
         ready, _, _ = select.select([pid_read], [], [], 30.0)
         text = os.read(pid_read, 64) if ready else b""
         os.close(pid_read)
-        if not text.strip().isdigit():
-            self.kill()
+        parts = text.split()
+        if len(parts) != 2 or not all(part.isdigit() for part in parts):
             raise RuntimeError(f"the sandbox could not start the student's process: {text!r}")
-        self.pid = int(text)
+        self.helper, self.pid = int(parts[0]), int(parts[1])
         self.buffer = b""
         self.output_text = bytearray()
         self.output_bytes = 0
         self.evidence_text = b""
+        self.flooded = ""
         self.base_memory = _usage([self.pid])[0]
-        self.cpu_seconds = 0.0
         self.last_watch = 0.0
 
     # ---------------------------------------------------------------- lifecycle
@@ -283,6 +347,8 @@ class _Student:
                     raise _Stopped("ended", exit_status=self._exit_status())
                 self.buffer += chunk
             self._pump_side_channels(0)
+            if self.flooded:
+                raise _Stopped(self.flooded)
             if not ready and not self.alive():
                 raise _Stopped("ended", exit_status=self._exit_status())
 
@@ -320,11 +386,11 @@ class _Student:
                 room = int(self.limits["output_bytes"]) - len(self.output_text)
                 if room > 0:
                     self.output_text += chunk[:room]
-                if self.output_bytes > int(self.limits["flood_bytes"]):
-                    self.kill()
-                    raise _Stopped(
+                if self.output_bytes > int(self.limits["flood_bytes"]) and not self.flooded:
+                    self.flooded = (
                         f"printed more than {int(self.limits['flood_bytes'])} bytes and was stopped"
                     )
+                    self.kill()
 
     def take_evidence(self) -> list[tuple[str, str]]:
         """Evidence lines since the last call, as ``(kind, text)`` (``S``: shortcut, ``T``:
@@ -394,6 +460,8 @@ def _helper(
     limits: Mapping[str, Any],
     setup: student.Setup,
     pid_write: int,
+    middle_pid: int,
+    supervisor_pid: int,
 ) -> int:
     """The namespace helper: new namespaces and private folders, then the student as PID 1."""
     import ctypes
@@ -401,7 +469,14 @@ def _helper(
 
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans come back to us, not to init
+    # Adopted by the supervisor once the factory's middle process ends; from then on, we
+    # end with the supervisor.
+    deadline = time.monotonic() + 5.0
+    while os.getppid() == middle_pid and time.monotonic() < deadline:
+        time.sleep(0.001)
     linux.set_death_signal(signal.SIGKILL)
+    if os.getppid() != supervisor_pid:
+        return 70
     base = _vm_size()
     if context.isolated:
         uid, gid = os.getuid(), os.getgid()
@@ -442,7 +517,7 @@ def _helper(
         student.main(setup, job["cells"])
     for fd in (setup.request_fd, setup.reply_fd, setup.evidence_fd, setup.output_fd):
         os.close(fd)
-    os.write(pid_write, str(pid).encode())
+    os.write(pid_write, f"{os.getpid()} {pid}".encode())
     os.close(pid_write)
     _, status = os.waitpid(pid, 0)
     if not context.isolated:
@@ -459,10 +534,47 @@ def _helper(
 # ------------------------------------------------------------------------------- the job
 
 
-def supervise(context: HostContext, job: Mapping[str, Any], write_report: Callable[[bytes], None]) -> None:
-    """Run one job and write its report (the only output of a supervisor)."""
+def _read_line(fd: int) -> bytes:
+    """One line of the job file (read byte-exact, so the next read starts after it)."""
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        chunk = os.read(fd, 1)
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)
+
+
+def supervise(context: HostContext, job_fd: int, write_report: Callable[[bytes], None]) -> None:
+    """Run one job and write its report (the only output of a supervisor).
+
+    The job file holds two JSON lines: the cells and limits, then the tests. The
+    factory of student processes is forked between reading the two.
+    """
     started = time.monotonic()
-    limits = job["limits"]
+    os.lseek(job_fd, 0, os.SEEK_SET)
+    head = json.loads(_read_line(job_fd))
+    limits = head["limits"]
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    factory = _Factory(context, head, job_fd)
+    job = {**head, **json.loads(os.read(job_fd, 1 << 30))}
+    os.close(job_fd)
+    try:
+        report = _run(context, factory, job, limits, started)
+    finally:
+        factory.close()
+    write_report(json.dumps(report).encode())
+
+
+def _run(
+    context: HostContext,
+    factory: _Factory,
+    job: Mapping[str, Any],
+    limits: Mapping[str, Any],
+    started: float,
+) -> dict[str, Any]:
     wall_deadline = started + float(limits["wall_seconds"])
     tests = [_Test(str(t["test"]), [None] * len(t["cases"])) for t in job["tests"]]
     report: dict[str, Any] = {
@@ -486,24 +598,25 @@ def supervise(context: HostContext, job: Mapping[str, Any], write_report: Callab
             report["reason"] = f"wall-clock limit of {float(limits['wall_seconds']):g} s exceeded"
             break
         report["attempts"] += 1
-        proc = _Student(context, job, limits)
+        proc = _Student(factory, limits)
         try:
             next_test = _attempt(proc, job, tests, next_test, report, limits, wall_deadline)
         finally:
             late = proc.close()
             if late and tests:
-                tests[min(next_test, len(tests)) - 1 if next_test else 0].channel.extend(late)
+                tests[max(0, min(next_test, len(tests)) - 1)].channel.extend(late)
             output += proc.output_text[: max(0, int(limits["output_bytes"]) - len(output))]
             output_bytes += proc.output_bytes
             for kind, text in proc.take_evidence():
-                _attribute(tests, min(next_test, len(tests) - 1) if tests else None, kind, text, report)
+                where = min(next_test, len(tests)) - 1 if tests else None
+                _attribute(tests, where, kind, text, report)
         if report["cells"] is None:
             break  # the cells did not finish: no test can run
     report["tests"] = [test.to_json() for test in tests]
     report["output"] = output.decode("utf-8", "replace")
     report["output_bytes"] = output_bytes
     report["seconds"] = time.monotonic() - started
-    write_report(json.dumps(report).encode())
+    return report
 
 
 def _attribute(
