@@ -21,14 +21,14 @@ c.CourseDirectory.release_directory = "exercises"
 # Student code runs in a sandbox; the grader judges plain data against the master's reference
 # (gdcourse.grading.autograde). No test-cell code runs; a broken or hostile submission is graded
 # with a recorded reason and never stops the run.
-c.Autograde.exporter_class = "gdcourse.grading.autograde.TolerantExporter"
-c.Autograde.sanitize_preprocessors = ["gdcourse.grading.autograde.SanitizeSubmission"]
+c.Autograde.exporter_class = "gdcourse.grading.autograde.preprocessors.TolerantExporter"
+c.Autograde.sanitize_preprocessors = ["gdcourse.grading.autograde.preprocessors.SanitizeSubmission"]
 c.Autograde.autograde_preprocessors = [
-    "gdcourse.grading.autograde.SandboxExecute",
+    "gdcourse.grading.autograde.preprocessors.SandboxExecute",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
-    "gdcourse.grading.autograde.SaveReasons",
+    "gdcourse.grading.autograde.preprocessors.SaveReasons",
     "nbgrader.preprocessors.AssignLatePenalties",
 ]
 # Feedback shows each check's message; the code of hidden tests is removed.

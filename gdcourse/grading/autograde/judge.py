@@ -1,0 +1,315 @@
+"""Judging: the sandbox's report against the references, in the grader's own process.
+
+The sandbox brings back raw text per case; here it is parsed with bounds
+(:mod:`gdcourse.grading.untrusted`), decoded, and compared by the function's
+spec with the reference's data (the spec's public reference for visible checks,
+so a student sees the same expected value in the notebook and the feedback; the
+master's solution for hidden checks). What the supervisor saw of the channel,
+the shortcut guard and the limits decides before any value does: a test with a
+misused reply channel, a refused attempt at the grader's watch or a banned
+shortcut scores nothing. Hidden cases are described without their inputs,
+expected values, the student's values or exception messages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gdcourse.grading import checks, framework, shortcuts, untrusted
+from gdcourse.grading.autograde.master import GradedCell, Master
+from gdcourse.grading.sandbox import Limits, RunResult
+
+__all__ = ["CellGrade", "NotebookGrade", "References", "judge", "not_graded"]
+
+
+@dataclass(frozen=True)
+class CellGrade:
+    """The verdict of one test cell.
+
+    ``attempted`` is false when every case found the function still a stub
+    (``raise NotImplementedError()``).
+    """
+
+    grade_id: str
+    function: str
+    points: float
+    score: float
+    message: str
+    hidden: bool
+    misconceptions: tuple[str, ...] = ()
+    attempted: bool = True
+
+
+@dataclass(frozen=True)
+class NotebookGrade:
+    """The verdicts of one submitted notebook, with what a human should know."""
+
+    cells: tuple[CellGrade, ...]
+    cell_errors: tuple[tuple[int, str], ...] = ()
+    notes: tuple[str, ...] = ()
+    needs_human: tuple[str, ...] = ()
+    status: str = "ok"
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(cell.score for cell in self.cells)
+
+    @property
+    def max_score(self) -> float:
+        return sum(cell.points for cell in self.cells)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "max_score": self.max_score,
+            "status": self.status,
+            "notes": list(self.notes),
+            "needs_human": list(self.needs_human),
+            "cell_errors": [list(item) for item in self.cell_errors],
+            "cells": [
+                {
+                    "grade_id": c.grade_id,
+                    "function": c.function,
+                    "points": c.points,
+                    "score": c.score,
+                    "hidden": c.hidden,
+                    "message": c.message,
+                    "misconceptions": list(c.misconceptions),
+                    "attempted": c.attempted,
+                }
+                for c in self.cells
+            ],
+        }
+
+
+def not_graded(
+    master: Master, reason: str, *, status: str, notes: Sequence[str] = ()
+) -> NotebookGrade:
+    """Zero for every test cell, with the reason, for a submission that could not be graded."""
+    cells = tuple(
+        CellGrade(t.grade_id, t.call.function, t.points, 0.0, f"Not graded: {reason}", t.call.hidden)
+        for t in master.tests
+    )
+    return NotebookGrade(cells, notes=tuple(notes), needs_human=(reason,), status=status)
+
+
+class References:
+    """The reference's and the variants' data per case, computed once per grading run.
+
+    Thread-safe; probing happens one case at a time (probes may redirect output).
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None) -> None:
+        self.root = None if root is None else Path(root)
+        self._data: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
+        self._lock = threading.Lock()
+
+    def reference_function(self, call: checks.CheckCall) -> Callable[..., Any]:
+        spec = checks.get_spec(call.assignment, call.function)
+        if call.hidden:
+            return checks.load_reference(call.assignment, call.function, self.root)
+        return checks.public_reference(spec)
+
+    def get(
+        self, call: checks.CheckCall, case: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        key = json.dumps(
+            [call.assignment, call.function, call.hidden, case], sort_keys=True, default=repr
+        )
+        with self._lock:
+            if key not in self._data:
+                spec = checks.get_spec(call.assignment, call.function)
+                reference = checks.decoded(
+                    checks.probe_safely(spec, self.reference_function(call), case)
+                )
+                if "__error__" in reference:
+                    raise RuntimeError(
+                        f"the reference of {call.function} failed on a case: "
+                        f"{reference['__error__']}"
+                    )
+                variants = {
+                    name: checks.decoded(checks.probe_safely(spec, variant, case))
+                    for name, variant in spec.variants.items()
+                }
+                self._data[key] = (reference, variants)
+            return self._data[key]
+
+
+def _judge_test(
+    test: GradedCell,
+    outcome: Any,
+    references: References,
+    limits: Limits,
+    needs_human: list[str],
+) -> CellGrade:
+    call = test.call
+    function, hidden = call.function, call.hidden
+    kind = "hidden" if hidden else "visible"
+    failures: list[str] = []
+    misconceptions: list[str] = []
+    blocked = False
+    if outcome.channel:
+        blocked = True
+        failures.append(
+            "The grader's reply channel was misused while these checks ran, so they earn "
+            "nothing; a person will look at this submission."
+        )
+        needs_human.append(f"{test.grade_id}: reply channel misused: {'; '.join(outcome.channel[:3])}")
+    if outcome.tamper:
+        blocked = True
+        failures.append(
+            f"While these checks ran, the code tried to change how the grader watches it "
+            f"({', '.join(outcome.tamper[:3])}), so they earn nothing; a person will look at "
+            "this submission."
+        )
+        needs_human.append(f"{test.grade_id}: refused: {', '.join(outcome.tamper[:3])}")
+    if outcome.shortcut:
+        blocked = True
+        what = shortcuts.describe(outcome.shortcut) if outcome.shortcut != "a banned shortcut" else (
+            "a library function this exercise asks you to write yourself"
+        )
+        failures.append(
+            f"{function} used {what}, which this exercise asks you to write yourself: no credit "
+            "for these checks.\n"
+            f"Hint: write {function} with plain Python, NumPy or tensor operations, as the text "
+            "above the function describes."
+        )
+    stub_cases = 0
+    spec = checks.get_spec(call.assignment, function)
+    for index, case in enumerate(call.cases):
+        if blocked:
+            break
+        reply = outcome.replies[index] if index < len(outcome.replies) else None
+        if reply is None:
+            why = outcome.stopped or "the student's process stopped before this case"
+            failures.append(f"Case {index + 1}: no result: {why}.")
+            if outcome.stopped and "did not return" in outcome.stopped:
+                needs_human.append(f"{test.grade_id}: {outcome.stopped}")
+            break
+        try:
+            message = untrusted.loads(
+                reply, max_bytes=limits.reply_bytes, what="the reply to a case"
+            )
+        except untrusted.Unreadable as error:
+            failures.append(f"Case {index + 1}: the result could not be read ({error.reason}).")
+            continue
+        if not isinstance(message, dict):
+            failures.append(f"Case {index + 1}: the result could not be read.")
+            continue
+        if "missing" in message:
+            text = message["missing"] if isinstance(message["missing"], str) else "missing"
+            failures.append(f"{text[:200]}: did its cell raise an error, or is it missing?")
+            break
+        if "data" in message:
+            student = checks.decoded(message["data"])
+        else:
+            error = message.get("error")
+            student = {"__error__": error[:300] if isinstance(error, str) else "unknown error"}
+        reference, variants = references.get(call, case)
+        verdict = spec.judge(case, student, reference, variants)
+        if verdict.passed:
+            continue
+        if verdict.problem == framework.NOT_WRITTEN:
+            stub_cases += 1
+        failures.append(
+            framework.format_verdict(function, case, verdict, hidden=hidden, index=index + 1)
+        )
+        if verdict.misconception and verdict.misconception not in misconceptions:
+            misconceptions.append(verdict.misconception)
+    count = len(call.cases)
+    if failures:
+        failed = sum(1 for text in failures if text)
+        header = f"{function}: {kind} checks failed."
+        if not blocked and failed <= count:
+            header = f"{function}: {failed} of {count} {kind} checks failed."
+        message_text = "\n\n".join([header, *failures])
+        score = 0.0
+    else:
+        message_text = f"{function}: all {count} {kind} checks passed."
+        score = test.points
+    return CellGrade(
+        test.grade_id,
+        function,
+        test.points,
+        score,
+        message_text,
+        hidden,
+        tuple(misconceptions),
+        attempted=not (stub_cases and stub_cases == len(failures)),
+    )
+
+
+def _cell_errors(result: RunResult, indices: Sequence[int]) -> tuple[tuple[int, str], ...]:
+    if result.cells is None:
+        return ()
+    try:
+        data = untrusted.loads(result.cells, max_bytes=1 << 20, what="the cells' report")
+    except untrusted.Unreadable:
+        return ()
+    errors = data.get("errors") if isinstance(data, dict) else None
+    found = []
+    for item in errors[:200] if isinstance(errors, list) else []:
+        if (
+            isinstance(item, list)
+            and len(item) == 2
+            and isinstance(item[0], int)
+            and isinstance(item[1], str)
+        ):
+            index = indices[item[0]] if 0 <= item[0] < len(indices) else -1
+            found.append((index, item[1][:2000]))
+    return tuple(found)
+
+
+def judge(
+    master: Master,
+    result: RunResult,
+    indices: Sequence[int],
+    *,
+    references: References,
+    limits: Limits,
+    notes: Sequence[str] = (),
+) -> NotebookGrade:
+    """Judge one submission's sandbox report, test cell by test cell; never raises on it."""
+    needs_human: list[str] = []
+    if result.status != "ok":
+        needs_human.append(result.reason or result.status)
+    cells = []
+    for test, outcome in zip(master.tests, result.tests, strict=True):
+        try:
+            cells.append(_judge_test(test, outcome, references, limits, needs_human))
+        except Exception as error:  # the grader's own failure: this cell, this submission only
+            reason = f"{test.grade_id}: could not be judged ({type(error).__name__}: {error})"
+            needs_human.append(reason)
+            cells.append(
+                CellGrade(
+                    test.grade_id,
+                    test.call.function,
+                    test.points,
+                    0.0,
+                    f"Not graded: {reason}",
+                    test.call.hidden,
+                )
+            )
+    for problem in result.cell_problems:
+        needs_human.append(f"while the cells ran: {problem}")
+    cell_errors = _cell_errors(result, indices)
+    for index, error in cell_errors:
+        if error.startswith("CellTimeout"):
+            needs_human.append(f"cell {index}: {error}")
+    return NotebookGrade(
+        tuple(cells),
+        cell_errors=cell_errors,
+        notes=tuple(notes),
+        needs_human=tuple(dict.fromkeys(n for n in needs_human if n)),
+        status=result.status,
+        output=result.output,
+        seconds=result.seconds,
+    )

@@ -1,0 +1,191 @@
+"""nbgrader's autograde, wired to the secure grader (``nbgrader_config.py`` names these).
+
+* :class:`TolerantExporter` reads a submission with every bound (no links, a
+  regular file of bounded size, bounded JSON): a file that cannot be read
+  becomes an empty copy of the master marked unreadable, graded 0 with the
+  reason, instead of stopping the run.
+* :class:`SanitizeSubmission` rebuilds it on the master's structure
+  (:func:`~gdcourse.grading.autograde.submission.sanitize`).
+* :class:`SandboxExecute` replaces nbgrader's ``Execute``: the submission runs in
+  the sandbox and is judged here; each test cell's verdict becomes its output (an
+  error output with the message, or a line saying all checks passed). With
+  ``isolation = True`` (the default) it refuses to run where the machine cannot
+  isolate student code, and says what to do.
+* :class:`SaveReasons` (after nbgrader's ``SaveAutoGrades``) stores the reasons as
+  the automatic comment of each graded function's solution cell.
+
+Everything else (gradebook writes, late penalties, output limits) is nbgrader's own.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from traitlets import Bool
+
+from gdcourse.grading import checks
+from gdcourse.grading.autograde import run
+from gdcourse.grading.autograde.judge import NotebookGrade
+from gdcourse.grading.autograde.master import Master, read_master
+from gdcourse.grading.autograde.submission import (
+    META_KEY,
+    read_submission,
+    sanitize,
+)
+
+__all__ = ["SandboxExecute", "SanitizeSubmission", "SaveReasons", "TolerantExporter"]
+
+UNREADABLE = "gdcourse_unreadable"
+"""Key of nbconvert's resources where :class:`TolerantExporter` says a file was unreadable."""
+
+# nbconvert, nbformat and nbgrader are untyped: they are used through ``Any``.
+_nbformat: Any = importlib.import_module("nbformat")
+_NotebookExporter: Any = importlib.import_module("nbconvert.exporters").NotebookExporter
+_nbgrader_api: Any = importlib.import_module("nbgrader.api")
+_Preprocessor: Any = importlib.import_module("nbgrader.preprocessors").NbGraderPreprocessor
+
+
+def course_root_of(path: str | os.PathLike[str]) -> Path:
+    """The course directory holding ``path`` (the nearest folder with nbgrader_config.py)."""
+    for folder in Path(path).resolve().parents:
+        if (folder / checks.CONFIG_FILE).is_file():
+            return folder
+    return checks.course_root()
+
+
+def _master(root: Path, assignment: str, notebook: str) -> Master:
+    return read_master(root / checks.SOURCE_DIRECTORY / assignment / f"{notebook}.ipynb")
+
+
+def _plain(nb: Any) -> Any:
+    return json.loads(json.dumps(nb, default=str))
+
+
+class TolerantExporter(_NotebookExporter):  # type: ignore[misc]
+    """nbconvert's notebook exporter, reading submissions with bounds and without links."""
+
+    def from_filename(
+        self, filename: str, resources: dict[str, Any] | None = None, **kw: Any
+    ) -> tuple[Any, dict[str, Any]]:
+        info = (resources or {}).get("nbgrader", {})
+        path = Path(os.path.abspath(filename))
+        root = course_root_of(path)
+        master = _master(root, str(info.get("assignment")), path.stem)
+        relative = path.relative_to(root).parts
+        submission = read_submission(root / relative[0], relative[1:], master)
+        resources = self._init_resources(resources)
+        resources[UNREADABLE] = submission.unreadable
+        resources["metadata"]["path"] = str(path.parent)
+        resources["metadata"]["name"] = path.stem
+        notebook = _nbformat.from_dict(submission.notebook)
+        output: tuple[Any, dict[str, Any]] = self.from_notebook_node(notebook, resources, **kw)
+        return output
+
+
+def _master_for(resources: dict[str, Any]) -> Master:
+    info = resources["nbgrader"]
+    path = resources.get("metadata", {}).get("path") or "."
+    root = course_root_of(os.path.join(path, "x"))
+    info.setdefault("course_root", str(root))
+    return _master(root, info["assignment"], info["notebook"])
+
+
+class SanitizeSubmission(_Preprocessor):  # type: ignore[misc]
+    """Give a submission the master's nbgrader structure (see ``sanitize``)."""
+
+    def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        if resources.get(UNREADABLE):
+            return nb, resources  # already the master's structure, marked unreadable
+        cleaned, notes = sanitize(_plain(nb), _master_for(resources))
+        for note in notes:
+            self.log.warning("%s: %s", resources["nbgrader"]["student"], note)
+        return _nbformat.from_dict(cleaned), resources
+
+
+def _error_output(message: str) -> Any:
+    return _nbformat.NotebookNode(
+        {
+            "output_type": "error",
+            "ename": "CheckFailed",
+            "evalue": message.split("\n", 1)[0],
+            "traceback": message.splitlines() or [message],
+        }
+    )
+
+
+def _stream(text: str) -> Any:
+    return _nbformat.NotebookNode({"output_type": "stream", "name": "stdout", "text": text + "\n"})
+
+
+class SandboxExecute(_Preprocessor):  # type: ignore[misc]
+    """Replaces nbgrader's ``Execute``: grade in the sandbox, write verdicts as outputs."""
+
+    isolation = Bool(
+        True,
+        help="Run student code isolated (bubblewrap and user namespaces). Grading refuses to "
+        "start where that is impossible, unless this is switched off on purpose.",
+    ).tag(config=True)
+
+    def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        master = _master_for(resources)
+        root = resources["nbgrader"]["course_root"]
+        notebook = _plain(nb)
+        grade = run.known_grade(notebook, master)
+        if grade is None:
+            grade = run.grade(
+                notebook,
+                master,
+                sandbox=run.shared_sandbox(root, isolation=self.isolation),
+                references=run.shared_references(root),
+            )
+        by_id = {cell.grade_id: cell for cell in grade.cells}
+        errors = dict(grade.cell_errors)
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            cell.outputs = []
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in by_id:
+                verdict = by_id[grade_id]
+                if verdict.score < verdict.points:
+                    cell.outputs.append(_error_output(verdict.message))
+                else:
+                    cell.outputs.append(_stream(verdict.message))
+            elif index in errors:
+                cell.outputs.append(_stream(f"This cell raised an error when graded: {errors[index]}"))
+        student = resources["nbgrader"]["student"]
+        for reason in grade.needs_human:
+            self.log.warning("%s needs a human: %s", student, reason)
+        resources.setdefault(META_KEY, {})["grade"] = grade
+        return nb, resources
+
+
+class SaveReasons(_Preprocessor):  # type: ignore[misc]
+    """Store each graded function's verdicts as its solution cell's automatic comment."""
+
+    def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        grade: NotebookGrade | None = resources.get(META_KEY, {}).get("grade")
+        if grade is None:
+            return nb, resources
+        info = resources["nbgrader"]
+        comments: dict[str, list[str]] = {}
+        for cell in grade.cells:
+            comments.setdefault(cell.function, []).append(
+                f"{cell.grade_id}: {cell.score:g}/{cell.points:g}. {cell.message}"
+            )
+        general = list(dict.fromkeys([*grade.needs_human, *grade.notes]))
+        with _nbgrader_api.Gradebook(info["db_url"]) as gradebook:
+            for function, lines in comments.items():
+                try:
+                    comment = gradebook.find_comment(
+                        function, info["notebook"], info["assignment"], info["student"]
+                    )
+                except _nbgrader_api.MissingEntry:
+                    continue
+                comment.auto_comment = "\n\n".join([*general, *lines])[:20000]
+            gradebook.db.commit()
+        return nb, resources

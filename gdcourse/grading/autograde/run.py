@@ -1,0 +1,173 @@
+"""Running a sanitized submission in the sandbox, and the grades this process already knows.
+
+:func:`make_job` turns a sanitized notebook into a sandbox job: its code cells
+(test cells excluded, the master's cases asked instead) and one request per
+test cell with the function's banned shortcuts. :func:`grade` runs it and judges
+it; whatever goes wrong, the result is a :class:`~.judge.NotebookGrade` for this
+submission, never an exception that stops the others. Grades are remembered by
+job, so nbgrader's single gradebook writer finds the verdicts that parallel
+sandboxes made (:func:`remember`, :func:`known_grade`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from gdcourse.grading import checks
+from gdcourse.grading.autograde.judge import NotebookGrade, References, judge, not_graded
+from gdcourse.grading.autograde.master import Master, nbgrader_meta, source_of
+from gdcourse.grading.autograde.submission import META_KEY
+from gdcourse.grading.sandbox import Job, Limits, Sandbox, SandboxError, TestRequest
+
+__all__ = [
+    "LIMITS",
+    "grade",
+    "job_key",
+    "known_grade",
+    "make_job",
+    "remember",
+    "shared_references",
+    "shared_sandbox",
+    "student_cells",
+]
+
+LIMITS = Limits()
+"""The sandbox limits of this process's grading (``gdcourse grade`` may change them)."""
+
+MAX_TEST_LIKE_SOURCE = 20_000
+"""A cell longer than this is never taken for a retyped test cell (and never parsed)."""
+
+
+def _looks_like_test(source: str) -> bool:
+    """A retyped or copied test cell (the grader asks the master's cases instead)."""
+    if "BEGIN HIDDEN TESTS" in source:
+        return True
+    if "check(" not in source or len(source) > MAX_TEST_LIKE_SOURCE:
+        return False
+    try:
+        checks.parse_check_call(source)
+    except (ValueError, RecursionError, MemoryError, SyntaxError):
+        return False
+    return True
+
+
+def student_cells(notebook: Mapping[str, Any], master: Master) -> list[tuple[int, str]]:
+    """``(index, source)`` of the code cells to run: every code cell but the test cells."""
+    tests = {test.grade_id for test in master.tests}
+    result = []
+    for index, cell in enumerate(notebook.get("cells", [])):
+        if cell.get("cell_type") != "code" or nbgrader_meta(cell).get("grade_id") in tests:
+            continue
+        source = source_of(cell)
+        if not _looks_like_test(source):
+            result.append((index, source))
+    return result
+
+
+def make_job(notebook: Mapping[str, Any], master: Master, limits: Limits) -> tuple[Job, list[int]]:
+    """The sandbox job of a sanitized notebook, and the notebook index of each job cell."""
+    cells = student_cells(notebook, master)
+    tests = [
+        TestRequest(
+            t.grade_id,
+            t.call.function,
+            t.call.cases,
+            tuple(checks.get_spec(t.call.assignment, t.call.function).banned),
+        )
+        for t in master.tests
+    ]
+    job = Job(master.assignment, [source for _, source in cells], tests, limits)
+    return job, [index for index, _ in cells]
+
+
+def job_key(job: Job) -> str:
+    """A digest that identifies a job (the same code and cases give the same key)."""
+    return hashlib.sha256(job.to_json().encode()).hexdigest()
+
+
+_known: dict[str, NotebookGrade] = {}
+_known_lock = threading.Lock()
+
+
+def remember(notebook: Mapping[str, Any], master: Master, grade: NotebookGrade) -> None:
+    """Make ``grade`` this process's answer for ``notebook`` (same code, same cases)."""
+    job, _ = make_job(notebook, master, LIMITS)
+    with _known_lock:
+        _known[job_key(job)] = grade
+
+
+def known_grade(notebook: Mapping[str, Any], master: Master) -> NotebookGrade | None:
+    """The grade this process already made for ``notebook``, if any."""
+    job, _ = make_job(notebook, master, LIMITS)
+    with _known_lock:
+        return _known.get(job_key(job))
+
+
+_shared: dict[tuple[str, bool], Sandbox] = {}
+_references: dict[str, References] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_sandbox(course_root: str | os.PathLike[str] | None, *, isolation: bool = True) -> Sandbox:
+    """This process's sandbox for a course: started on first use, stopped at exit.
+
+    Raises :class:`~gdcourse.grading.sandbox.IsolationUnavailable` (with what to do)
+    when isolation is asked for and the machine cannot give it.
+    """
+    key = (str(Path(course_root).resolve()) if course_root else "", isolation)
+    with _shared_lock:
+        if key not in _shared:
+            sandbox = Sandbox(isolation=isolation, course_root=course_root)
+            sandbox.start()
+            atexit.register(sandbox.close)
+            _shared[key] = sandbox
+        return _shared[key]
+
+
+def shared_references(course_root: str | os.PathLike[str] | None) -> References:
+    """This process's cache of reference data for a course."""
+    key = str(Path(course_root).resolve()) if course_root else ""
+    with _shared_lock:
+        if key not in _references:
+            _references[key] = References(course_root)
+        return _references[key]
+
+
+def grade(
+    notebook: Mapping[str, Any],
+    master: Master,
+    *,
+    sandbox: Sandbox,
+    references: References,
+    limits: Limits | None = None,
+) -> NotebookGrade:
+    """Grade a sanitized notebook: run it in the sandbox, judge it here. Never raises."""
+    limits = limits or LIMITS
+    meta = notebook.get("metadata", {}).get(META_KEY, {})
+    notes: Sequence[str] = ()
+    if isinstance(meta, Mapping):
+        notes = tuple(str(n) for n in meta.get("notes", []))
+        if meta.get("unreadable"):
+            return not_graded(master, str(meta["unreadable"]), status="unreadable", notes=notes)
+    try:
+        job, indices = make_job(notebook, master, limits)
+        result = sandbox.run(job)
+        verdict = judge(master, result, indices, references=references, limits=limits, notes=notes)
+    except SandboxError as error:
+        return not_graded(master, f"grader failure: {error}", status="grader-error", notes=notes)
+    except Exception as error:  # a bug of ours must not stop the class: this row only
+        return not_graded(
+            master,
+            f"grader failure: {type(error).__name__}: {error}",
+            status="grader-error",
+            notes=notes,
+        )
+    with _known_lock:
+        _known[job_key(job)] = verdict
+    return verdict
