@@ -31,6 +31,10 @@ c.Autograde.autograde_preprocessors = [
     "gdcourse.grading.autograde.preprocessors.SaveReasons",
     "nbgrader.preprocessors.AssignLatePenalties",
 ]
+# Collect copies regular files only: a link, a device or a pipe in a submission is refused,
+# and the reason is kept for `gdcourse grade` to report (gdcourse.grading.collect).
+c.ExchangeFactory.collect = "gdcourse.grading.collect.SafeCollect"
+
 # Feedback shows each check's message; the code of hidden tests is removed.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gdcourse.grading import checks
+from gdcourse.grading.collect import refused_reasons
 from gdcourse.grading.report import StudentRecord, write_report
 from gdcourse.grading.sandbox import IsolationUnavailable, Limits
 
@@ -253,6 +254,9 @@ def grade_command(
             if problem is not None:
                 refused[student] = [problem]
                 continue
+            records[student].needs_human.extend(
+                f"collect refused: {reason}" for reason in refused_reasons(folder)
+            )
             for name, master in masters.items():
                 submission = autograde.read_submission(
                     submitted, [student, assignment, f"{name}.ipynb"], master
