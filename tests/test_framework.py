@@ -532,3 +532,40 @@ def test_a_judge_is_not_blind_to_a_right_answer() -> None:
     right: Callable[..., float] = lambda y_pred, y: 5.0  # noqa: E731
     reference = checks.public_reference(spec)
     assert checks.judge_case(spec, case, checks.probe_safely(spec, right, case), reference).passed
+
+
+# ------------------------------------------------------------------ the plain-data boundary
+
+
+def test_decode_bounds_depth_and_accepts_only_numeric_arrays() -> None:
+    from gdcourse.grading.protocol import MAX_DEPTH, decode, encode
+
+    assert decode(_deep(MAX_DEPTH - 1)) == _deep(MAX_DEPTH - 1)
+    with pytest.raises(ValueError, match=f"nested more than {MAX_DEPTH} levels"):
+        decode(_deep(MAX_DEPTH + 1))
+    with pytest.raises(ValueError, match="not boolean, integer or floating"):
+        decode({"__kind__": "ndarray", "dtype": "complex128", "shape": [1], "data": [1.0]})
+    with pytest.raises(ValueError, match="does not fit dtype"):
+        decode({"__kind__": "ndarray", "dtype": "float64", "shape": [1], "data": [10**400]})
+    with pytest.raises(ValueError, match="cannot hold"):
+        decode({"__kind__": "npscalar", "dtype": "int8", "value": 10**6})
+    with pytest.raises(ValueError, match="unknown dtype"):
+        decode({"__kind__": "ndarray", "dtype": "nonsense", "shape": [], "data": [1]})
+    array = np.arange(6, dtype=np.int8).reshape(2, 3)
+    assert decode(encode(array)).tolist() == array.tolist()
+
+
+def test_names_that_moved_out_of_protocol_still_import_lazily() -> None:
+    import subprocess
+    import sys
+
+    from gdcourse.grading import framework, misconceptions, protocol
+
+    assert protocol.Verdict is framework.Verdict
+    assert protocol.FunctionSpec is framework.FunctionSpec
+    assert protocol.Misconception is misconceptions.Misconception
+    code = (
+        "import sys, gdcourse.grading.protocol; print('gdcourse.grading.framework' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
