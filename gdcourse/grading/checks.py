@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from gdcourse.grading.framework import STUDENT_PREFIX, FunctionSpec, Verdict, format_verdict
-from gdcourse.grading.protocol import Case, decode, encode
+from gdcourse.grading.probes import run_probe
+from gdcourse.grading.protocol import Case, decode
 
 __all__ = [
     "CheckCall",
@@ -200,26 +201,10 @@ def parse_check_call(source: str) -> CheckCall:
 def probe_safely(spec: FunctionSpec, fn: Callable[..., Any], case: Case) -> dict[str, Any]:
     """``encode(spec.probe(fn, case))`` with warnings silenced; errors become data.
 
-    A warning printed by correct code never costs points, so warnings are
-    ignored here. Whatever goes wrong (the probe raising, data that cannot be
-    encoded) comes back as ``{"__error__": "<Type>: <message>"}``. The result
-    is plain JSON-able data.
+    See :func:`gdcourse.grading.probes.run_probe`, which does the work on the probe's
+    side of the boundary (the sandbox needs no spec for it).
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            data = spec.probe(fn, case)
-            encoded = encode(data)
-        json.dumps(encoded, allow_nan=True)
-    except Exception as error:
-        try:
-            text = str(error)[:300]
-        except Exception:  # an exception whose __str__ fails
-            text = ""
-        return {"__error__": f"{type(error).__name__}: {text}"}
-    if not isinstance(encoded, dict):
-        return {"__error__": f"TypeError: the probe returned {type(encoded).__name__}"}
-    return encoded
+    return run_probe(spec.probe, fn, case)
 
 
 def _decoded(data: Any) -> dict[str, Any]:

@@ -32,11 +32,15 @@ does to module globals changes what it computes.
 from __future__ import annotations
 
 import importlib
+import json
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from gdcourse.grading.protocol import encode
 
 __all__ = [
     "Arguments",
@@ -45,6 +49,7 @@ __all__ = [
     "exception_data",
     "get_probe",
     "make_probe",
+    "run_probe",
     "snapshot",
     "unchanged",
 ]
@@ -175,3 +180,33 @@ def get_probe(assignment: str, function: str) -> Probe:
             f"its probes are: {', '.join(probes)}"
         )
     return probes[function]
+
+
+def run_probe(probe: Probe, fn: Callable[..., Any], case: Case) -> dict[str, Any]:
+    """``encode(probe(fn, case))`` with warnings silenced; every error becomes data.
+
+    A warning printed by correct code never costs points, so warnings are ignored
+    here. Whatever goes wrong (the probe raising, data that cannot be encoded or
+    written as JSON) comes back as ``{"__error__": "<Type>: <message>"}``. The result
+    is plain JSON-able data (:mod:`gdcourse.grading.protocol`).
+
+    >>> run_probe(get_probe("ps3_linear_regression", "mse"), lambda y_pred, y: 1.5,
+    ...           {"y_pred": [1.0], "y": [0.0]})
+    {'output': 1.5, 'raised': None, 'modified': []}
+    >>> run_probe(get_probe("ps3_linear_regression", "mse"), max, {"no": "inputs"})
+    {'__error__': "KeyError: 'y_pred'"}
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            encoded = encode(probe(fn, case))
+        json.dumps(encoded, allow_nan=True)
+    except Exception as error:
+        try:
+            text = str(error)[:300]
+        except Exception:  # an exception whose __str__ fails
+            text = ""
+        return {"__error__": f"{type(error).__name__}: {text}"}
+    if not isinstance(encoded, dict):
+        return {"__error__": f"TypeError: the probe returned {type(encoded).__name__}"}
+    return encoded
