@@ -149,13 +149,13 @@ def test_every_variant_is_caught_and_named_by_the_masters_cases(
     for misconception, variant in spec.variants.items():
         verdicts = [judge_case(spec, c, probe_safely(spec, variant, c), reference) for c in cases]
         failed = [v for v in verdicts if not v.passed]
-        assert failed, f"{misconception.name} passes every case of {function}"
-        assert any(v.misconception == misconception.name for v in failed), (
-            misconception.name,
+        assert failed, f"{misconception} passes every case of {function}"
+        assert any(v.misconception == misconception for v in failed), (
+            misconception,
             [v.message for v in failed],
         )
-        named = next(v for v in failed if v.misconception == misconception.name)
-        assert misconception.name in named.message and "Hint:" in named.message
+        named = next(v for v in failed if v.misconception == misconception)
+        assert misconception in named.message and "Hint:" in named.message
         assert "expected" in named.message and "got" in named.message
     assert visible, f"{function} has no visible cases"
 
@@ -356,7 +356,7 @@ def test_forbidden_uses(source: str, forbidden: list[str], found: list[str]) -> 
 def test_every_spec_forbids_gdcourse_itself() -> None:
     for assignment, function in FUNCTIONS:
         spec = get_spec(assignment, function)
-        assert any(rule == "gdcourse" for rule in spec.forbidden), (assignment, function)
+        assert any(rule == "gdcourse" for rule in spec.banned), (assignment, function)
 
 
 def test_function_source_helper_is_used_by_checks() -> None:

@@ -24,8 +24,8 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from gdcourse.grading import checks
-from gdcourse.grading.protocol import Verdict
-from gdcourse.grading.specs import ps5_minibatch_sgd, ps6_momentum
+from gdcourse.grading.framework import Verdict
+from gdcourse.grading.probes import ps5_minibatch_sgd, ps6_momentum
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ("ps4_autograd", "ps5_minibatch_sgd", "ps6_momentum")
@@ -116,10 +116,10 @@ def test_every_variant_is_named_on_some_case(assignment: str, function: str) -> 
     spec = checks.get_spec(assignment, function)
     for misconception, variant in spec.variants.items():
         failed = _failures(assignment, function, variant)
-        assert failed, f"{misconception.name} passes every case of {function}"
+        assert failed, f"{misconception} passes every case of {function}"
         names = {verdict.misconception for verdict in failed}
-        assert misconception.name in names, (misconception.name, names)
-        assert any(misconception.name in verdict.message for verdict in failed)
+        assert misconception in names, (misconception, names)
+        assert any(misconception in verdict.message for verdict in failed)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -206,7 +206,7 @@ def test_tensors_returned_is_named() -> None:
 def test_forbidden_shortcuts_are_found(function: str, source: str) -> None:
     assignment = "ps4_autograd" if function == "train_autograd" else "ps5_minibatch_sgd"
     spec = checks.get_spec(assignment, function)
-    assert checks.forbidden_uses(source, spec.forbidden)
+    assert checks.forbidden_uses(source, spec.banned)
 
 
 @pytest.mark.parametrize(("assignment", "function"), FUNCTIONS)
@@ -217,12 +217,12 @@ def test_master_solutions_use_nothing_forbidden(assignment: str, function: str) 
         for c in _master(assignment)["cells"]
         if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == function
     )
-    assert checks.forbidden_uses(_source(cell), spec.forbidden) == []
+    assert checks.forbidden_uses(_source(cell), spec.banned) == []
 
 
 def test_train_model_may_use_nn_and_optim() -> None:
     spec = checks.get_spec("ps5_minibatch_sgd", "train_model")
-    assert checks.forbidden_uses("from torch import nn, optim\noptim.SGD", spec.forbidden) == []
+    assert checks.forbidden_uses("from torch import nn, optim\noptim.SGD", spec.banned) == []
 
 
 # ------------------------------------------------------------------ ps5: loaders
@@ -370,7 +370,7 @@ def test_model_mistakes_are_explained(model: Callable[..., Any], words: str) -> 
 
 def test_train_model_probe_does_not_use_the_students_model_class() -> None:
     case = _cases("ps5_minibatch_sgd", "train_model", hidden=False)[0]
-    arguments = ps5_minibatch_sgd.SPECS["train_model"].inputs(case)  # type: ignore[attr-defined]
+    arguments = ps5_minibatch_sgd.train_model_inputs(case)
     model = arguments.args[0]
     assert model.linear.weight.tolist() == case["W0"]
     assert model.linear.bias.tolist() == case["b0"]
@@ -381,7 +381,7 @@ def test_train_model_probe_does_not_use_the_students_model_class() -> None:
 
 def _stopping_margins(case: dict[str, Any]) -> float:
     """The smallest relative distance of a velocity component from tol along the path."""
-    gradient = ps6_momentum._quadratic_gradient(case)
+    gradient = ps6_momentum.quadratic_gradient(case)
     x = np.array(case["start"], dtype=float)
     v = np.zeros_like(x)
     tol = case.get("tol", 1e-6)
@@ -454,7 +454,7 @@ def test_wrong_submission_loses_points_with_its_hint(
     function, source = entry[0], entry[1]
     hint = entry[2] if len(entry) > 2 else slug
     spec = checks.get_spec(assignment, function)
-    forbidden = checks.forbidden_uses(source, spec.forbidden)
+    forbidden = checks.forbidden_uses(source, spec.banned)
     if forbidden:  # a shortcut: the grader gives no credit and names what was used
         assert any(hint in line for line in forbidden), forbidden
         return

@@ -16,7 +16,11 @@ The secure grader runs no test-cell code. It reads each test cell of the
 master with :func:`parse_check_call`, runs :func:`probe_safely` on the
 student's function inside a sandbox, brings back the JSON of its result, and
 judges it in its own process with :func:`judge_case`; :func:`forbidden_uses`
-scans the student's source for shortcuts that sidestep the exercise.
+scans the student's source for shortcuts that sidestep the exercise (until the
+grader detects them at run time).
+
+Feedback text comes from :func:`gdcourse.grading.framework.format_verdict`:
+visible checks show their inputs and expectations, hidden ones never do.
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ import linecache
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gdcourse.grading.protocol import Case, FunctionSpec, Misconception, Verdict, decode, encode
+from gdcourse.grading.framework import STUDENT_PREFIX, FunctionSpec, Verdict, format_verdict
+from gdcourse.grading.probes import run_probe
+from gdcourse.grading.protocol import Case, decode
 
 __all__ = [
     "CheckCall",
@@ -195,31 +201,23 @@ def parse_check_call(source: str) -> CheckCall:
 def probe_safely(spec: FunctionSpec, fn: Callable[..., Any], case: Case) -> dict[str, Any]:
     """``encode(spec.probe(fn, case))`` with warnings silenced; errors become data.
 
-    A warning printed by correct code never costs points, so warnings are
-    ignored here. Whatever goes wrong (the probe raising, data that cannot be
-    encoded) comes back as ``{"__error__": "<Type>: <message>"}``. The result
-    is plain JSON-able data.
+    See :func:`gdcourse.grading.probes.run_probe`, which does the work on the probe's
+    side of the boundary (the sandbox needs no spec for it).
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            data = spec.probe(fn, case)
-            encoded = encode(data)
-        json.dumps(encoded, allow_nan=True)
-    except Exception as error:
-        return {"__error__": f"{type(error).__name__}: {str(error)[:300]}"}
-    if not isinstance(encoded, dict):
-        return {"__error__": f"TypeError: the probe returned {type(encoded).__name__}"}
-    return encoded
+    return run_probe(spec.probe, fn, case)
 
 
 def _decoded(data: Any) -> dict[str, Any]:
+    """Decoded probe data, or ``{"__error__": why}``: never raises, whatever ``data`` is."""
     if isinstance(data, dict) and "__error__" in data:
-        return {"__error__": str(data["__error__"])}
+        error = data["__error__"]
+        return {"__error__": error[:300] if isinstance(error, str) else "malformed error report"}
     try:
         value = decode(data)
-    except (ValueError, TypeError, KeyError) as error:
-        return {"__error__": f"malformed probe data: {error}"}
+    except RecursionError:
+        return {"__error__": "malformed probe data: nested too deeply"}
+    except Exception as error:  # student data: anything may be wrong with it
+        return {"__error__": f"malformed probe data: {str(error)[:200]}"}
     if not isinstance(value, dict):
         return {"__error__": f"malformed probe data: {type(value).__name__}"}
     return value
@@ -230,13 +228,18 @@ def judge_case(
     case: Case,
     student_output: Any,
     reference_fn: Callable[..., Any],
+    *,
+    hidden: bool = False,
+    index: int = 1,
 ) -> Verdict:
     """Judge one case in the trusted process.
 
     ``student_output`` is what :func:`probe_safely` returned for the student's
     function (plain data, e.g. after a JSON round trip). The reference and
     every misconception variant are probed here, in-process, and all data is
-    decoded before ``spec.judge`` compares it.
+    decoded before ``spec.judge`` compares it. The verdict's transitional
+    ``message`` holds :func:`~gdcourse.grading.framework.format_verdict`'s text for
+    ``hidden`` and ``index`` (the case's number, from 1).
     """
     reference = _decoded(probe_safely(spec, reference_fn, case))
     if "__error__" in reference:
@@ -244,11 +247,13 @@ def judge_case(
             f"the reference of {spec.function} failed on case {dict(case)!r}: "
             f"{reference['__error__']}"
         )
-    variants: dict[Misconception, dict[str, Any]] = {
-        misconception: _decoded(probe_safely(spec, variant, case))
-        for misconception, variant in spec.variants.items()
+    variants: dict[str, dict[str, Any]] = {
+        name: _decoded(probe_safely(spec, variant, case))
+        for name, variant in spec.variants.items()
     }
-    return spec.judge(case, _decoded(student_output), reference, variants)
+    verdict = spec.judge(case, _decoded(student_output), reference, variants)
+    text = format_verdict(spec.function, case, verdict, hidden=hidden, index=index)
+    return replace(verdict, message=text)
 
 
 def run_check(
@@ -261,8 +266,10 @@ def run_check(
 ) -> None:
     """Check ``fn`` on ``cases`` in this process; raise ``AssertionError`` that teaches.
 
-    Visible checks compare with the spec's public reference; hidden checks with
-    the master's reference solution (:func:`load_reference`).
+    Visible checks compare with the spec's public reference and show each failing
+    case's inputs, expectation and result; hidden checks compare with the master's
+    reference solution (:func:`load_reference`) and say only what kind of thing went
+    wrong, with the hint.
     """
     __tracebackhide__ = True  # IPython and pytest show the student the message, not our frames
     spec = get_spec(assignment, function)
@@ -274,7 +281,7 @@ def run_check(
     if not isinstance(cases, list | tuple) or not cases:
         raise ValueError(f"cases must be a non-empty list of dicts, got {cases!r}")
     source = function_source(fn)
-    shortcuts = forbidden_uses(source, spec.forbidden) if source is not None else []
+    shortcuts = forbidden_uses(source, spec.banned) if source is not None else []
     if shortcuts:
         raise AssertionError(
             f"{function}: no credit: the code uses {'; '.join(shortcuts)}, which sidesteps "
@@ -284,8 +291,10 @@ def run_check(
         )
     reference_fn = load_reference(assignment, function) if hidden else public_reference(spec)
     failures = []
-    for case in cases:
-        verdict = judge_case(spec, case, probe_safely(spec, fn, case), reference_fn)
+    for number, case in enumerate(cases, start=1):
+        verdict = judge_case(
+            spec, case, probe_safely(spec, fn, case), reference_fn, hidden=hidden, index=number
+        )
         if not verdict.passed:
             failures.append(verdict.message)
     if failures:
@@ -441,19 +450,41 @@ def _dotted(node: ast.expr) -> str | None:
     return None
 
 
+#: What the static scan looks for, for the banned names that are not plain dotted paths.
+STATIC_RULES: dict[str, tuple[str, ...]] = {
+    "torch.autograd": ("torch.autograd", ".backward"),
+}
+
+
+def _static_rules(banned: Iterable[str]) -> list[str]:
+    rules: list[str] = []
+    for name in banned:
+        if not name:
+            continue
+        if name.startswith(STUDENT_PREFIX):
+            rules.append(name.removeprefix(STUDENT_PREFIX))
+        else:
+            rules.extend(STATIC_RULES.get(name, (name,)))
+    return rules
+
+
 def _matches(name: str, forbidden: str) -> bool:
     if forbidden.startswith("."):
-        return name.split(".")[-1] == forbidden[1:]
+        # an attribute on anything (loss.backward), never a plain variable of that name
+        return "." in name and name.split(".")[-1] == forbidden[1:]
     return name == forbidden or name.startswith(forbidden + ".")
 
 
 def forbidden_uses(source: str, forbidden: Iterable[str]) -> list[str]:
     """Uses in ``source`` of names that sidestep the exercise, one readable line each.
 
-    ``forbidden`` holds dotted module paths (``"numpy.polyfit"``, ``"torch.optim"``,
-    ``"gdcourse"``: the name and everything under it), bare names
-    (``"numerical_gradient"``) and attribute names written with a leading dot
-    (``".backward"``: that attribute on anything). Imports, aliases
+    ``forbidden`` holds a spec's ``banned`` names (see
+    :data:`gdcourse.grading.framework.SHORTCUTS`: ``"torch.autograd"`` also finds
+    ``.backward()``, ``"student:numerical_gradient"`` the bare name) or raw rules:
+    dotted module paths (``"numpy.polyfit"``, ``"torch.optim"``, ``"gdcourse"``: the
+    name and everything under it), bare names (``"numerical_gradient"``) and
+    attribute names written with a leading dot (``".backward"``: that attribute on
+    anything, but not a variable of that name). Imports, aliases
     (``import numpy as np``), ``from`` imports, ``getattr(obj, "name")`` and
     ``__import__``/``importlib.import_module`` with literal names are resolved.
     Source that does not parse is reported as such.
@@ -461,7 +492,7 @@ def forbidden_uses(source: str, forbidden: Iterable[str]) -> list[str]:
     >>> forbidden_uses("import numpy as np\\nw = np.polyfit(x, y, 1)", ["numpy.polyfit"])
     ['line 2: numpy.polyfit']
     """
-    rules = [f for f in forbidden if f]
+    rules = _static_rules(forbidden)
     if not rules:
         return []
     try:
