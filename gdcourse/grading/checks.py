@@ -13,11 +13,12 @@ instructors run, compare with the reference solution of the master
 (:func:`load_reference`).
 
 The secure grader runs no test-cell code. It reads each test cell of the
-master with :func:`parse_check_call`, runs :func:`probe_safely` on the
-student's function inside a sandbox, brings back the JSON of its result, and
-judges it in its own process with :func:`judge_case`; :func:`forbidden_uses`
-scans the student's source for shortcuts that sidestep the exercise (until the
-grader detects them at run time).
+master with :func:`parse_check_call`, runs the probe on the student's function
+inside a sandbox, brings back the JSON of its result, and judges it in its own
+process (:mod:`gdcourse.grading.autograde`). Shortcuts that sidestep an exercise
+are seen at run time, on what the code does, never on the names it uses: in the
+grader by the sandbox's guard, in a student's kernel by
+:class:`gdcourse.grading.shortcuts.Watch`.
 
 Feedback text comes from :func:`gdcourse.grading.framework.format_verdict`:
 visible checks show their inputs and expectations, hidden ones never do.
@@ -28,10 +29,8 @@ from __future__ import annotations
 import ast
 import contextlib
 import importlib
-import inspect
 import io
 import json
-import linecache
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,15 +38,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gdcourse.grading.framework import STUDENT_PREFIX, FunctionSpec, Verdict, format_verdict
+from gdcourse.grading.framework import FunctionSpec, Verdict, format_verdict
 from gdcourse.grading.probes import run_probe
 from gdcourse.grading.protocol import Case, decode
+from gdcourse.grading.shortcuts import Watch, describe
 
 __all__ = [
     "CheckCall",
     "course_root",
-    "forbidden_uses",
-    "function_source",
+    "decoded",
     "get_spec",
     "judge_case",
     "load_reference",
@@ -207,7 +206,7 @@ def probe_safely(spec: FunctionSpec, fn: Callable[..., Any], case: Case) -> dict
     return run_probe(spec.probe, fn, case)
 
 
-def _decoded(data: Any) -> dict[str, Any]:
+def decoded(data: Any) -> dict[str, Any]:
     """Decoded probe data, or ``{"__error__": why}``: never raises, whatever ``data`` is."""
     if isinstance(data, dict) and "__error__" in data:
         error = data["__error__"]
@@ -241,17 +240,17 @@ def judge_case(
     ``message`` holds :func:`~gdcourse.grading.framework.format_verdict`'s text for
     ``hidden`` and ``index`` (the case's number, from 1).
     """
-    reference = _decoded(probe_safely(spec, reference_fn, case))
+    reference = decoded(probe_safely(spec, reference_fn, case))
     if "__error__" in reference:
         raise RuntimeError(
             f"the reference of {spec.function} failed on case {dict(case)!r}: "
             f"{reference['__error__']}"
         )
     variants: dict[str, dict[str, Any]] = {
-        name: _decoded(probe_safely(spec, variant, case))
+        name: decoded(probe_safely(spec, variant, case))
         for name, variant in spec.variants.items()
     }
-    verdict = spec.judge(case, _decoded(student_output), reference, variants)
+    verdict = spec.judge(case, decoded(student_output), reference, variants)
     text = format_verdict(spec.function, case, verdict, hidden=hidden, index=index)
     return replace(verdict, message=text)
 
@@ -280,21 +279,20 @@ def run_check(
         )
     if not isinstance(cases, list | tuple) or not cases:
         raise ValueError(f"cases must be a non-empty list of dicts, got {cases!r}")
-    source = function_source(fn)
-    shortcuts = forbidden_uses(source, spec.banned) if source is not None else []
-    if shortcuts:
-        raise AssertionError(
-            f"{function}: no credit: the code uses {'; '.join(shortcuts)}, which sidesteps "
-            "what this exercise asks you to write.\n"
-            f"Hint: write {function} yourself with plain Python/NumPy operations, as the text "
-            "above the function describes."
-        )
     reference_fn = load_reference(assignment, function) if hidden else public_reference(spec)
     failures = []
     for number, case in enumerate(cases, start=1):
-        verdict = judge_case(
-            spec, case, probe_safely(spec, fn, case), reference_fn, hidden=hidden, index=number
-        )
+        with Watch(spec.banned, getattr(fn, "__globals__", None)) as watch:
+            data = probe_safely(spec, fn, case)
+        if watch.found:
+            used = ", ".join(describe(name) for name in watch.found)
+            raise AssertionError(
+                f"{function} uses {used}, which this exercise asks you to write yourself: "
+                "no credit.\n"
+                f"Hint: write {function} with plain Python, NumPy or tensor operations, as the "
+                "text above the function describes."
+            )
+        verdict = judge_case(spec, case, data, reference_fn, hidden=hidden, index=number)
         if not verdict.passed:
             failures.append(verdict.message)
     if failures:
@@ -302,24 +300,6 @@ def run_check(
         header = f"{function}: {len(failures)} of {len(cases)} {kind} checks failed."
         raise AssertionError("\n\n".join([header, *failures]))
     print(f"{function}: all {len(cases)} {'hidden' if hidden else 'visible'} checks passed.")
-
-
-def function_source(fn: Callable[..., Any]) -> str | None:
-    """The source of the notebook cell (or file) that defined ``fn``, if it can be found.
-
-    In a notebook kernel this is the whole cell, so the imports at its top are
-    seen with the function; ``None`` for builtins and code without source.
-    """
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return None
-    lines = linecache.getlines(code.co_filename)
-    if lines:
-        return "".join(lines)
-    try:
-        return inspect.getsource(fn)
-    except (OSError, TypeError):
-        return None
 
 
 def public_reference(spec: FunctionSpec) -> Callable[..., Any]:
@@ -421,141 +401,3 @@ def load_reference(
     reference: Callable[..., Any] = namespace[function]
     _REFERENCE_CACHE[key] = reference
     return reference
-
-
-# ------------------------------------------------------------------ shortcuts that earn nothing
-
-
-#: Names that notebooks conventionally import in a setup cell, outside the scanned cell.
-CONVENTIONAL_ALIASES = {
-    "np": "numpy",
-    "nn": "torch.nn",
-    "optim": "torch.optim",
-    "F": "torch.nn.functional",
-}
-
-
-#: Never a shortcut: what a test cell imports, and gdcourse's data and plotting helpers.
-ALLOWED_NAMES = ("gdcourse.grading.check", "gdcourse.datasets", "gdcourse.plotting")
-
-
-def _dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
-#: What the static scan looks for, for the banned names that are not plain dotted paths.
-STATIC_RULES: dict[str, tuple[str, ...]] = {
-    "torch.autograd": ("torch.autograd", ".backward"),
-}
-
-
-def _static_rules(banned: Iterable[str]) -> list[str]:
-    rules: list[str] = []
-    for name in banned:
-        if not name:
-            continue
-        if name.startswith(STUDENT_PREFIX):
-            rules.append(name.removeprefix(STUDENT_PREFIX))
-        else:
-            rules.extend(STATIC_RULES.get(name, (name,)))
-    return rules
-
-
-def _matches(name: str, forbidden: str) -> bool:
-    if forbidden.startswith("."):
-        # an attribute on anything (loss.backward), never a plain variable of that name
-        return "." in name and name.split(".")[-1] == forbidden[1:]
-    return name == forbidden or name.startswith(forbidden + ".")
-
-
-def forbidden_uses(source: str, forbidden: Iterable[str]) -> list[str]:
-    """Uses in ``source`` of names that sidestep the exercise, one readable line each.
-
-    ``forbidden`` holds a spec's ``banned`` names (see
-    :data:`gdcourse.grading.framework.SHORTCUTS`: ``"torch.autograd"`` also finds
-    ``.backward()``, ``"student:numerical_gradient"`` the bare name) or raw rules:
-    dotted module paths (``"numpy.polyfit"``, ``"torch.optim"``, ``"gdcourse"``: the
-    name and everything under it), bare names (``"numerical_gradient"``) and
-    attribute names written with a leading dot (``".backward"``: that attribute on
-    anything, but not a variable of that name). Imports, aliases
-    (``import numpy as np``), ``from`` imports, ``getattr(obj, "name")`` and
-    ``__import__``/``importlib.import_module`` with literal names are resolved.
-    Source that does not parse is reported as such.
-
-    >>> forbidden_uses("import numpy as np\\nw = np.polyfit(x, y, 1)", ["numpy.polyfit"])
-    ['line 2: numpy.polyfit']
-    """
-    rules = _static_rules(forbidden)
-    if not rules:
-        return []
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as error:
-        return [f"the code does not parse: {error.msg} (line {error.lineno})"]
-    aliases: dict[str, str] = dict(CONVENTIONAL_ALIASES)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    aliases[alias.asname] = alias.name
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            for alias in node.names:
-                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-
-    def resolve(dotted: str) -> str:
-        head, _, rest = dotted.partition(".")
-        full = aliases.get(head, head)
-        return f"{full}.{rest}" if rest else full
-
-    found: list[str] = []
-
-    def report(line: int, name: str) -> None:
-        if any(name == ok or name.startswith(ok + ".") for ok in ALLOWED_NAMES):
-            return
-        if any(_matches(name, rule) for rule in rules):
-            entry = f"line {line}: {name}"
-            if entry not in found:
-                found.append(entry)
-
-    # Report an attribute chain once, at its outermost node (np.linalg.solve, not np.linalg).
-    inner = {
-        id(node.value)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute | ast.Name)
-    }
-    for node in ast.walk(tree):
-        if id(node) in inner:
-            continue
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                report(node.lineno, alias.name)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            for alias in node.names:
-                report(node.lineno, f"{node.module}.{alias.name}")
-        elif isinstance(node, ast.Attribute):
-            dotted = _dotted(node)
-            report(node.lineno, resolve(dotted) if dotted else f"?.{node.attr}")
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            report(node.lineno, resolve(node.id))
-        if isinstance(node, ast.Call):
-            target = _dotted(node.func)
-            resolved = resolve(target) if target else ""
-            literal = [
-                a.value
-                for a in node.args
-                if isinstance(a, ast.Constant) and isinstance(a.value, str)
-            ]
-            if resolved == "getattr" and len(node.args) >= 2 and len(literal) == 1:
-                owner = _dotted(node.args[0])
-                base = resolve(owner) if owner else "?"
-                report(node.lineno, f"{base}.{literal[0]}")
-            if resolved in ("__import__", "importlib.import_module") and literal:
-                report(node.lineno, literal[0])
-    return sorted(found, key=lambda entry: int(entry.split(":")[0].removeprefix("line ")))

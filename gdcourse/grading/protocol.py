@@ -59,23 +59,6 @@ KIND = "__kind__"
 MAX_DEPTH = 64
 """How deeply nested decoded data may be (the course's probes need fewer than 10 levels)."""
 
-_MOVED = {
-    "Misconception": "gdcourse.grading.misconceptions",
-    "Verdict": "gdcourse.grading.framework",
-    "FunctionSpec": "gdcourse.grading.framework",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Transitional: names that moved to the judge's modules, imported only when asked for
-    (so that the sandbox, which imports this module, does not load them)."""
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # --------------------------------------------------------------------------- plain data
 
 

@@ -23,7 +23,6 @@ they return a verdict rather than raise.
 """
 
 from gdcourse.grading.framework.compare import DEFAULT_TOLERANCES, Tolerance, first_difference
-from gdcourse.grading.framework.shortcuts import SHORTCUTS, STUDENT_PREFIX, check_banned
 from gdcourse.grading.framework.spec import (
     FunctionSpec,
     Spec,
@@ -33,7 +32,13 @@ from gdcourse.grading.framework.spec import (
     hint_for,
     mistake,
 )
-from gdcourse.grading.framework.verdicts import (
+from gdcourse.grading.shortcuts import NAMES, STUDENT_PREFIX, check_banned
+
+SHORTCUTS: tuple[str, ...] = tuple(NAMES)
+"""The names a spec's ``banned`` may hold, besides ``"student:<function>"``
+(:mod:`gdcourse.grading.shortcuts` says what each stands for)."""
+
+from gdcourse.grading.framework.verdicts import (  # noqa: E402
     CHANGED_IN_PLACE,
     COULD_NOT_RUN,
     MISSING,

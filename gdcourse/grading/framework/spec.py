@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from gdcourse.grading.framework.compare import DEFAULT_TOLERANCES, Tolerance, first_difference
-from gdcourse.grading.framework.shortcuts import check_banned
+from gdcourse.grading.shortcuts import check_banned
 from gdcourse.grading.framework.verdicts import (
     CHANGED_IN_PLACE,
     COULD_NOT_RUN,
@@ -82,10 +82,6 @@ class FunctionSpec(Protocol):
         """Misconception name -> this assignment's wording of its hint."""
         ...
 
-    @property
-    def forbidden(self) -> Sequence[str]:
-        """Transitional alias of :attr:`banned` for callers written before the rename."""
-        ...
 
     def judge(
         self,
@@ -204,10 +200,6 @@ class Spec:
     def __post_init__(self) -> None:
         check_spec(self)
 
-    @property
-    def forbidden(self) -> Sequence[str]:
-        """Transitional alias of :attr:`banned` for callers written before the rename."""
-        return self.banned
 
     def _difference(
         self,

@@ -74,8 +74,9 @@ class Verdict:
     registered mistake the student's data matches (or is ``None``) and ``hint`` is
     that mistake's hint, or else the spec's general one.
 
-    ``message`` is transitional: :func:`gdcourse.grading.checks.judge_case` fills it
-    with :func:`format_verdict`'s text for callers written before verdicts had parts.
+    ``message`` is the verdict's feedback text where it was judged (visible or
+    hidden, its case's number): :func:`gdcourse.grading.checks.judge_case` fills it
+    with :func:`format_verdict`.
     """
 
     passed: bool

@@ -94,10 +94,6 @@ class LoaderSpec:
     def __post_init__(self) -> None:
         check_spec(self)
 
-    @property
-    def forbidden(self) -> Sequence[str]:
-        """Transitional alias of :attr:`banned` for callers written before the rename."""
-        return self.banned
 
     def judge(
         self,
@@ -379,10 +375,6 @@ class ModelSpec:
     def __post_init__(self) -> None:
         check_spec(self)
 
-    @property
-    def forbidden(self) -> Sequence[str]:
-        """Transitional alias of :attr:`banned` for callers written before the rename."""
-        return self.banned
 
     def judge(
         self,
