@@ -1,12 +1,14 @@
-"""The secure grader end to end: every attack and broken submission in tests/attacks/.
+"""The secure grader end to end: every attack and broken submission, graded by the real command.
 
 A temporary course (the repository's ``nbgrader_config.py`` and the master of
-``ps4_autograd``) receives one submission per
-scenario, plus a protected "bystander" student; ``gdcourse grade`` grades them
-all twice. Each scenario must be graded (0 where the work is wrong or missing,
-full marks where it is correct), with its reason in the gradebook and the
-report, without modifying any submitted file, and with identical scores both
-times.
+``ps4_autograd``) receives one submission per scenario of tests/attacks/, plus
+hostile files made here (a link to the master, a 100 MB notebook, invalid UTF-8,
+JSON nested 100,000 deep, a student id that is a spreadsheet formula);
+``gdcourse grade`` grades them all twice. Each scenario must be graded (0 where
+the work is wrong, missing or cheats, full marks where it is correct), with its
+reason in the gradebook and the report, without modifying any submitted file,
+with identical scores both times, and with a CSV row and a report line for every
+student: one submission never stops the run.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 
 from gdcourse.cli import main
 from gdcourse.grading import autograde
+from gdcourse.grading.autograde import run
 from gdcourse.grading.cli import grade_command
 from gdcourse.grading.sandbox import Limits
 
@@ -34,6 +37,7 @@ VISIBLE, HIDDEN = "test_train_autograd_visible", "test_train_autograd_hidden"
 
 FULL, ZERO = (1.0, 2.0), (0.0, 0.0)
 # scenario -> (visible score, hidden score), and whether it must be flagged for a human
+# (None: either)
 EXPECTED = {
     "correct": (FULL, False),
     "correct_with_warnings": (FULL, False),
@@ -69,20 +73,49 @@ EXPECTED = {
     "renamed_notebook": (ZERO, True),
     "missing_notebook": (ZERO, True),
     "invalid_json": (ZERO, True),
+    # the second round
+    "rebinds_the_probe": (ZERO, False),
+    "forged_reply": (ZERO, True),
+    "error_leaks_inputs": (ZERO, False),
+    "float16_results": (ZERO, False),
+    "shortcut_by_built_name": (ZERO, False),
+    "deeply_nested_expression": (ZERO, False),
+    "deeply_nested_result": (ZERO, False),
+    "report_injection": (ZERO, False),
+    "markdown_script": (FULL, False),
+    "writes_outside_its_folders": (FULL, False),
+    "forks_to_multiply_memory": (ZERO, True),
+    "tampers_with_the_watch": (ZERO, True),
+}
+# Made here, not stored: students whose submission is a hostile file.
+MADE = {
+    "link_to_the_master": (ZERO, True),
+    "huge_notebook": (ZERO, True),
+    "invalid_utf8": (ZERO, True),
+    "deeply_nested_json": (ZERO, True),
+    '=HYPERLINK("example.invalid","x")': (FULL, False),
 }
 EXTRA_FILES = {
     "extra_files": {"data.csv": "1,2\n", "numpy.py": "allclose = lambda *a, **k: True\n"},
     "shadowing_module_file": {"numpy.py": "allclose = lambda *a, **k: True\n"},
 }
-# Generous wall-clock limits, so that a loaded machine cannot time out honest work.
-LIMITS = Limits(cpu_seconds=4, wall_seconds=40.0, cell_seconds=8.0, probe_seconds=12.0)
+MARKER = "gdcourse-attack-marker"
+# Generous wall-clock limits, so that a loaded machine cannot time out honest work; a
+# memory limit the forks of forks_to_multiply_memory pass together but not one by one.
+LIMITS = Limits(
+    cpu_seconds=20,
+    wall_seconds=60.0,
+    cell_seconds=20.0,
+    probe_seconds=12.0,
+    memory_bytes=1 << 30,
+)
 
 
 def _digest(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file()
+        if p.is_file() and not p.is_symlink()
     }
 
 
@@ -91,7 +124,7 @@ def _scores(course: Path) -> dict[str, tuple[float, float]]:
 
     scores = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        for student in EXPECTED:
+        for student in [*EXPECTED, *MADE]:
             try:
                 nb = gradebook.find_submission_notebook("ps4_autograd", "ps4_autograd", student)
             except MissingEntry:
@@ -128,6 +161,27 @@ def test_the_fixtures_are_generated_from_the_current_master():
     assert not stale, f"regenerate with: python tests/attacks/make_fixtures.py ({stale})"
 
 
+def _make_hostile(course: Path) -> None:
+    """The submissions that are hostile files rather than notebooks."""
+    folder = course / "submitted"
+    master = course / "solutions" / "ps4_autograd" / "ps4_autograd.ipynb"
+    target = "ps4_autograd/ps4_autograd.ipynb"
+    for name in MADE:
+        (folder / name / "ps4_autograd").mkdir(parents=True)
+    (folder / "link_to_the_master" / target).symlink_to(master)
+    with open(folder / "huge_notebook" / target, "wb") as file:
+        file.write(b'{"cells": [], "metadata": {}, "pad": "')
+        file.write(b"x" * (100 << 20))
+        file.write(b'"}')
+    (folder / "invalid_utf8" / target).write_bytes(
+        (ATTACKS / "correct.ipynb").read_bytes().replace(b"train_autograd", b"train_\xff\xfe", 1)
+    )
+    (folder / "deeply_nested_json" / target).write_text(
+        '{"cells": [], "metadata": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+    )
+    shutil.copy(ATTACKS / "correct.ipynb", folder / '=HYPERLINK("example.invalid","x")' / target)
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     course = tmp_path_factory.mktemp("course")
@@ -142,10 +196,11 @@ def graded(tmp_path_factory):
             shutil.copy(ATTACKS / f"{name}.ipynb", folder / target)
         for filename, text in EXTRA_FILES.get(name, {}).items():
             (folder / filename).write_text(text)
+    _make_hostile(course)
     before = _digest(course / "submitted")
     master_before = _digest(course / "solutions")
     env_path = os.environ.get("PATH", "")
-    autograde.LIMITS = LIMITS
+    run.LIMITS = LIMITS
     try:
         monkeypatch = pytest.MonkeyPatch()
         monkeypatch.chdir(course)  # the command finds the course from the working directory
@@ -154,28 +209,28 @@ def graded(tmp_path_factory):
         finally:
             monkeypatch.undo()
         first = _scores(course)
-        gradebook_after_first = (course / "gradebook.db").stat().st_size
+        report_first = (course / "reports" / "ps4_autograd" / "report.json").read_text()
         second_code = grade_command("ps4_autograd", workers=2, root=course, limits=LIMITS)
         second = _scores(course)
     finally:
         os.environ["PATH"] = env_path
-        autograde.LIMITS = Limits()
+        run.LIMITS = Limits()
     return {
         "course": course,
         "codes": (first_code, second_code),
         "first": first,
         "second": second,
+        "report_first": json.loads(report_first),
         "before": before,
         "after": _digest(course / "submitted"),
         "master_before": master_before,
-        "gradebook_size": gradebook_after_first,
     }
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+@pytest.mark.parametrize("scenario", sorted([*EXPECTED, *MADE]))
 def test_scenario_is_graded_with_the_expected_scores(graded, scenario):
-    expected, _ = EXPECTED[scenario]
+    expected, _ = {**EXPECTED, **MADE}[scenario]
     assert graded["first"][scenario] == expected, _comments(graded["course"], scenario)
 
 
@@ -183,7 +238,17 @@ def test_scenario_is_graded_with_the_expected_scores(graded, scenario):
 def test_grading_twice_gives_identical_scores(graded):
     assert graded["codes"] == (0, 0)
     assert graded["first"] == graded["second"]
-    assert set(graded["first"]) == set(EXPECTED)
+    assert set(graded["first"]) == {*EXPECTED, *MADE}
+
+
+@pytest.mark.slow
+def test_every_student_has_a_csv_row_and_a_report_line(graded):
+    course = graded["course"]
+    students = {s["student"] for s in graded["report_first"]["students"]}
+    assert students == {*EXPECTED, *MADE}
+    csv = (course / "reports" / "ps4_autograd" / "grades.csv").read_text()
+    for student in students - {"missing_notebook"}:
+        assert student.replace('"', '""') in csv or student in csv, student
 
 
 @pytest.mark.slow
@@ -193,43 +258,77 @@ def test_no_submitted_file_and_no_master_is_modified(graded):
     assert _digest(course / "solutions") == graded["master_before"]
     assert not (ROOT / "pwned.txt").exists()
     for path in course.rglob("*"):
-        if path.is_file() and path.suffix in (".db", ".ipynb"):
+        if path.is_file() and not path.is_symlink() and path.suffix in (".db", ".ipynb"):
             assert b"tampered" not in path.read_bytes()[-64:], path
+
+
+@pytest.mark.slow
+def test_nothing_written_in_a_sandbox_survives(graded):
+    for folder in ("/run/lock", "/run", "/var/tmp", "/dev/shm", "/tmp"):
+        assert not os.path.exists(os.path.join(folder, MARKER)), folder
 
 
 @pytest.mark.slow
 def test_reasons_are_in_the_gradebook_and_the_report(graded):
     course = graded["course"]
-    assert "wrong_sign" in _comments(course, "wrong_sign") or "failed" in _comments(
-        course, "wrong_sign"
-    )
+    assert "uphill_sign_error" in _comments(course, "wrong_sign")
     loop = _comments(course, "infinite_loop")
-    assert "did not return within 12 s" in loop or "ran out of CPU time" in loop, loop
+    assert "did not return within 12 s" in loop, loop
     assert "not a readable notebook" in _comments(course, "invalid_json")
     assert "appears more than once" in _comments(course, "duplicated_cells")
-    report = json.loads((course / "reports" / "ps4_autograd" / "report.json").read_text())
+    assert "torch.optim" in _comments(course, "shortcut_by_built_name")
+    assert "symbolic link" in _comments(course, "link_to_the_master")
+    assert "larger than" in _comments(course, "huge_notebook")
+    assert "UTF-8" in _comments(course, "invalid_utf8")
+    assert "nested too deeply" in _comments(course, "deeply_nested_json")
+    report = graded["report_first"]
     flagged = {s["student"]: s["needs_human"] for s in report["students"] if s["needs_human"]}
-    for scenario, (_, human) in EXPECTED.items():
+    for scenario, (_, human) in {**EXPECTED, **MADE}.items():
         if human is not None:
             assert (scenario in flagged) == human, (scenario, flagged.get(scenario))
     assert "my_ps4.ipynb" in " ".join(flagged["renamed_notebook"])
+    assert "reply channel" in " ".join(flagged["forged_reply"])
+    assert "memory" in " ".join(flagged["forks_to_multiply_memory"])
+    assert "sys.setprofile" in " ".join(flagged["tampers_with_the_watch"])
     assert report["misconceptions"], "the wrong answers name no misconception"
-    text = (course / "reports" / "ps4_autograd" / "report.md").read_text()
-    assert "## Most frequent misconceptions" in text and "infinite_loop" in text
     assert (course / "reports" / "ps4_autograd" / "plots" / f"{HIDDEN}.png").stat().st_size > 0
 
 
 @pytest.mark.slow
-def test_csv_and_feedback_hide_the_hidden_tests(graded):
+def test_hidden_inputs_never_reach_feedback(graded):
     course = graded["course"]
+    master = autograde.read_master(MASTER)
+    visible = repr([t.call.cases for t in master.tests if not t.call.hidden])
+    secrets = {
+        ", ".join(repr(v) for v in value[:3])
+        for test in master.tests
+        if test.call.hidden
+        for case in test.call.cases
+        for value in (case["x"], case["y"])
+    }
+    secrets = {text for text in secrets if text not in visible}  # only in hidden cases
+    assert secrets
+    for student in ("error_leaks_inputs", "wrong_sign", "float16_results"):
+        page = (course / "feedback" / student / "ps4_autograd" / "ps4_autograd.html").read_text()
+        comments = _comments(course, student)
+        assert "hidden checks failed" in page
+        for text in secrets:
+            assert text not in page and text not in comments, (student, text)
+        assert "BEGIN HIDDEN TESTS" not in page and "hidden=True" not in page
+
+
+@pytest.mark.slow
+def test_student_text_is_inert_in_report_csv_and_feedback(graded):
+    course = graded["course"]
+    report = (course / "reports" / "ps4_autograd" / "report.md").read_text()
+    assert "\n- **mallory**" not in report and "\n| mallory |" not in report
+    assert "<script>" not in report
     csv = (course / "reports" / "ps4_autograd" / "grades.csv").read_text()
-    assert "wrong_sign" in csv and "correct" in csv
-    feedback = course / "feedback" / "wrong_sign" / "ps4_autograd" / "ps4_autograd.html"
-    html = feedback.read_text()
-    assert "hidden checks failed" in html
-    hidden = autograde.read_master(MASTER).tests[-1].call
-    assert hidden.hidden and f"x={hidden.cases[0]['x']!r}"[:20] not in html
-    assert "BEGIN HIDDEN TESTS" not in html and "hidden=True" not in html
+    assert ',=HYPERLINK' not in csv and '"=HYPERLINK' not in csv
+    page = (course / "feedback" / "markdown_script" / "ps4_autograd" / "ps4_autograd.html")
+    text = page.read_text()
+    assert "<script>document.title" not in text
+    assert "onerror=" not in text and "http://example.invalid" not in text
 
 
 def _course(folder: Path, scenarios: list[str]) -> Path:
@@ -262,12 +361,8 @@ def test_plain_nbgrader_autograde_uses_the_sandbox(tmp_path):
         assert done.returncode == 0, done.stderr[-3000:]
     scores = _scores(course)
     assert scores == {name: EXPECTED[name][0] for name in scenarios}
-    assert (
-        "CheckFailed"
-        in (
-            course / "autograded" / "invalid_json" / "ps4_autograd" / "ps4_autograd.ipynb"
-        ).read_text()
-    )
+    autograded = course / "autograded" / "invalid_json" / "ps4_autograd" / "ps4_autograd.ipynb"
+    assert "CheckFailed" in autograded.read_text()
 
 
 def test_sanitize_restores_the_masters_structure():
@@ -284,8 +379,11 @@ def test_an_unreadable_notebook_is_graded_zero_with_the_reason(tmp_path):
     master = autograde.read_master(MASTER)
     path = tmp_path / "ps4_autograd.ipynb"
     path.write_text("{ not json")
-    notebook = autograde.read_submission(path, master)
-    grade = autograde.grade_notebook(notebook, master)
+    submission = autograde.read_submission(tmp_path, ["ps4_autograd.ipynb"], master)
+    assert submission.unreadable and "not a readable notebook" in submission.unreadable
+    grade = autograde.grade(
+        submission.notebook, master, sandbox=None, references=None  # type: ignore[arg-type]
+    )
     assert grade.score == 0 and grade.max_score == 3
     assert "not a readable notebook" in grade.needs_human[0]
     assert path.read_text() == "{ not json"

@@ -1,9 +1,11 @@
 """nbgrader's autograde, wired to the secure grader (``nbgrader_config.py`` names these).
 
-* :class:`TolerantExporter` reads a submission with every bound (no links, a
+* :class:`TolerantExporter` reads a notebook with every bound (no links, a
   regular file of bounded size, bounded JSON): a file that cannot be read
   becomes an empty copy of the master marked unreadable, graded 0 with the
-  reason, instead of stopping the run.
+  reason, instead of stopping the run. It does not sanitize: nbgrader's first
+  pass hands the submission to :class:`SanitizeSubmission`, its second pass
+  reads back what the first wrote.
 * :class:`SanitizeSubmission` rebuilds it on the master's structure
   (:func:`~gdcourse.grading.autograde.submission.sanitize`).
 * :class:`SandboxExecute` replaces nbgrader's ``Execute``: the submission runs in
@@ -30,12 +32,8 @@ from traitlets import Bool
 from gdcourse.grading import checks
 from gdcourse.grading.autograde import run
 from gdcourse.grading.autograde.judge import NotebookGrade
-from gdcourse.grading.autograde.master import Master, read_master
-from gdcourse.grading.autograde.submission import (
-    META_KEY,
-    read_submission,
-    sanitize,
-)
+from gdcourse.grading.autograde.master import Master, read_master, source_of
+from gdcourse.grading.autograde.submission import META_KEY, read_notebook, sanitize
 
 __all__ = ["SandboxExecute", "SanitizeSubmission", "SaveReasons", "TolerantExporter"]
 
@@ -76,7 +74,11 @@ class TolerantExporter(_NotebookExporter):  # type: ignore[misc]
         root = course_root_of(path)
         master = _master(root, str(info.get("assignment")), path.stem)
         relative = path.relative_to(root).parts
-        submission = read_submission(root / relative[0], relative[1:], master)
+        # the first pass reads the submission, the second the sanitized notebook it wrote
+        submission = read_notebook(root / relative[0], relative[1:], master)
+        for cell in submission.notebook.get("cells", []):
+            if isinstance(cell, dict) and isinstance(cell.get("source"), list):
+                cell["source"] = source_of(cell)  # as nbformat reads it: one string
         resources = self._init_resources(resources)
         resources[UNREADABLE] = submission.unreadable
         resources["metadata"]["path"] = str(path.parent)

@@ -28,6 +28,7 @@ __all__ = [
     "META_KEY",
     "Submission",
     "from_bytes",
+    "read_notebook",
     "read_submission",
     "sanitize",
     "unreadable_notebook",
@@ -82,13 +83,27 @@ def _unreadable(master: Master, reason: str) -> Submission:
 def from_bytes(data: bytes, master: Master, name: str) -> Submission:
     """Parse and sanitize a notebook file's bytes (bounded as :func:`read_submission`)."""
     try:
-        content = untrusted.loads(
-            data, max_bytes=untrusted.MAX_NOTEBOOK_BYTES, what=f"{name}"
-        )
+        content = untrusted.loads(data, max_bytes=untrusted.MAX_NOTEBOOK_BYTES, what=name)
     except untrusted.Unreadable as error:
         return _unreadable(master, f"{name} is not a readable notebook: {error.reason}")
     notebook, notes = sanitize(content, master)
     return Submission(notebook, tuple(notes))
+
+
+def read_notebook(
+    base: str | os.PathLike[str], parts: Sequence[str], master: Master
+) -> Submission:
+    """Read ``base/parts...`` with every bound, without sanitizing (for a notebook the grader
+    wrote itself, as nbgrader's second pass reads); unreadable as :func:`read_submission`."""
+    name = parts[-1] if parts else "?"
+    try:
+        data = untrusted.read_regular_file(base, parts)
+        content = untrusted.loads(data, max_bytes=untrusted.MAX_NOTEBOOK_BYTES, what=name)
+    except untrusted.Unreadable as error:
+        return _unreadable(master, f"{name} is not a readable notebook: {error.reason}")
+    if not isinstance(content, dict):
+        return _unreadable(master, f"{name} is not a readable notebook: not a JSON object")
+    return Submission(content)
 
 
 def read_submission(
@@ -100,7 +115,7 @@ def read_submission(
     try:
         data = untrusted.read_regular_file(base, parts)
     except untrusted.Unreadable as error:
-        return _unreadable(master, error.reason)
+        return _unreadable(master, f"{name} is not a readable notebook: {error.reason}")
     return from_bytes(data, master, name)
 
 

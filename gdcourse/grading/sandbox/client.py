@@ -300,7 +300,6 @@ def bwrap_arguments(package: Path) -> tuple[list[str], list[str]]:
     as the arguments before the read-only binds and those after them."""
     args = [
         "--unshare-all",
-        "--die-with-parent",
         "--new-session",
         "--cap-drop",
         "ALL",

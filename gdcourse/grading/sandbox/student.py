@@ -186,6 +186,11 @@ def _serve(setup: Setup, compiled: list[Any]) -> None:
     probes = setup.probes
     from gdcourse.grading.protocol import encode
 
+    import builtins
+
+    # Student code may replace builtins (isinstance, len, type...): the loop puts them back
+    # before every step of its own.
+    pristine, restore = builtins.__dict__.copy(), builtins.__dict__.update
     read_raw, write_raw, exit_now, setitimer = os.read, os.write, os._exit, signal.setitimer
     from_bytes, frozen, token_bytes = int.from_bytes, frozenset, TOKEN_BYTES
     failed = b'{"error": "the request failed inside the grader\'s watch"}'
@@ -256,6 +261,7 @@ def _serve(setup: Setup, compiled: list[Any]) -> None:
     )
     signal.signal(signal.SIGALRM, on_alarm)
     while True:
+        restore(pristine)
         try:
             size = from_bytes(read_exactly(4), "big")
             if size > limit:
@@ -286,7 +292,9 @@ def _serve(setup: Setup, compiled: list[Any]) -> None:
                     finally:
                         setitimer(signal.ITIMER_REAL, 0)
                 except BaseException as error:  # SystemExit and KeyboardInterrupt too
+                    restore(pristine)
                     errors.append([index, describe(error)])
+                restore(pristine)
             out = window(frozen(), lambda _: frame_of(token, {"errors": errors}), None)
         else:
             try:
