@@ -130,17 +130,26 @@ def synthetic_linear(
     bias: float = 1.0,
     noise: float = 0.5,
     input_scale: float = 1.0,
+    correlation: float = 0.0,
     backend: Backend = "numpy",
     dtype: Any = None,
 ) -> Dataset:
     r"""Draw ``n_samples`` samples: :math:`y = Xw + b + \varepsilon`, noise ~ N(0, noise²).
 
-    Inputs are standard normal times ``input_scale``, shape ``(n_samples, len(weights))``;
-    targets have shape ``(n_samples,)``. Everything random comes from ``rng``.
+    Inputs are normal with mean 0, standard deviation ``input_scale`` and the same
+    ``correlation`` between every pair of columns, shape ``(n_samples, len(weights))``;
+    targets have shape ``(n_samples,)``. Correlated inputs make an ill-conditioned
+    least-squares problem even though every column is standardised: for two inputs the
+    condition number of their covariance is :math:`(1 + \rho)/(1 - \rho)`. Everything
+    random comes from ``rng``, and ``correlation=0`` draws exactly what earlier versions drew.
 
     >>> X, y = synthetic_linear(np.random.default_rng(0), n_samples=5, weights=[1.0, -1.0])
     >>> X.shape, y.shape
     ((5, 2), (5,))
+    >>> X, _ = synthetic_linear(
+    ...     np.random.default_rng(0), n_samples=20_000, weights=[1.0, -1.0], correlation=0.9)
+    >>> round(float(np.corrcoef(X.T)[0, 1]), 2)
+    0.9
     """
     _require_generator(rng)
     n = _checks.positive_int("n_samples", n_samples)
@@ -150,7 +159,17 @@ def synthetic_linear(
     if sigma < 0:
         raise ValueError(f"noise must be >= 0, got {noise!r}")
     scale = _checks.positive_float("input_scale", input_scale)
-    X: NDArray[np.float64] = rng.normal(size=(n, w.size)) * scale
+    rho = _checks.real_number("correlation", correlation)
+    if w.size > 1 and not -1 / (w.size - 1) < rho < 1:
+        raise ValueError(
+            f"correlation must be in ({-1 / (w.size - 1):g}, 1) for {w.size} inputs "
+            f"(so that the covariance is positive definite), got {correlation!r}"
+        )
+    X: NDArray[np.float64] = rng.normal(size=(n, w.size))
+    if rho != 0.0:
+        covariance = (1 - rho) * np.eye(w.size) + rho * np.ones((w.size, w.size))
+        X = X @ np.linalg.cholesky(covariance).T
+    X = X * scale
     y = X @ w + b + rng.normal(scale=sigma, size=n)
     return _finish(Dataset(X, y), backend, dtype)
 

@@ -147,3 +147,23 @@ def test_synthetic_curve_is_a_noisy_sine():
         datasets.synthetic_curve(np.random.default_rng(0), noise=-1.0)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         datasets.synthetic_curve(0)  # type: ignore[arg-type]
+
+
+def test_synthetic_linear_correlated_inputs():
+    """Correlation keeps each column standardised and makes the problem ill-conditioned."""
+    rng = np.random.default_rng(0)
+    X, y = datasets.synthetic_linear(
+        rng, n_samples=50_000, weights=[2.0, -1.0], bias=0.5, noise=0.0, correlation=0.9
+    )
+    assert np.allclose(X.std(axis=0), 1.0, atol=0.02)
+    assert abs(np.corrcoef(X.T)[0, 1] - 0.9) < 0.01
+    assert np.allclose(y, X @ [2.0, -1.0] + 0.5)
+    eigenvalues = np.linalg.eigvalsh(np.cov(X.T))
+    assert eigenvalues[-1] / eigenvalues[0] == pytest.approx(19.0, rel=0.05)
+    plain = datasets.synthetic_linear(np.random.default_rng(3), n_samples=4, weights=[1.0, 1.0])
+    zero = datasets.synthetic_linear(
+        np.random.default_rng(3), n_samples=4, weights=[1.0, 1.0], correlation=0.0
+    )
+    assert np.array_equal(plain.inputs, zero.inputs)
+    with pytest.raises(ValueError, match=r"correlation must be in \(-0.5, 1\)"):
+        datasets.synthetic_linear(rng, weights=[1.0, 1.0, 1.0], correlation=-0.6)
