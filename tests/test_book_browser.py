@@ -194,6 +194,22 @@ def test_page_meets_wcag_21_aa(visit, page):
     assert seen.blocked == [], "the page asked for something from another host"
 
 
+def test_axe_reports_what_it_should(visit):
+    """The harness can fail: an unnamed button and an image without alt text are caught."""
+    seen = visit("index.html")
+    seen.page.add_script_tag(path=str(AXE))
+    seen.page.evaluate(
+        """() => document.querySelector("main").insertAdjacentHTML(
+            "beforeend", '<button></button><img src="_static/logo.svg">')"""
+    )
+    results = seen.page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_21_AA
+    )
+    found = {(v["id"], v["impact"]) for v in results["violations"]}
+    assert ("button-name", "critical") in found
+    assert ("image-alt", "critical") in found
+
+
 @pytest.mark.parametrize("page", bookbuild.notebook_pages())
 def test_every_figure_is_present_with_alt_text(visit, page):
     seen = visit(f"{page}.html")

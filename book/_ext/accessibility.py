@@ -28,7 +28,8 @@ from sphinx.errors import ExtensionError
 
 #: The search buttons that show text ("Search", "Ctrl+K"); the icon-only one keeps its label.
 _SEARCH_FIELD = re.compile(
-    r'(<button class="btn search-button-field search-button__button[^"]*"[^>]*?) aria-label="Search"'
+    r'(<button class="btn search-button-field search-button__button[^"]*"[^>]*?)'
+    r' aria-label="Search"'
 )
 #: The icons inside the colour-mode button.
 _THEME_ICON = re.compile(r'(<i class="theme-switch [^"]*"[^>]*?) title="[^"]*"')
