@@ -187,6 +187,12 @@ def test_gradients_and_normalisation(glued):
     assert v["autograd_vs_numpy"] < 1e-12
 
 
+def test_vectorised_gradient_is_faster(glued):
+    v = glued("linear-regression")
+    assert v["loop_n"] == 100_000
+    assert v["loop_speedup"] > 10, "the loop is many times slower"
+
+
 def test_closed_form_against_gradient_descent(glued):
     v = glued("linear-regression")
     assert v["ne_solve_growth"] > 5 * v["ne_step_growth"], "the solve grows much faster with d"
