@@ -10,7 +10,6 @@ import importlib.util
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import jupytext
 import nbformat
@@ -90,19 +89,6 @@ def _source(page: str) -> str:
 
 def _html(site: Path, page: str) -> str:
     return (site / f"{page}.html").read_text(encoding="utf-8")
-
-
-def _glued(page: str) -> dict[str, Any]:
-    """The values a page glued into its text, as computed by its own code at build time."""
-    path = BOOK / "_build" / "jupyter_execute" / f"{page}.glue.json"
-    values: dict[str, Any] = {}
-    for name, output in json.loads(path.read_text(encoding="utf-8")).items():
-        text = output["data"]["text/plain"]
-        try:
-            values[name] = float(text)
-        except ValueError:
-            values[name] = text.strip("'\"")
-    return values
 
 
 # --------------------------------------------------------------------------- sources
