@@ -23,6 +23,7 @@ __all__ = [
     "optimizers",
     "plotting",
     "reproducibility",
+    "schedules",
     "widgets",
 ]
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
         optimizers,
         plotting,
         reproducibility,
+        schedules,
         widgets,
     )
 

@@ -21,7 +21,16 @@ from gdcourse import _checks
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Dataset", "crop_yields", "synthetic_linear", "thermometer", "to_torch"]
+__all__ = [
+    "Dataset",
+    "crop_yields",
+    "polynomial_features",
+    "synthetic_curve",
+    "synthetic_linear",
+    "thermometer",
+    "to_torch",
+    "train_validation_split",
+]
 
 Backend = Literal["numpy", "torch"]
 
@@ -121,23 +130,28 @@ def synthetic_linear(
     bias: float = 1.0,
     noise: float = 0.5,
     input_scale: float = 1.0,
+    correlation: float = 0.0,
     backend: Backend = "numpy",
     dtype: Any = None,
 ) -> Dataset:
     r"""Draw ``n_samples`` samples: :math:`y = Xw + b + \varepsilon`, noise ~ N(0, noise²).
 
-    Inputs are standard normal times ``input_scale``, shape ``(n_samples, len(weights))``;
-    targets have shape ``(n_samples,)``. Everything random comes from ``rng``.
+    Inputs are normal with mean 0, standard deviation ``input_scale`` and the same
+    ``correlation`` between every pair of columns, shape ``(n_samples, len(weights))``;
+    targets have shape ``(n_samples,)``. Correlated inputs make an ill-conditioned
+    least-squares problem even though every column is standardised: for two inputs the
+    condition number of their covariance is :math:`(1 + \rho)/(1 - \rho)`. Everything
+    random comes from ``rng``, and ``correlation=0`` draws exactly what earlier versions drew.
 
     >>> X, y = synthetic_linear(np.random.default_rng(0), n_samples=5, weights=[1.0, -1.0])
     >>> X.shape, y.shape
     ((5, 2), (5,))
+    >>> X, _ = synthetic_linear(
+    ...     np.random.default_rng(0), n_samples=20_000, weights=[1.0, -1.0], correlation=0.9)
+    >>> round(float(np.corrcoef(X.T)[0, 1]), 2)
+    0.9
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
-            f"got {type(rng).__name__}"
-        )
+    _require_generator(rng)
     n = _checks.positive_int("n_samples", n_samples)
     w = _checks.finite_array("weights", weights, max_ndim=1).reshape(-1)
     b = _checks.real_number("bias", bias)
@@ -145,6 +159,121 @@ def synthetic_linear(
     if sigma < 0:
         raise ValueError(f"noise must be >= 0, got {noise!r}")
     scale = _checks.positive_float("input_scale", input_scale)
-    X: NDArray[np.float64] = rng.normal(size=(n, w.size)) * scale
+    rho = _checks.real_number("correlation", correlation)
+    if w.size > 1 and not -1 / (w.size - 1) < rho < 1:
+        raise ValueError(
+            f"correlation must be in ({-1 / (w.size - 1):g}, 1) for {w.size} inputs "
+            f"(so that the covariance is positive definite), got {correlation!r}"
+        )
+    X: NDArray[np.float64] = rng.normal(size=(n, w.size))
+    if rho != 0.0:
+        covariance = (1 - rho) * np.eye(w.size) + rho * np.ones((w.size, w.size))
+        X = X @ np.linalg.cholesky(covariance).T
+    X = X * scale
     y = X @ w + b + rng.normal(scale=sigma, size=n)
     return _finish(Dataset(X, y), backend, dtype)
+
+
+def synthetic_curve(
+    rng: np.random.Generator,
+    *,
+    n_samples: int = 30,
+    noise: float = 0.2,
+    backend: Backend = "numpy",
+    dtype: Any = None,
+) -> Dataset:
+    r"""Draw a curved relation, :math:`y = \sin(\pi x) + \varepsilon` with :math:`x` in [-1, 1].
+
+    The inputs are uniform on [-1, 1] and the noise :math:`\varepsilon` is normal with
+    standard deviation ``noise``, so no model can have an expected squared error on new
+    data below ``noise**2``. A straight line underfits this relation and a polynomial of
+    high degree fitted to a few points overfits it: the data set of the book's chapter on
+    validation. Inputs and targets have shape ``(n_samples,)``; everything random comes
+    from ``rng``.
+
+    >>> x, y = synthetic_curve(np.random.default_rng(0), n_samples=4)
+    >>> x.shape, bool(np.all(np.abs(x) <= 1))
+    ((4,), True)
+    """
+    _require_generator(rng)
+    n = _checks.positive_int("n_samples", n_samples)
+    sigma = _checks.real_number("noise", noise)
+    if sigma < 0:
+        raise ValueError(f"noise must be >= 0, got {noise!r}")
+    x = rng.uniform(-1.0, 1.0, size=n)
+    y = np.sin(np.pi * x) + rng.normal(scale=sigma, size=n)
+    return _finish(Dataset(x, y), backend, dtype)
+
+
+def _require_generator(rng: Any) -> None:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+            f"got {type(rng).__name__}"
+        )
+
+
+def polynomial_features(x: ArrayLike, degree: int) -> NDArray[np.float64]:
+    r"""The columns :math:`x, x^2, \dots, x^{\text{degree}}` of a 1-D input (no column of ones).
+
+    A linear model of these features, :math:`\hat y = b + w_1 x + \dots + w_p x^p`, is a
+    polynomial in :math:`x` but still linear in its parameters, so everything the book
+    says about linear least squares applies to it. Keep :math:`x` within about [-1, 1]
+    (standardise it first): the powers of large numbers make a badly conditioned matrix.
+
+    >>> polynomial_features([1.0, 2.0, -1.0], degree=3)
+    array([[ 1.,  1.,  1.],
+           [ 2.,  4.,  8.],
+           [-1.,  1., -1.]])
+    """
+    values = _checks.finite_array("x", x, max_ndim=1).reshape(-1)
+    p = _checks.positive_int("degree", degree)
+    return np.column_stack([values**power for power in range(1, p + 1)])
+
+
+def train_validation_split(
+    inputs: ArrayLike,
+    targets: ArrayLike,
+    *,
+    validation_fraction: float,
+    rng: np.random.Generator,
+) -> tuple[Dataset, Dataset]:
+    """Split the rows at random into a training set and a validation set.
+
+    ``round(validation_fraction * n)`` rows, at least one and at most ``n - 1``, drawn
+    without replacement from ``rng``, go to the validation set; the others, in their
+    original order, to the training set. Fit on the first, judge on the second: the
+    validation rows play the part of data the model has never seen.
+
+    Returns
+    -------
+    train, validation : Dataset
+
+    >>> x, y = np.arange(10.0), np.arange(10.0) * 2
+    >>> train, validation = train_validation_split(
+    ...     x, y, validation_fraction=0.3, rng=np.random.default_rng(0))
+    >>> len(train.inputs), len(validation.inputs)
+    (7, 3)
+    >>> bool(np.all(validation.targets == 2 * validation.inputs))
+    True
+    """
+    _require_generator(rng)
+    X = np.asarray(inputs)
+    Y = np.asarray(targets)
+    if X.ndim == 0 or Y.ndim == 0 or X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            "inputs and targets must have the same number of rows, "
+            f"got shapes {X.shape} and {Y.shape}"
+        )
+    n = X.shape[0]
+    if n < 2:
+        raise ValueError(f"a split needs at least 2 rows, got {n}")
+    fraction = _checks.real_number("validation_fraction", validation_fraction)
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction!r}")
+    n_validation = min(max(round(fraction * n), 1), n - 1)
+    validation = np.sort(rng.choice(n, size=n_validation, replace=False))
+    train = np.setdiff1d(np.arange(n), validation)
+    return Dataset(X[train].copy(), Y[train].copy()), Dataset(
+        X[validation].copy(), Y[validation].copy()
+    )

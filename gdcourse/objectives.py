@@ -30,10 +30,12 @@ __all__ = [
     "cubic",
     "ill_conditioned",
     "least_squares",
+    "least_squares_gradient",
     "linear_model",
     "mse",
     "mse_gradient",
     "parabola",
+    "ridge",
     "rosenbrock",
     "shifted_bowl",
     "steep_parabola",
@@ -320,3 +322,110 @@ def least_squares(inputs: ArrayLike, targets: ArrayLike) -> tuple[Array, Array]:
     solution, *_ = np.linalg.lstsq(design, Y, rcond=None)
     weights, bias = solution[:-1], solution[-1]
     return np.array(weights.T, dtype=np.float64), np.asarray(bias, dtype=np.float64)
+
+
+def _regression_arrays(inputs: ArrayLike, targets: ArrayLike) -> tuple[Array, Array, bool]:
+    """Inputs as (n, d) and targets as (n, p) float64 copies; True when targets were 1-D."""
+    X = _checks.finite_array("inputs", inputs, max_ndim=2)
+    Y = _checks.finite_array("targets", targets, max_ndim=2)
+    if X.ndim == 0 or Y.ndim == 0:
+        raise ValueError("inputs and targets must have one row per observation, got scalars")
+    if X.ndim == 1:
+        X = X[:, None]
+    single = Y.ndim == 1
+    if single:
+        Y = Y[:, None]
+    if Y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"inputs and targets must have the same number of rows, "
+            f"got {X.shape[0]} and {Y.shape[0]}"
+        )
+    return X, Y, single
+
+
+def least_squares_gradient(
+    inputs: ArrayLike, targets: ArrayLike, weights: ArrayLike, bias: ArrayLike
+) -> tuple[Array, Array]:
+    r"""The gradient of the MSE of :math:`\hat Y = X W^\top + \mathbf 1 b^\top`, vectorised.
+
+    The loss is the mean over all :math:`n p` entries, as ``torch.nn.MSELoss`` computes it,
+    :math:`J = \frac{1}{n\,p} \lVert \hat Y - Y \rVert^2`, so with the residuals
+    :math:`R = \hat Y - Y`
+
+    .. math::
+        \nabla_W J = \frac{2}{n\,p} R^\top X, \qquad \nabla_b J = \frac{2}{n\,p} R^\top \mathbf 1 .
+
+    For one output (:math:`p = 1`, 1-D ``targets``, ``weights`` of shape ``(d,)``) this is
+    :math:`\frac2n X^\top (X w + b\mathbf 1 - \mathbf y)` and :math:`\frac2n \mathbf 1^\top
+    (X w + b \mathbf 1 - \mathbf y)`, the single-output gradient of the book.
+
+    Returns
+    -------
+    grad_weights : ndarray
+        The shape of ``weights``: ``(p, d)``, or ``(d,)`` for 1-D targets.
+    grad_bias : ndarray
+        The shape of ``bias``: ``(p,)``, or ``()`` for 1-D targets.
+
+    >>> X = np.array([[1.0], [2.0]])
+    >>> least_squares_gradient(X, [0.0, 0.0], weights=[0.0], bias=1.0)
+    (array([3.]), array(2.))
+    """
+    X, Y, single = _regression_arrays(inputs, targets)
+    d, p = X.shape[1], Y.shape[1]
+    W = _checks.finite_array("weights", weights, max_ndim=2)
+    b = _checks.finite_array("bias", bias, max_ndim=1)
+    if W.size != p * d or b.size != p:
+        raise ValueError(
+            f"weights must have {p} x {d} entries and bias {p} for inputs with {d} columns "
+            f"and {p} target column(s), got shapes {W.shape} and {b.shape}"
+        )
+    residual = X @ W.reshape(p, d).T + b.reshape(p) - Y  # (n, p)
+    scale = 2.0 / residual.size
+    grad_W = scale * residual.T @ X
+    grad_b = scale * residual.sum(axis=0)
+    if single:
+        return grad_W.reshape(d), np.array(grad_b[0])
+    return grad_W, grad_b
+
+
+def ridge(inputs: ArrayLike, targets: ArrayLike, *, alpha: float) -> tuple[Array, Array]:
+    r"""The minimiser of the MSE plus a penalty on the weights (ridge regression).
+
+    Minimises :math:`J_\alpha(W, b) = \frac{1}{n\,p} \lVert X W^\top + \mathbf 1 b^\top - Y
+    \rVert^2 + \frac{\alpha}{2} \lVert W \rVert^2` over the weights and the bias; the bias
+    is not penalised. The gradient of the penalty is :math:`\alpha W`, so gradient descent
+    on :math:`J_\alpha` is ``torch.optim.SGD(..., weight_decay=alpha)`` applied to the
+    weights only. ``alpha=0`` gives :func:`least_squares`.
+
+    Solved stably: the bias is eliminated by centring, and the weights are the
+    least-squares solution of the centred data stacked on :math:`\sqrt{n p \alpha/2}\, I`
+    (``numpy.linalg.lstsq``, no normal equations).
+
+    Returns
+    -------
+    weights, bias : ndarray
+        As for :func:`least_squares`.
+
+    >>> x, y = [0.0, 1.0, 2.0], [1.0, 3.0, 5.0]
+    >>> w, b = ridge(x, y, alpha=0.0)
+    >>> round(float(w[0]), 12), round(float(b), 12)
+    (2.0, 1.0)
+    >>> w, b = ridge(x, y, alpha=2.0)  # shrinks the slope towards 0
+    >>> round(float(w[0]), 12), round(float(b), 12)
+    (0.8, 2.2)
+    """
+    X, Y, single = _regression_arrays(inputs, targets)
+    a = _checks.real_number("alpha", alpha)
+    if a < 0:
+        raise ValueError(f"alpha must be >= 0, got {alpha!r}")
+    n, d = X.shape
+    p = Y.shape[1]
+    x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
+    stacked_X = np.vstack([X - x_mean, np.sqrt(n * p * a / 2) * np.eye(d)])
+    stacked_Y = np.vstack([Y - y_mean, np.zeros((d, p))])
+    solution, *_ = np.linalg.lstsq(stacked_X, stacked_Y, rcond=None)  # (d, p)
+    weights = np.array(solution.T, dtype=np.float64)
+    bias = np.asarray(y_mean - weights @ x_mean, dtype=np.float64)
+    if single:
+        return weights[0], np.asarray(bias[0])
+    return weights, bias

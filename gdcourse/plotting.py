@@ -3,7 +3,10 @@
 Each function draws on ``ax`` (the current axes when omitted) and returns what it
 drew, so a demo can update the artists in place. None calls ``plt.show()``.
 The palette is Okabe and Ito's, which stays distinct under the common colour
-vision deficiencies; paths also differ by marker, never by colour alone.
+vision deficiencies. Colour is never the only difference between two curves:
+successive lines also change line style (the style's property cycle), loss curves
+can carry markers (``plot_loss(..., marker=...)``), and descent paths have their
+own markers.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "COLORS",
+    "LINESTYLES",
+    "MARKERS",
     "ContourArtists",
     "DescentArtists",
     "FitArtists",
@@ -48,9 +53,13 @@ COLORS = {
     "reference": "#56B4E9",  # sky blue
 }
 _CYCLE = ["#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+#: Line styles paired with the colours, so that curves differ in more than colour.
+LINESTYLES: list[Any] = ["-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), "-", "--"]
+#: Markers for curves that need one more distinguishing feature (see :func:`plot_loss`).
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 STYLE: dict[str, Any] = {
-    "axes.prop_cycle": cycler(color=_CYCLE),
+    "axes.prop_cycle": cycler(color=_CYCLE) + cycler(linestyle=LINESTYLES),
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
@@ -140,7 +149,7 @@ def plot_function_descent(
         margin = max(1.0, 0.2 * (high - low))
         window = (low - margin, high + margin)
     grid = np.linspace(window[0], window[1], n_points)
-    (curve,) = ax.plot(grid, f(grid), color=COLORS["function"], lw=2, label="f(x)")
+    (curve,) = ax.plot(grid, f(grid), "-", color=COLORS["function"], lw=2, label="f(x)")
     with np.errstate(all="ignore"):
         values = np.asarray(f(points), dtype=float) if points.size else points
     descent = _path_artists(ax, points, values, label)
@@ -196,11 +205,28 @@ def plot_loss(
     log: bool = False,
     xlabel: str = "iteration",
     ylabel: str = "loss",
+    linestyle: Any = None,
+    marker: str | None = None,
+    n_markers: int = 10,
 ) -> Line2D:
-    """Loss against iteration (or epoch, or batch: say which with ``xlabel``)."""
+    """Loss against iteration (or epoch, or batch: say which with ``xlabel``).
+
+    Colour and line style come from the style's cycle unless ``linestyle`` is given.
+    With a ``marker`` (one of :data:`MARKERS`, say) about ``n_markers`` markers are
+    spread along the curve, so that curves can be told apart without colour.
+    """
     ax = _axes(ax)
     values = np.asarray(losses, dtype=float)
-    (line,) = ax.plot(np.arange(values.size), values, lw=1.5, label=label)
+    options: dict[str, Any] = {"lw": 1.5, "label": label}
+    if linestyle is not None:
+        options["linestyle"] = linestyle
+    if marker is not None:
+        every = max(1, values.size // max(1, n_markers))
+        # offset each curve's markers a little, so that markers of curves that
+        # coincide do not hide each other
+        offset = (len(ax.get_lines()) * every // 3) % every
+        options.update(marker=marker, markevery=(offset, every), ms=5)
+    (line,) = ax.plot(np.arange(values.size), values, **options)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
@@ -226,7 +252,7 @@ def plot_fit(
     grid = np.array([xs.min(), xs.max()])
     if label is None:
         label = f"ŷ = {w:.3g} x {b:+.3g}"
-    (line,) = ax.plot(grid, b + w * grid, color=COLORS["fit"], lw=2, label=label)
+    (line,) = ax.plot(grid, b + w * grid, "-", color=COLORS["fit"], lw=2, label=label)
     lines = None
     if residuals:
         segments = np.stack([np.column_stack([xs, ys]), np.column_stack([xs, b + w * xs])], 1)

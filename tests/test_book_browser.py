@@ -1,9 +1,10 @@
 """The built book in headless Chromium, with every request that leaves the machine blocked.
 
-On every page: no console error, no failed request, the maths typeset by MathJax, every
-figure present with alt text, the demos rendered from their saved widget state, no broken
-internal link; and the search page finds "learning rate". The site is served from
-127.0.0.1 on a free port, as a student's browser would get it from a web server.
+On every page: no console error, no failed request, the maths typeset by MathJax with the
+MathML that screen readers read, every figure present with alt text, the demos rendered from
+their saved widget state, no broken internal link, and no violation of WCAG 2.1 AA of serious
+or critical impact found by axe-core; and the search page finds "learning rate". The site is
+served from 127.0.0.1 on a free port, as a student's browser would get it from a web server.
 """
 
 from __future__ import annotations
@@ -44,6 +45,16 @@ PLACEHOLDERS = (
     "Loading widget",
     "kernel",
 )
+#: axe-core, installed by npm from book/package-lock.json with the site's other scripts; the
+#: test injects it into each page (the site itself does not serve it).
+AXE = bookbuild.NODE_MODULES / "axe-core" / "axe.min.js"
+#: The rule sets of WCAG 2.1 levels A and AA.
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+#: The widget views the ipywidgets manager renders from saved state. Their markup belongs to
+#: the demos (gdcourse.widgets, being rebuilt for issue 12), not to the book's pages: axe
+#: reports unnamed sliders and play buttons and a low-contrast status text there, which this
+#: test leaves to that work instead of hiding them in the book's own markup.
+WIDGET_VIEWS = ".cell_output .jupyter-widgets"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -153,6 +164,50 @@ def test_maths_is_typeset_by_mathjax(visit, page):
     typeset = seen.page.locator("main .math mjx-container").count()
     assert typeset >= n_math, f"{n_math - typeset} of {n_math} formulas were not typeset"
     assert seen.page.locator("main mjx-merror").count() == 0, "MathJax reported a TeX error"
+    # what a screen reader reads: MathJax's assistive MathML next to every formula
+    containers = seen.page.locator("main mjx-container")
+    readable = seen.page.locator("main mjx-container > mjx-assistive-mml > math")
+    assert readable.count() == containers.count() > 0
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_meets_wcag_21_aa(visit, page):
+    """axe-core finds no WCAG 2.1 A or AA violation of serious or critical impact."""
+    assert AXE.is_file(), f"{AXE} is missing: gdcourse book installs it with npm ci"
+    seen = visit(f"{page}.html")
+    seen.page.add_script_tag(path=str(AXE))
+    results = seen.page.evaluate(
+        """([tags, exclude]) => axe.run(
+            {exclude: [[exclude]]},
+            {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]},
+        )""",
+        [WCAG_21_AA, WIDGET_VIEWS],
+    )
+    assert results["testEngine"]["name"] == "axe-core"
+    failures = [
+        f"{violation['id']} ({violation['impact']}): {violation['help']}; "
+        + ", ".join(str(node["target"]) for node in violation["nodes"][:5])
+        for violation in results["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert failures == [], "\n".join(failures)
+    assert seen.blocked == [], "the page asked for something from another host"
+
+
+def test_axe_reports_what_it_should(visit):
+    """The harness can fail: an unnamed button and an image without alt text are caught."""
+    seen = visit("index.html")
+    seen.page.add_script_tag(path=str(AXE))
+    seen.page.evaluate(
+        """() => document.querySelector("main").insertAdjacentHTML(
+            "beforeend", '<button></button><img src="_static/logo.svg">')"""
+    )
+    results = seen.page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_21_AA
+    )
+    found = {(v["id"], v["impact"]) for v in results["violations"]}
+    assert ("button-name", "critical") in found
+    assert ("image-alt", "critical") in found
 
 
 @pytest.mark.parametrize("page", bookbuild.notebook_pages())

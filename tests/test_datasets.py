@@ -74,3 +74,96 @@ def test_synthetic_linear_bad_input(kwargs, message):
 def test_synthetic_linear_needs_a_generator():
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         datasets.synthetic_linear(0)  # type: ignore[arg-type]
+
+
+def test_train_validation_split_is_a_partition():
+    x = np.arange(20.0)
+    y = 3 * x
+    train, validation = datasets.train_validation_split(
+        x, y, validation_fraction=0.25, rng=np.random.default_rng(1)
+    )
+    assert len(validation.inputs) == 5 and len(train.inputs) == 15
+    assert sorted([*train.inputs, *validation.inputs]) == list(x)
+    assert np.all(train.targets == 3 * train.inputs)
+    assert np.all(validation.targets == 3 * validation.inputs)
+    again = datasets.train_validation_split(
+        x, y, validation_fraction=0.25, rng=np.random.default_rng(1)
+    )
+    assert np.array_equal(again[1].inputs, validation.inputs), "same generator, same split"
+    other = datasets.train_validation_split(
+        x, y, validation_fraction=0.25, rng=np.random.default_rng(2)
+    )
+    assert not np.array_equal(other[1].inputs, validation.inputs)
+
+
+def test_train_validation_split_keeps_rows_together_and_at_least_one_each_side():
+    X, Y = datasets.crop_yields()
+    train, validation = datasets.train_validation_split(
+        X, Y, validation_fraction=0.01, rng=np.random.default_rng(0)
+    )
+    assert validation.inputs.shape == (1, 3) and validation.targets.shape == (1, 2)
+    row = np.flatnonzero((validation.inputs[0] == X).all(axis=1))[0]
+    assert np.array_equal(Y[row], validation.targets[0])
+    train, validation = datasets.train_validation_split(
+        X, Y, validation_fraction=0.99, rng=np.random.default_rng(0)
+    )
+    assert len(train.inputs) == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"validation_fraction": 0.0}, r"validation_fraction must be in \(0, 1\)"),
+        ({"validation_fraction": 1.0}, r"validation_fraction must be in \(0, 1\)"),
+    ],
+)
+def test_train_validation_split_bad_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        datasets.train_validation_split(
+            np.arange(5.0), np.arange(5.0), rng=np.random.default_rng(0), **kwargs
+        )
+    with pytest.raises(ValueError, match="same number of rows"):
+        datasets.train_validation_split(
+            np.arange(5.0), np.arange(4.0), validation_fraction=0.2, rng=np.random.default_rng(0)
+        )
+
+
+def test_polynomial_features():
+    features = datasets.polynomial_features(np.array([2.0, -0.5]), 4)
+    assert np.array_equal(features, [[2, 4, 8, 16], [-0.5, 0.25, -0.125, 0.0625]])
+    with pytest.raises(ValueError, match="degree must be an integer >= 1"):
+        datasets.polynomial_features([1.0], 0)
+
+
+def test_synthetic_curve_is_a_noisy_sine():
+    x, y = datasets.synthetic_curve(np.random.default_rng(0), n_samples=2000, noise=0.2)
+    assert x.min() >= -1 and x.max() <= 1
+    residual = y - np.sin(np.pi * x)
+    assert abs(residual.mean()) < 0.02
+    assert abs(residual.std() - 0.2) < 0.01
+    clean = datasets.synthetic_curve(np.random.default_rng(0), n_samples=5, noise=0.0)
+    assert np.allclose(clean.targets, np.sin(np.pi * clean.inputs))
+    with pytest.raises(ValueError, match="noise must be >= 0"):
+        datasets.synthetic_curve(np.random.default_rng(0), noise=-1.0)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        datasets.synthetic_curve(0)  # type: ignore[arg-type]
+
+
+def test_synthetic_linear_correlated_inputs():
+    """Correlation keeps each column standardised and makes the problem ill-conditioned."""
+    rng = np.random.default_rng(0)
+    X, y = datasets.synthetic_linear(
+        rng, n_samples=50_000, weights=[2.0, -1.0], bias=0.5, noise=0.0, correlation=0.9
+    )
+    assert np.allclose(X.std(axis=0), 1.0, atol=0.02)
+    assert abs(np.corrcoef(X.T)[0, 1] - 0.9) < 0.01
+    assert np.allclose(y, X @ [2.0, -1.0] + 0.5)
+    eigenvalues = np.linalg.eigvalsh(np.cov(X.T))
+    assert eigenvalues[-1] / eigenvalues[0] == pytest.approx(19.0, rel=0.05)
+    plain = datasets.synthetic_linear(np.random.default_rng(3), n_samples=4, weights=[1.0, 1.0])
+    zero = datasets.synthetic_linear(
+        np.random.default_rng(3), n_samples=4, weights=[1.0, 1.0], correlation=0.0
+    )
+    assert np.array_equal(plain.inputs, zero.inputs)
+    with pytest.raises(ValueError, match=r"correlation must be in \(-0.5, 1\)"):
+        datasets.synthetic_linear(rng, weights=[1.0, 1.0, 1.0], correlation=-0.6)

@@ -1,5 +1,7 @@
 """Each objective's gradient is right (checked against autograd and central differences)."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -91,3 +93,106 @@ def test_least_squares_matches_polyfit_and_multi_output_lstsq():
 def test_least_squares_rejects_row_mismatch():
     with pytest.raises(ValueError, match="same number of rows, got 3 and 2"):
         objectives.least_squares([1.0, 2.0, 3.0], [1.0, 2.0])
+
+
+# ------------------------------------------------------------- vectorised gradient and ridge
+
+
+def _autograd_mse(X, Y, W, b):
+    """Gradients of torch.nn.MSELoss (mean over all entries) of X W^T + b."""
+    Wt = torch.tensor(W, requires_grad=True)
+    bt = torch.tensor(b, requires_grad=True)
+    prediction = torch.tensor(X) @ Wt.T + bt
+    torch.nn.MSELoss()(prediction, torch.tensor(Y)).backward()
+    return Wt.grad.numpy(), bt.grad.numpy()
+
+
+def test_vectorised_gradient_matches_autograd_for_several_outputs():
+    rng = np.random.default_rng(0)
+    X, Y = datasets.crop_yields()
+    W, b = rng.normal(size=(2, 3)), rng.normal(size=2)
+    grad_W, grad_b = objectives.least_squares_gradient(X, Y, W, b)
+    want_W, want_b = _autograd_mse(X, Y, W, b)
+    assert_allclose(grad_W, want_W, rtol=1e-12)
+    assert_allclose(grad_b, want_b, rtol=1e-12)
+    assert grad_W.shape == (2, 3) and grad_b.shape == (2,)
+
+
+def test_vectorised_gradient_for_one_output_is_the_scalar_formula():
+    x, y = datasets.thermometer()
+    grad_w, grad_b = objectives.least_squares_gradient(x, y, [0.3], -2.0)
+    assert grad_w.shape == (1,) and grad_b.shape == ()
+    assert_allclose([grad_w[0], grad_b], objectives.mse_gradient(x, y, w=0.3, b=-2.0), rtol=1e-12)
+    # (2/n) X~^T (X~ theta - y) with X~ = [x 1], theta = (w, b)
+    X1 = np.column_stack([x, np.ones_like(x)])
+    theta = np.array([0.3, -2.0])
+    assert_allclose([grad_w[0], grad_b], 2 / len(x) * X1.T @ (X1 @ theta - y), rtol=1e-12)
+
+
+def test_vectorised_gradient_is_zero_at_the_least_squares_solution():
+    X, Y = datasets.crop_yields()
+    W, b = objectives.least_squares(X, Y)
+    grad_W, grad_b = objectives.least_squares_gradient(X, Y, W, b)
+    assert_allclose(grad_W, 0.0, atol=1e-8)
+    assert_allclose(grad_b, 0.0, atol=1e-10)
+
+
+def test_vectorised_gradient_checks_shapes():
+    with pytest.raises(ValueError, match="weights must have 2 x 3 entries and bias 2"):
+        objectives.least_squares_gradient(np.ones((4, 3)), np.ones((4, 2)), np.ones(3), np.ones(2))
+
+
+def _ridge_objective_gradient(X, Y, W, b, alpha):
+    grad_W, grad_b = objectives.least_squares_gradient(X, Y, W, b)
+    return grad_W + alpha * W, grad_b
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.01, 1.0, 100.0])
+def test_ridge_solution_is_a_stationary_point_of_the_penalised_loss(alpha):
+    X, Y = datasets.crop_yields()
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    W, b = objectives.ridge(Z, Y, alpha=alpha)
+    grad_W, grad_b = _ridge_objective_gradient(Z, Y, W, b, alpha)
+    assert_allclose(grad_W, 0.0, atol=1e-9)
+    assert_allclose(grad_b, 0.0, atol=1e-9)
+
+
+def test_ridge_shrinks_the_weights_and_alpha_zero_is_least_squares():
+    X, y = datasets.synthetic_curve(np.random.default_rng(3), n_samples=20)
+    features = datasets.polynomial_features(X, 6)
+    w0, b0 = objectives.ridge(features, y, alpha=0.0)
+    w_ls, b_ls = objectives.least_squares(features, y)
+    assert_allclose(w0, w_ls, rtol=1e-6)
+    assert_allclose(b0, b_ls, rtol=1e-6)
+    norms = [
+        np.linalg.norm(objectives.ridge(features, y, alpha=a)[0]) for a in (0, 1e-3, 1e-1, 10)
+    ]
+    assert all(later < earlier for earlier, later in itertools.pairwise(norms))
+
+
+def test_ridge_is_torch_weight_decay_on_the_weights_only():
+    """Gradient descent with weight_decay=alpha on the weights converges to the ridge solution."""
+    X, Y = datasets.crop_yields()
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    alpha = 0.5
+    model = torch.nn.Linear(3, 2).double()
+    optimizer = torch.optim.SGD(
+        [
+            {"params": [model.weight], "weight_decay": alpha},
+            {"params": [model.bias], "weight_decay": 0.0},
+        ],
+        lr=0.2,
+    )
+    inputs, targets = torch.tensor(Z), torch.tensor(Y)
+    for _ in range(2000):
+        optimizer.zero_grad()
+        torch.nn.MSELoss()(model(inputs), targets).backward()
+        optimizer.step()
+    W, b = objectives.ridge(Z, Y, alpha=alpha)
+    assert_allclose(model.weight.detach().numpy(), W, rtol=1e-8)
+    assert_allclose(model.bias.detach().numpy(), b, rtol=1e-8)
+
+
+def test_ridge_rejects_a_negative_penalty():
+    with pytest.raises(ValueError, match="alpha must be >= 0, got -1.0"):
+        objectives.ridge([0.0, 1.0], [0.0, 1.0], alpha=-1.0)

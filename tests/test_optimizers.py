@@ -4,10 +4,19 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from numpy.testing import assert_allclose, assert_array_equal
 
-from gdcourse import datasets, objectives
-from gdcourse.optimizers import DescentResult, gradient_descent, heavy_ball, minibatch_sgd
+from gdcourse import datasets, objectives, schedules
+from gdcourse.optimizers import (
+    DescentResult,
+    adam,
+    gradient_descent,
+    heavy_ball,
+    minibatch_sgd,
+    nesterov,
+    newton,
+)
 
 
 def test_parabola_minimum_is_two_with_value_minus_five():
@@ -243,3 +252,199 @@ def test_minibatch_sgd_bad_input():
         minibatch_sgd(X, y, learning_rate=0.1, batch_size=12, epochs=1, rng=rng)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         minibatch_sgd(X, y, learning_rate=0.1, batch_size=2, epochs=1, rng=42)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- against torch.optim
+
+
+def _torch_path(objective, start, make_optimizer, steps, make_scheduler=None):
+    """The parameter after 0, 1, ..., steps updates of a torch.optim optimizer on f."""
+    p = torch.tensor(np.asarray(start, dtype=np.float64), requires_grad=True)
+    optimizer = make_optimizer([p])
+    scheduler = make_scheduler(optimizer) if make_scheduler else None
+    path = [p.detach().numpy().copy()]
+    for _ in range(steps):
+        optimizer.zero_grad()
+        objective.f(p).backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        path.append(p.detach().numpy().copy())
+    return np.array(path)
+
+
+PROBLEMS = [
+    (objectives.ill_conditioned(50.0), [-10.0, 3.0]),
+    (objectives.rosenbrock, [-1.5, 2.0]),
+    (objectives.shifted_bowl, [10.0, 10.0]),
+]
+PROBLEM_IDS = ["ill-conditioned", "rosenbrock", "shifted-bowl"]
+
+
+def _rate(objective):
+    return (1e-3, 0.9) if objective is objectives.rosenbrock else (0.02, 0.8)
+
+
+@pytest.mark.parametrize(("objective", "start"), PROBLEMS, ids=PROBLEM_IDS)
+def test_heavy_ball_is_torch_sgd_momentum_for_a_constant_rate(objective, start):
+    eta, beta = _rate(objective)
+    ours = heavy_ball(objective.grad, start, learning_rate=eta, momentum=beta, max_iter=80, tol=0)
+    theirs = _torch_path(
+        objective, start, lambda ps: torch.optim.SGD(ps, lr=eta, momentum=beta), 80
+    )
+    assert_allclose(ours.path, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_heavy_ball_and_torch_momentum_differ_under_a_schedule():
+    """PyTorch scales the whole velocity by today's rate; the book's form only the new gradient."""
+    q, start = PROBLEMS[0]
+    schedule = schedules.step_decay(0.02, factor=0.5, every=10)
+    ours = heavy_ball(q.grad, start, learning_rate=schedule, momentum=0.8, max_iter=40, tol=0)
+    theirs = _torch_path(
+        q,
+        start,
+        lambda ps: torch.optim.SGD(ps, lr=0.02, momentum=0.8),
+        40,
+        lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=10, gamma=0.5),
+    )
+    assert_allclose(ours.path[:11], theirs[:11], rtol=1e-10, atol=1e-12)
+    assert np.abs(ours.path[11:] - theirs[11:]).max() > 0.1
+
+
+@pytest.mark.parametrize(("objective", "start"), PROBLEMS, ids=PROBLEM_IDS)
+def test_nesterov_is_torch_nesterov_at_the_look_ahead_point(objective, start):
+    eta, beta = _rate(objective)
+    ours = nesterov(objective.grad, start, learning_rate=eta, momentum=beta, max_iter=80, tol=0)
+    theirs = _torch_path(
+        objective,
+        start,
+        lambda ps: torch.optim.SGD(ps, lr=eta, momentum=beta, nesterov=True),
+        80,
+    )
+    velocity = np.diff(ours.path, axis=0)  # v_{k+1} = x_{k+1} - x_k
+    look_ahead = ours.path[1:] + beta * velocity
+    assert_allclose(look_ahead, theirs[1:], rtol=1e-10, atol=1e-12)
+    assert np.abs(ours.path - theirs).max() > 1e-3, "the iterates themselves differ"
+
+
+@pytest.mark.parametrize(("objective", "start"), PROBLEMS, ids=PROBLEM_IDS)
+@pytest.mark.parametrize(("betas", "eps"), [((0.9, 0.999), 1e-8), ((0.5, 0.9), 1e-3)])
+def test_adam_is_torch_adam(objective, start, betas, eps):
+    ours = adam(
+        objective.grad, start, learning_rate=0.05, betas=betas, eps=eps, max_iter=60, tol=0
+    )
+    theirs = _torch_path(
+        objective, start, lambda ps: torch.optim.Adam(ps, lr=0.05, betas=betas, eps=eps), 60
+    )
+    assert_allclose(ours.path, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_adam_bias_correction_makes_the_first_step_the_learning_rate():
+    """Without bias correction the first step would be (1 - 0.9) / sqrt(1 - 0.999) ~ 3.2 eta."""
+    q = objectives.ill_conditioned(1000.0)
+    run = adam(q.grad, [1.0, -1.0], learning_rate=0.01, max_iter=1)
+    assert_allclose(run.path[1] - run.path[0], [-0.01, 0.01], rtol=1e-6)
+
+
+def test_adam_with_a_schedule_is_torch_adam_with_a_scheduler():
+    q, start = PROBLEMS[0]
+    ours = adam(q.grad, start, learning_rate=schedules.cosine(0.5, total=30), max_iter=30, tol=0)
+    theirs = _torch_path(
+        q,
+        start,
+        lambda ps: torch.optim.Adam(ps, lr=0.5),
+        30,
+        lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=30),
+    )
+    assert_allclose(ours.path, theirs, rtol=1e-9, atol=1e-12)
+
+
+def test_a_schedule_is_called_with_the_update_count():
+    seen = []
+
+    def schedule(k):
+        seen.append(k)
+        return 0.1
+
+    gradient_descent(objectives.parabola.grad, 5.0, learning_rate=schedule, max_iter=4, tol=0)
+    assert seen == [0, 1, 2, 3]
+    decaying = gradient_descent(
+        lambda x: np.ones_like(x),
+        0.0,
+        learning_rate=schedules.inverse_time(1.0, decay=1.0),
+        max_iter=3,
+        tol=0,
+    )
+    assert_allclose(decaying.path, [0.0, -1.0, -1.5, -1.5 - 1 / 3])
+
+
+@pytest.mark.parametrize("value", [-0.1, float("nan"), float("inf")])
+def test_a_schedule_returning_a_bad_rate_is_reported(value):
+    with pytest.raises(ValueError, match=r"schedule returned .* at step 2; learning rates must"):
+        gradient_descent(
+            objectives.parabola.grad, 5.0, learning_rate=lambda k: 0.1 if k < 2 else value
+        )
+
+
+def test_minibatch_sgd_calls_its_schedule_once_per_epoch():
+    x, y = datasets.thermometer()
+    xn = x / x.max()
+    seen = []
+
+    def schedule(t):
+        seen.append(t)
+        return 0.1
+
+    fit = minibatch_sgd(
+        xn, y, learning_rate=schedule, batch_size=4, epochs=3, rng=np.random.default_rng(0)
+    )
+    same = minibatch_sgd(
+        xn, y, learning_rate=0.1, batch_size=4, epochs=3, rng=np.random.default_rng(0)
+    )
+    assert seen == [0, 1, 2]
+    assert_array_equal(fit.epoch_losses, same.epoch_losses)
+
+
+# --------------------------------------------------------------------------- Newton
+
+
+def test_newton_solves_a_quadratic_in_one_step_whatever_its_conditioning():
+    for kappa in (1.0, 1e3, 1e6):
+        q = objectives.ill_conditioned(kappa)
+        run = newton(q.grad, lambda p, k=kappa: np.diag([1.0, k]), [-10.0, 3.0])
+        assert_allclose(run.path[1], [0.0, 0.0], atol=1e-12)
+        assert run.n_iter == 1 and run.reason == "tolerance"
+
+
+def test_newton_converges_quadratically_and_can_find_a_maximum():
+    cubic = objectives.cubic
+    root = np.sqrt(5 / 6)
+    run = newton(cubic.grad, lambda x: 24 * x, 1.8, max_iter=10)
+    errors = np.abs(run.path - root)
+    # quadratic convergence: e_{k+1} is about e_k^2 f'''(r) / (2 f''(r)) = e_k^2 / (2 r)
+    for k in range(1, 4):
+        assert errors[k + 1] <= 1.1 * errors[k] ** 2 / (2 * root)
+    uphill = newton(cubic.grad, lambda x: 24 * x, -1.2, max_iter=10)
+    assert_allclose(uphill.x, -root, rtol=1e-12)  # the local maximum, not a minimum
+
+
+def test_newton_reports_a_singular_hessian_and_a_wrong_shape():
+    with pytest.raises(ValueError, match="singular"):
+        newton(lambda p: np.array([p[0], 1.0]), lambda p: np.diag([1.0, 0.0]), [1.0, 1.0])
+    with pytest.raises(ValueError, match="second derivative at 0.0 is 0"):
+        newton(lambda x: x + 1, lambda x: 0.0, 0.0)
+    with pytest.raises(ValueError, match=r"hessian must return a matrix of shape \(2, 2\)"):
+        newton(lambda p: p, lambda p: np.eye(3), [1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"betas": (0.9, 1.0)}, r"betas\[1\] must be in \[0, 1\)"),
+        ({"betas": 0.9}, r"betas must be a pair"),
+        ({"eps": 0.0}, r"eps must be > 0"),
+    ],
+)
+def test_adam_bad_arguments(kwargs, words):
+    with pytest.raises((ValueError, TypeError), match=words):
+        adam(objectives.parabola.grad, 1.0, learning_rate=0.1, **kwargs)

@@ -94,3 +94,23 @@ def test_default_axes_is_current_and_no_show(monkeypatch):
         assert line.axes is plt.gca()
     finally:
         plt.close(fig)
+
+
+def test_curves_differ_in_more_than_colour(ax):
+    """Successive curves change line style with colour; markers are spread along a curve."""
+    plotting.use_style()
+    try:
+        figure = Figure()
+        axes = figure.add_subplot()
+        lines = [plotting.plot_loss(np.arange(100.0) + k, ax=axes) for k in range(4)]
+        styles = {line.get_linestyle() for line in lines}
+        colors = {line.get_color() for line in lines}
+        assert len(styles) == 4 and len(colors) == 4
+    finally:
+        matplotlib.rcdefaults()
+    marked = plotting.plot_loss(np.arange(200.0), ax=ax, marker="s", n_markers=10)
+    assert marked.get_marker() == "s"
+    offset, every = marked.get_markevery()
+    assert every == 20 and 0 <= offset < every
+    dashed = plotting.plot_loss([1.0, 2.0], ax=ax, linestyle="--")
+    assert dashed.get_linestyle() == "--"
