@@ -79,6 +79,15 @@ def ensure_chromium() -> None:
     )
 
 
+def ensure_bubblewrap() -> None:
+    """Install Debian's bubblewrap when it is missing: the grader isolates student code with it."""
+    _ensure_debian_package(
+        "bubblewrap",
+        shutil.which("bwrap") is not None,
+        "grading (and its tests) isolates student code with bubblewrap",
+    )
+
+
 def ensure_npm() -> None:
     """Install Debian's npm when it is missing: the book's offline JavaScript comes from npm."""
     _ensure_debian_package(

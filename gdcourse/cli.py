@@ -113,6 +113,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "test":
         _environment.ensure_chromium()
+        _environment.ensure_bubblewrap()
         importlib.import_module("gdcourse.bookbuild").build_book(clean=False)
         pytest_args = list(args.pytest_args)
         command = [sys.executable, "-m", "pytest", *pytest_args]
