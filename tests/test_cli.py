@@ -79,7 +79,9 @@ def test_missing_debian_package_is_installed_as_root_or_explained(monkeypatch):
     _environment.ensure_npm()  # npm is on PATH (as patched): nothing to do
     _environment.ensure_bubblewrap()  # and so is bwrap
     assert commands == []
-    monkeypatch.setattr(_environment.shutil, "which", lambda name: None)
+    monkeypatch.setattr(
+        _environment.shutil, "which", lambda name: None if name == "bwrap" else name
+    )
     monkeypatch.setattr(_environment.os, "geteuid", lambda: 0)
     _environment.ensure_bubblewrap()
     assert commands[-1][:2] == ["apt-get", "install"] and commands[-1][-1] == "bubblewrap"
