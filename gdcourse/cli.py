@@ -92,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     grade.add_argument("--student", action="append", help="grade only these students")
     grade.add_argument(
+        "--db",
+        metavar="URL",
+        help="the gradebook's address (default: c.CourseDirectory.db_url of\n"
+        "nbgrader_config.py, else the course's gradebook.db), e.g.\n"
+        "postgresql+psycopg://user@host/course",
+    )
+    grade.add_argument(
         "--no-isolation",
         action="store_true",
         help="grade even where student code cannot be isolated (bubblewrap and user\n"
@@ -145,6 +152,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             workers=args.workers,
             students=args.student,
             isolation=not args.no_isolation,
+            db_url=args.db,
         )
         return result
     raise AssertionError(args.command)  # argparse only lets known commands through

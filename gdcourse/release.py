@@ -55,11 +55,10 @@ def _digest(folder: Path) -> str:
 
 
 def _root(root: str | os.PathLike[str] | None) -> Path:
-    from gdcourse.grading.checks import course_root
+    """The course at ``root``, by default this checkout."""
+    from gdcourse.course import find_root
 
-    if root is not None:
-        return course_root(root)
-    return course_root(Path(__file__).resolve().parent.parent)
+    return find_root(root if root is not None else Path(__file__).resolve().parent.parent)
 
 
 def assignments(root: str | os.PathLike[str] | None = None) -> list[str]:

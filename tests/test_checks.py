@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gdcourse.course import find_root as course_root
 from gdcourse.grading import check
 from gdcourse.grading.checks import (
     CheckCall,
-    course_root,
     get_spec,
     judge_case,
     load_reference,

@@ -324,8 +324,8 @@ def test_student_text_is_inert_in_report_csv_and_feedback(graded):
     assert "\n- **mallory**" not in report and "\n| mallory |" not in report
     assert "<script>" not in report
     csv = (course / "reports" / "ps4_autograd" / "grades.csv").read_text()
-    assert ',=HYPERLINK' not in csv and '"=HYPERLINK' not in csv
-    page = (course / "feedback" / "markdown_script" / "ps4_autograd" / "ps4_autograd.html")
+    assert ",=HYPERLINK" not in csv and '"=HYPERLINK' not in csv
+    page = course / "feedback" / "markdown_script" / "ps4_autograd" / "ps4_autograd.html"
     text = page.read_text()
     assert "<script>document.title" not in text
     assert "onerror=" not in text and "http://example.invalid" not in text
@@ -382,7 +382,10 @@ def test_an_unreadable_notebook_is_graded_zero_with_the_reason(tmp_path):
     submission = autograde.read_submission(tmp_path, ["ps4_autograd.ipynb"], master)
     assert submission.unreadable and "not a readable notebook" in submission.unreadable
     grade = autograde.grade(
-        submission.notebook, master, sandbox=None, references=None  # type: ignore[arg-type]
+        submission.notebook,
+        master,
+        sandbox=None,
+        references=None,  # type: ignore[arg-type]
     )
     assert grade.score == 0 and grade.max_score == 3
     assert "not a readable notebook" in grade.needs_human[0]

@@ -29,8 +29,14 @@ from gdcourse.grading.sandbox import (
 
 SUPPORT = Path(__file__).resolve().parent / "support"
 ROOT = Path(__file__).resolve().parent.parent
-PRELOAD = ("numpy", "torch", "torch.optim", "torch._dynamo", "gdcourse.grading.protocol",
-           "gdcourse.grading.sandbox.student")
+PRELOAD = (
+    "numpy",
+    "torch",
+    "torch.optim",
+    "torch._dynamo",
+    "gdcourse.grading.protocol",
+    "gdcourse.grading.sandbox.student",
+)
 ADD = "def add(a, b):\n    return a + b\n"
 ASSIGNMENT = "sandbox_probes"
 
@@ -142,8 +148,23 @@ def add(a, b):
     assert found["proc"] == []
     assert found["net"] == 101  # ENETUNREACH: no network at all
     assert not any(value == "written" for value in found.values())
-    assert set(found["root"]) <= {"bin", "dev", "etc", "lib", "lib64", "proc", "root", "sbin",
-                                  "tmp", "usr", "work", "home", "opt", "run", "var"}
+    assert set(found["root"]) <= {
+        "bin",
+        "dev",
+        "etc",
+        "lib",
+        "lib64",
+        "proc",
+        "root",
+        "sbin",
+        "tmp",
+        "usr",
+        "work",
+        "home",
+        "opt",
+        "run",
+        "var",
+    }
 
 
 def test_nothing_written_survives_the_run(sandbox):
@@ -280,18 +301,23 @@ def _local(name):
 
 
 def test_bytes_written_to_the_reply_channel_are_a_violation(sandbox):
-    stray = FIND + """
+    stray = (
+        FIND
+        + """
 import os
 def add(a, b):
     os.write(_local("reply_fd"), b"\\x00\\x00\\x00\\x05hello")
     return a + b
 """
+    )
     outcome = sandbox.run(job(stray)).tests[0]
     assert outcome.replies == (None,) and outcome.channel
 
 
 def test_a_forged_second_reply_is_a_violation(sandbox):
-    forged = FIND + """
+    forged = (
+        FIND
+        + """
 import json, os
 def add(a, b):
     token = _local("message")[0]
@@ -299,13 +325,16 @@ def add(a, b):
     os.write(_local("reply_fd"), len(body).to_bytes(4, "big") + body)
     return a + b
 """
+    )
     result = sandbox.run(job(forged))
     assert result.tests[0].channel, "two replies to one request must be a violation"
 
 
 def test_a_process_left_behind_cannot_answer_later_requests(sandbox):
     tests = [TestRequest(f"t{i}", "add", [{"a": i, "b": 0}]) for i in range(3)]
-    behind = FIND + """
+    behind = (
+        FIND
+        + """
 import json, os, time
 def add(a, b):
     fd = _local("reply_fd")
@@ -317,6 +346,7 @@ def add(a, b):
         time.sleep(1.5)
     return a + b
 """
+    )
     result = sandbox.run(job(behind, tests=tests))
     assert [output(result, i) for i in range(3)] == [0, 1, 2]
     assert not any(outcome.channel for outcome in result.tests), "killed before it could write"

@@ -24,9 +24,9 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from gdcourse.grading import checks
-from gdcourse.grading.shortcuts import Watch
 from gdcourse.grading.framework import Verdict
 from gdcourse.grading.probes import ps5_minibatch_sgd, ps6_momentum
+from gdcourse.grading.shortcuts import Watch
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ("ps4_autograd", "ps5_minibatch_sgd", "ps6_momentum")

@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from gdcourse.course import Course
 from gdcourse.grading.framework import FunctionSpec, Verdict, format_verdict
 from gdcourse.grading.probes import run_probe
 from gdcourse.grading.protocol import Case, decode
@@ -45,7 +46,6 @@ from gdcourse.grading.shortcuts import Watch, describe
 
 __all__ = [
     "CheckCall",
-    "course_root",
     "decoded",
     "get_spec",
     "judge_case",
@@ -56,8 +56,6 @@ __all__ = [
     "run_check",
 ]
 
-CONFIG_FILE = "nbgrader_config.py"
-SOURCE_DIRECTORY = "solutions"
 
 # ------------------------------------------------------------------ specs
 
@@ -247,8 +245,7 @@ def judge_case(
             f"{reference['__error__']}"
         )
     variants: dict[str, dict[str, Any]] = {
-        name: decoded(probe_safely(spec, variant, case))
-        for name, variant in spec.variants.items()
+        name: decoded(probe_safely(spec, variant, case)) for name, variant in spec.variants.items()
     }
     verdict = spec.judge(case, decoded(student_output), reference, variants)
     text = format_verdict(spec.function, case, verdict, hidden=hidden, index=index)
@@ -313,30 +310,10 @@ def public_reference(spec: FunctionSpec) -> Callable[..., Any]:
 # ------------------------------------------------------------------ the master's reference
 
 
-def course_root(root: str | os.PathLike[str] | None = None) -> Path:
-    """The course directory: ``root``, else ``$GDCOURSE_ROOT``, else the nearest folder
-    at or above the working directory that holds ``nbgrader_config.py``."""
-    if root is None:
-        root = os.environ.get("GDCOURSE_ROOT") or None
-    if root is not None:
-        path = Path(root).resolve()
-        if not (path / CONFIG_FILE).is_file():
-            raise FileNotFoundError(f"course root {str(path)!r} has no {CONFIG_FILE}")
-        return path
-    start = Path.cwd().resolve()
-    for folder in (start, *start.parents):
-        if (folder / CONFIG_FILE).is_file() and (folder / SOURCE_DIRECTORY).is_dir():
-            return folder
-    raise FileNotFoundError(
-        f"no course directory ({CONFIG_FILE} next to {SOURCE_DIRECTORY}/) at or above "
-        f"{str(start)!r}; set GDCOURSE_ROOT. Hidden tests need the master notebooks, "
-        "which only instructors have."
-    )
-
-
 def master_path(assignment: str, root: str | os.PathLike[str] | None = None) -> Path:
-    """``<root>/solutions/<assignment>/<assignment>.ipynb`` (it must exist)."""
-    path = course_root(root) / SOURCE_DIRECTORY / assignment / f"{assignment}.ipynb"
+    """The master of ``assignment`` in the course at ``root`` (see
+    :func:`gdcourse.course.find_root`); it must exist."""
+    path = Course.open(root).master(assignment)
     if not path.is_file():
         raise FileNotFoundError(f"no master notebook for {assignment!r} at {str(path)!r}")
     return path

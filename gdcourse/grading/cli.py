@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gdcourse.grading import checks
+from gdcourse.course import Course
 from gdcourse.grading.collect import refused_reasons
 from gdcourse.grading.report import StudentRecord, write_report
 from gdcourse.grading.sandbox import IsolationUnavailable, Limits
@@ -57,9 +57,9 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _course_root(root: str | os.PathLike[str] | None) -> Path:
+def _open_course(root: str | os.PathLike[str] | None, db_url: str | None) -> Course:
     try:
-        return checks.course_root(root)
+        return Course.open(root, db_url=db_url)
     except FileNotFoundError as error:
         raise SystemExit(f"gdcourse grade: {error}") from None
 
@@ -94,7 +94,9 @@ def submission_problem(folder: Path) -> str | None:
             if stat.S_ISLNK(mode):
                 return f"{relative} is a symbolic link; a submission may hold regular files only"
             if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
-                return f"{relative} is not a regular file; a submission may hold regular files only"
+                return (
+                    f"{relative} is not a regular file; a submission may hold regular files only"
+                )
             if stat.S_ISREG(mode):
                 total += path.lstat().st_size
                 if total > MAX_FOLDER_BYTES:
@@ -109,42 +111,32 @@ def _nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _db_url(course: Path) -> str:
-    return f"sqlite:///{course / 'gradebook.db'}"
-
-
-def _ensure_in_gradebook(root: Path, assignment: str, notebooks: Sequence[str]) -> None:
+def _ensure_in_gradebook(course: Course, assignment: str, notebooks: Sequence[str]) -> None:
     """Register the assignment's cells in the gradebook (without touching ``exercises/``)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    if (root / "gradebook.db").exists():
-        with Gradebook(_db_url(root)) as gradebook:
-            try:
-                known = {nb.name for nb in gradebook.find_assignment(assignment).notebooks}
-            except MissingEntry:
-                known = set()
-        if set(notebooks) <= known:
-            return
+    with Gradebook(course.db_url) as gradebook:
+        try:
+            known = {nb.name for nb in gradebook.find_assignment(assignment).notebooks}
+        except MissingEntry:
+            known = set()
+    if set(notebooks) <= known:
+        return
     _say(f"Registering {assignment} in the gradebook (nbgrader generate_assignment)...")
     with tempfile.TemporaryDirectory(prefix="gdcourse-release-") as release:
         done = _nbgrader(
-            root,
+            course.root,
             "generate_assignment",
             assignment,
             "--force",
             f"--CourseDirectory.release_directory={release}",
+            f"--CourseDirectory.db_url={course.db_url}",
         )
     if done.returncode != 0:
         raise SystemExit(
             f"gdcourse grade: could not register {assignment} in the gradebook "
             f"(nbgrader generate_assignment failed):\n{done.stdout}{done.stderr}"
         )
-
-
-def _load_config(root: Path) -> Any:
-    from traitlets.config.loader import PyFileConfigLoader
-
-    return PyFileConfigLoader(checks.CONFIG_FILE, path=str(root)).load_config()
 
 
 def _progress(total: int, description: str) -> Any:
@@ -186,6 +178,7 @@ def grade_command(
     root: str | os.PathLike[str] | None = None,
     limits: Limits | None = None,
     isolation: bool = True,
+    db_url: str | None = None,
 ) -> int:
     """Grade ``assignment`` for every student in ``submitted/`` (or only ``students``).
 
@@ -197,16 +190,17 @@ def grade_command(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     started = time.monotonic()
-    course = _course_root(root)
+    layout = _open_course(root, db_url)
+    course = layout.root
     _say(f"gdcourse grade {assignment}: course {course}")
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-    source = course / checks.SOURCE_DIRECTORY / assignment
+    source = layout.source / assignment
     masters_paths = sorted(source.glob("*.ipynb"))
     if not masters_paths:
         raise SystemExit(f"gdcourse grade: no master notebook in {source}")
-    submitted = course / "submitted"
+    submitted = layout.submitted
     folders = sorted(
         p / assignment
         for p in (submitted.iterdir() if submitted.is_dir() else [])
@@ -242,7 +236,7 @@ def grade_command(
     timings: dict[str, float] = {}
     with warnings.catch_warnings(), _restored(streams):
         warnings.simplefilter("ignore")
-        _ensure_in_gradebook(course, assignment, list(masters))
+        _ensure_in_gradebook(layout, assignment, list(masters))
         references = autograde.shared_references(course)
         warm = threading.Thread(target=_warm, args=(references, masters), daemon=True)
         warm.start()
@@ -275,18 +269,16 @@ def grade_command(
         timings["start"] = time.monotonic() - started
         warm.join()
         from nbgrader.apps import NbGraderAPI
-        from nbgrader.coursedir import CourseDirectory
 
-        config = _load_config(course)
-        coursedir = CourseDirectory(config=config)
-        coursedir.root = str(course)
-        api = NbGraderAPI(coursedir=coursedir, config=config)
+        coursedir = layout.coursedir()
+        coursedir.db_url = layout.db_url
+        api = NbGraderAPI(coursedir=coursedir, config=coursedir.config)
         pending = Counter(student for student, _, _ in work if student not in refused)
         _say(f"Grading in {workers} sandboxes at a time; nbgrader records each as it is judged.")
         with _progress(len(folders), "grading") as bar, ThreadPoolExecutor(workers) as pool:
             for student, reasons in refused.items():
                 records[student].needs_human.extend(reasons)
-                _record_refused(course, assignment, student, reasons)
+                _record_refused(layout, assignment, student, reasons)
                 bar.update()
             futures = {
                 pool.submit(
@@ -323,19 +315,19 @@ def grade_command(
     timings["grading"] = time.monotonic() - started - timings["start"]
     mark = time.monotonic()
     _say("Writing feedback...")
-    _feedback(course, assignment, [p.parent.name for p in folders], workers)
+    _feedback(layout, assignment, [p.parent.name for p in folders], workers)
     for folder in folders:
         student = folder.parent.name
-        if (course / "autograded" / student / assignment).is_dir() and not (
-            course / "feedback" / student / assignment
+        if (layout.autograded / student / assignment).is_dir() and not (
+            layout.feedback / student / assignment
         ).is_dir():
             records[student].needs_human.append("feedback could not be made")
     timings["feedback"] = time.monotonic() - mark
     mark = time.monotonic()
-    reports = course / "reports" / assignment
+    reports = layout.reports / assignment
     reports.mkdir(parents=True, exist_ok=True)
-    questions = _collect(course, assignment, masters, records)
-    _export_csv(course, assignment, reports / "grades.csv")
+    questions = _collect(layout, assignment, masters, records)
+    _export_csv(layout, assignment, reports / "grades.csv")
     report = write_report(reports, assignment, list(records.values()), questions)
     timings["report"] = time.monotonic() - mark
     flagged = sum(1 for r in records.values() if r.needs_human)
@@ -345,7 +337,7 @@ def grade_command(
         f"workers; start {timings['start']:.1f} s, grading {timings['grading']:.1f} s, "
         f"feedback {timings['feedback']:.1f} s, report {timings['report']:.1f} s); "
         f"{flagged} need a human.\n"
-        f"Report: {report}\nGrades: {reports / 'grades.csv'}\nFeedback: {course / 'feedback'}"
+        f"Report: {report}\nGrades: {reports / 'grades.csv'}\nFeedback: {layout.feedback}"
     )
     return 1 if failed else 0
 
@@ -358,7 +350,9 @@ def _note(
     submission: Submission,
 ) -> None:
     for cell in grade.cells:
-        record.misconceptions.extend(m for m in cell.misconceptions if m not in record.misconceptions)
+        record.misconceptions.extend(
+            m for m in cell.misconceptions if m not in record.misconceptions
+        )
     record.needs_human.extend(grade.needs_human)
     record.notes.extend(submission.notes)
 
@@ -372,7 +366,7 @@ def _restored(streams: tuple[Any, Any]) -> Iterator[None]:
 
 
 def _collect(
-    course: Path,
+    course: Course,
     assignment: str,
     masters: dict[str, Master],
     records: dict[str, StudentRecord],
@@ -385,7 +379,7 @@ def _collect(
         for test in master.tests:
             key = f"{name}:{test.grade_id}" if len(masters) > 1 else test.grade_id
             questions[key] = test.points
-    with Gradebook(_db_url(course)) as gradebook:
+    with Gradebook(course.db_url) as gradebook:
         for student, record in records.items():
             for name in masters:
                 try:
@@ -403,7 +397,7 @@ def _collect(
     return questions
 
 
-def _feedback(course: Path, assignment: str, students: Sequence[str], workers: int) -> int:
+def _feedback(course: Course, assignment: str, students: Sequence[str], workers: int) -> int:
     """``nbgrader generate_feedback`` for ``students`` in ``workers`` forked processes.
 
     It runs after the last gradebook write: readers in parallel are safe, a reader beside
@@ -412,7 +406,7 @@ def _feedback(course: Path, assignment: str, students: Sequence[str], workers: i
     """
     import multiprocessing
 
-    graded = {p.parent.name for p in (course / "autograded").glob(f"*/{assignment}")}
+    graded = {p.parent.name for p in course.autograded.glob(f"*/{assignment}")}
     wanted = [student for student in students if student in graded]
     chunks = [wanted[i::workers] for i in range(workers) if wanted[i::workers]]
     context = multiprocessing.get_context("fork")
@@ -435,20 +429,19 @@ def _feedback(course: Path, assignment: str, students: Sequence[str], workers: i
     return failures
 
 
-def _feedback_batch(course: Path, assignment: str, exclude: Sequence[str]) -> None:
+def _feedback_batch(course: Course, assignment: str, exclude: Sequence[str]) -> None:
     """In a forked process: feedback for every autograded student not in ``exclude``."""
     code = 1
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             from nbgrader.apps import NbGraderAPI
-            from nbgrader.coursedir import CourseDirectory
 
-            config = _load_config(course)
-            coursedir = CourseDirectory(config=config)
-            coursedir.root = str(course)
+            coursedir = course.coursedir()
+            coursedir.db_url = course.db_url
             coursedir.student_id_exclude = ",".join(exclude)
-            outcome = NbGraderAPI(coursedir=coursedir, config=config).generate_feedback(assignment)
+            api = NbGraderAPI(coursedir=coursedir, config=coursedir.config)
+            outcome = api.generate_feedback(assignment)
             code = 0 if outcome.get("success") else 1
     finally:
         os._exit(code)
@@ -465,11 +458,11 @@ def _warm(references: Any, masters: dict[str, Master]) -> None:
                     return
 
 
-def _record_refused(course: Path, assignment: str, student: str, reasons: list[str]) -> None:
+def _record_refused(course: Course, assignment: str, student: str, reasons: list[str]) -> None:
     """Zero every grade of a submission that cannot be graded, with the reasons as comments."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(_db_url(course)) as gradebook:
+    with Gradebook(course.db_url) as gradebook:
         gradebook.update_or_create_student(student)
         submission = gradebook.update_or_create_submission(assignment, student)
         for notebook in submission.notebooks:
@@ -481,13 +474,12 @@ def _record_refused(course: Path, assignment: str, student: str, reasons: list[s
         gradebook.db.commit()
 
 
-def _export_csv(course: Path, assignment: str, destination: Path) -> None:
+def _export_csv(course: Course, assignment: str, destination: Path) -> None:
     from nbgrader.api import Gradebook
     from nbgrader.plugins import CsvExportPlugin
 
     plugin = CsvExportPlugin(to=str(destination), assignment=[assignment])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with Gradebook(_db_url(course)) as gradebook:
+        with Gradebook(course.db_url) as gradebook:
             plugin.export(gradebook)
-

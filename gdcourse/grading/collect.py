@@ -48,8 +48,11 @@ def plain_student_id(student_id: str) -> bool:
     >>> [plain_student_id(s) for s in ("ada", "=cmd", "..", "a/b", "", ".hidden")]
     [True, True, False, False, False, False]
     """
-    return bool(student_id) and "/" not in student_id and "\0" not in student_id and (
-        not student_id.startswith(".")
+    return (
+        bool(student_id)
+        and "/" not in student_id
+        and "\0" not in student_id
+        and (not student_id.startswith("."))
     )
 
 
@@ -94,7 +97,9 @@ def copy_regular_files(
             mode = (here / name).lstat().st_mode
             if stat.S_ISLNK(mode):  # os.walk lists a link to a folder among the folders
                 folders.remove(name)
-                refused.append(f"{(here / name).relative_to(source)} is a symbolic link: not copied")
+                refused.append(
+                    f"{(here / name).relative_to(source)} is a symbolic link: not copied"
+                )
                 continue
             (target / name).mkdir(exist_ok=True)
         for name in files:
@@ -102,7 +107,9 @@ def copy_regular_files(
                 continue
             path = here / name
             if name == REFUSED_FILE:
-                refused.append(f"{path.relative_to(source)} has a name the grader keeps for itself")
+                refused.append(
+                    f"{path.relative_to(source)} has a name the grader keeps for itself"
+                )
                 continue
             mode = path.lstat().st_mode
             if not stat.S_ISREG(mode):
@@ -131,8 +138,9 @@ class SafeCollect(ExchangeCollect):  # type: ignore[misc]
 
     def init_src(self) -> None:
         super().init_src()
-        kept = []
-        for record in self.src_records:
+        kept: list[dict[str, Any]] = []
+        records: list[dict[str, Any]] = getattr(self, "src_records")  # noqa: B009 (untyped)
+        for record in records:
             if plain_student_id(record["username"]):
                 kept.append(record)
             else:

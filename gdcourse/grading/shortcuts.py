@@ -19,7 +19,7 @@ import importlib.util
 import os
 import sys
 import types
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,7 +250,9 @@ def _region(name: str) -> Region:
 def _region_of_code(regions: Sequence[Region], code: types.CodeType) -> str | None:
     filename = code.co_filename
     for region in regions:
-        if id(code) in region.code_ids or (region.prefixes and filename.startswith(region.prefixes)):
+        if id(code) in region.code_ids or (
+            region.prefixes and filename.startswith(region.prefixes)
+        ):
             return region.name
     return None
 

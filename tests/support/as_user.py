@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from gdcourse.grading.sandbox import linux  # noqa: E402
+from gdcourse.grading.sandbox import linux
 
 
 def _blocked_ancestor(path: Path) -> Path | None:
@@ -56,7 +56,9 @@ def main(argv: list[str]) -> int:
                 if part == folder:
                     break
                 os.chmod(part, 0o755)
-            linux.mount(f"/proc/self/fd/{handles[path]}", str(path), None, linux.MS_BIND | linux.MS_REC)
+            linux.mount(
+                f"/proc/self/fd/{handles[path]}", str(path), None, linux.MS_BIND | linux.MS_REC
+            )
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)

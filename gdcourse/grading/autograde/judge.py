@@ -95,7 +95,9 @@ def not_graded(
 ) -> NotebookGrade:
     """Zero for every test cell, with the reason, for a submission that could not be graded."""
     cells = tuple(
-        CellGrade(t.grade_id, t.call.function, t.points, 0.0, f"Not graded: {reason}", t.call.hidden)
+        CellGrade(
+            t.grade_id, t.call.function, t.points, 0.0, f"Not graded: {reason}", t.call.hidden
+        )
         for t in master.tests
     )
     return NotebookGrade(cells, notes=tuple(notes), needs_human=(reason,), status=status)
@@ -162,7 +164,9 @@ def _judge_test(
             "The grader's reply channel was misused while these checks ran, so they earn "
             "nothing; a person will look at this submission."
         )
-        needs_human.append(f"{test.grade_id}: reply channel misused: {'; '.join(outcome.channel[:3])}")
+        needs_human.append(
+            f"{test.grade_id}: reply channel misused: {'; '.join(outcome.channel[:3])}"
+        )
     if outcome.tamper:
         blocked = True
         failures.append(
@@ -173,8 +177,10 @@ def _judge_test(
         needs_human.append(f"{test.grade_id}: refused: {', '.join(outcome.tamper[:3])}")
     if outcome.shortcut:
         blocked = True
-        what = shortcuts.describe(outcome.shortcut) if outcome.shortcut != "a banned shortcut" else (
-            "a library function this exercise asks you to write yourself"
+        what = (
+            shortcuts.describe(outcome.shortcut)
+            if outcome.shortcut != "a banned shortcut"
+            else ("a library function this exercise asks you to write yourself")
         )
         failures.append(
             f"{function} used {what}, which this exercise asks you to write yourself: no credit "
@@ -211,8 +217,9 @@ def _judge_test(
         if "data" in message:
             student = checks.decoded(message["data"])
         else:
-            error = message.get("error")
-            student = {"__error__": error[:300] if isinstance(error, str) else "unknown error"}
+            reported = message.get("error")
+            text = reported[:300] if isinstance(reported, str) else "unknown error"
+            student = {"__error__": text}
         reference, variants = references.get(call, case)
         verdict = spec.judge(case, student, reference, variants)
         if verdict.passed:
@@ -301,9 +308,9 @@ def judge(
     for problem in result.cell_problems:
         needs_human.append(f"while the cells ran: {problem}")
     cell_errors = _cell_errors(result, indices)
-    for index, error in cell_errors:
-        if error.startswith("CellTimeout"):
-            needs_human.append(f"cell {index}: {error}")
+    for index, raised in cell_errors:
+        if raised.startswith("CellTimeout"):
+            needs_human.append(f"cell {index}: {raised}")
     return NotebookGrade(
         tuple(cells),
         cell_errors=cell_errors,

@@ -29,7 +29,7 @@ from typing import Any
 
 from traitlets import Bool
 
-from gdcourse.grading import checks
+from gdcourse.course import Course, find_root
 from gdcourse.grading.autograde import run
 from gdcourse.grading.autograde.judge import NotebookGrade
 from gdcourse.grading.autograde.master import Master, read_master, source_of
@@ -49,14 +49,11 @@ _Preprocessor: Any = importlib.import_module("nbgrader.preprocessors").NbGraderP
 
 def course_root_of(path: str | os.PathLike[str]) -> Path:
     """The course directory holding ``path`` (the nearest folder with nbgrader_config.py)."""
-    for folder in Path(path).resolve().parents:
-        if (folder / checks.CONFIG_FILE).is_file():
-            return folder
-    return checks.course_root()
+    return find_root(start=Path(path).resolve().parent)
 
 
 def _master(root: Path, assignment: str, notebook: str) -> Master:
-    return read_master(root / checks.SOURCE_DIRECTORY / assignment / f"{notebook}.ipynb")
+    return read_master(Course.open(root).master(assignment, notebook))
 
 
 def _plain(nb: Any) -> Any:
@@ -158,7 +155,9 @@ class SandboxExecute(_Preprocessor):  # type: ignore[misc]
                 else:
                     cell.outputs.append(_stream(verdict.message))
             elif index in errors:
-                cell.outputs.append(_stream(f"This cell raised an error when graded: {errors[index]}"))
+                cell.outputs.append(
+                    _stream(f"This cell raised an error when graded: {errors[index]}")
+                )
         student = resources["nbgrader"]["student"]
         for reason in grade.needs_human:
             self.log.warning("%s needs a human: %s", student, reason)

@@ -114,7 +114,9 @@ _references: dict[str, References] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_sandbox(course_root: str | os.PathLike[str] | None, *, isolation: bool = True) -> Sandbox:
+def shared_sandbox(
+    course_root: str | os.PathLike[str] | None, *, isolation: bool = True
+) -> Sandbox:
     """This process's sandbox for a course: started on first use, stopped at exit.
 
     Raises :class:`~gdcourse.grading.sandbox.IsolationUnavailable` (with what to do)

@@ -178,7 +178,11 @@ def sanitize(notebook: Any, master: Master) -> tuple[dict[str, Any], list[str]]:
         if not isinstance(raw, Mapping) or raw.get("cell_type") not in ("code", "markdown", "raw"):
             dropped += 1
             continue
-        cell: dict[str, Any] = {"cell_type": raw["cell_type"], "metadata": {}, "source": source_of(raw)}
+        cell: dict[str, Any] = {
+            "cell_type": raw["cell_type"],
+            "metadata": {},
+            "source": source_of(raw),
+        }
         meta = nbgrader_meta(raw)
         grade_id = meta.get("grade_id")
         if grade_id is not None or meta:
@@ -196,14 +200,19 @@ def sanitize(notebook: Any, master: Master) -> tuple[dict[str, Any], list[str]]:
                     cell["source"] = source_of(original)
                     cell["cell_type"] = original.get("cell_type", cell["cell_type"])
             elif isinstance(grade_id, str) and grade_id in seen:
-                notes.append(f"cell {_short(grade_id)} appears more than once; only the first counts")
+                notes.append(
+                    f"cell {_short(grade_id)} appears more than once; only the first counts"
+                )
             else:
-                notes.append(f"a cell with unknown nbgrader id {_short(grade_id)} is treated as plain")
+                notes.append(
+                    f"a cell with unknown nbgrader id {_short(grade_id)} is treated as plain"
+                )
         if cell["cell_type"] == "code":
             cell["outputs"] = []
             cell["execution_count"] = None
-        cell_id = raw.get("id")
-        if not _valid_id(cell_id) or cell_id in used_ids:
+        raw_id = raw.get("id")
+        cell_id = raw_id if isinstance(raw_id, str) and _valid_id(raw_id) else _new_cell_id()
+        if cell_id in used_ids:
             cell_id = _new_cell_id()
         used_ids.add(cell_id)
         cell["id"] = cell_id
@@ -224,7 +233,9 @@ def sanitize(notebook: Any, master: Master) -> tuple[dict[str, Any], list[str]]:
         original["id"] = _new_cell_id()
         index = 0
         for previous in reversed(master_order[:position]):
-            where = [i for i, c in enumerate(cells) if nbgrader_meta(c).get("grade_id") == previous]
+            where = [
+                i for i, c in enumerate(cells) if nbgrader_meta(c).get("grade_id") == previous
+            ]
             if where:
                 index = where[0] + 1
                 break

@@ -9,7 +9,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from gdcourse.grading.framework.compare import DEFAULT_TOLERANCES, Tolerance, first_difference
-from gdcourse.grading.shortcuts import check_banned
 from gdcourse.grading.framework.verdicts import (
     CHANGED_IN_PLACE,
     COULD_NOT_RUN,
@@ -29,6 +28,7 @@ from gdcourse.grading.framework.verdicts import (
 from gdcourse.grading.misconceptions import MISCONCEPTIONS, check_names
 from gdcourse.grading.probes import Probe
 from gdcourse.grading.protocol import Case
+from gdcourse.grading.shortcuts import check_banned
 
 __all__ = [
     "FunctionSpec",
@@ -81,7 +81,6 @@ class FunctionSpec(Protocol):
     def hints(self) -> Mapping[str, str]:
         """Misconception name -> this assignment's wording of its hint."""
         ...
-
 
     def judge(
         self,
@@ -199,7 +198,6 @@ class Spec:
 
     def __post_init__(self) -> None:
         check_spec(self)
-
 
     def _difference(
         self,

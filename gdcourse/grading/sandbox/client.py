@@ -79,6 +79,7 @@ def probe_modules() -> list[str]:
     folder = PACKAGE / "grading" / "probes"
     return [f"gdcourse.grading.probes.{path.stem}" for path in sorted(folder.glob("ps*.py"))]
 
+
 SANDBOX_UID = 65534
 """The user the sandbox runs as when the grader is root (``nobody``)."""
 
@@ -148,21 +149,29 @@ class Job:
         """Two JSON lines: the cells and limits (all a student process is forked with),
         then the tests (read by the supervisor afterwards)."""
         head = json.dumps(
-            {"assignment": self.assignment, "cells": list(self.cells), "limits": asdict(self.limits)}
-        )
-        return head + "\n" + json.dumps(
             {
-                "tests": [
-                    {
-                        "test": t.test,
-                        "function": t.function,
-                        "cases": list(t.cases),
-                        "banned": list(t.banned),
-                    }
-                    for t in self.tests
-                ],
-            },
-            allow_nan=True,
+                "assignment": self.assignment,
+                "cells": list(self.cells),
+                "limits": asdict(self.limits),
+            }
+        )
+        return (
+            head
+            + "\n"
+            + json.dumps(
+                {
+                    "tests": [
+                        {
+                            "test": t.test,
+                            "function": t.function,
+                            "cases": list(t.cases),
+                            "banned": list(t.banned),
+                        }
+                        for t in self.tests
+                    ],
+                },
+                allow_nan=True,
+            )
         )
 
 
@@ -224,7 +233,11 @@ def parse_report(data: bytes, job: Job) -> RunResult:
     raw_tests = raw_tests if isinstance(raw_tests, list) else []
     outcomes = []
     for index, request in enumerate(job.tests):
-        raw = raw_tests[index] if index < len(raw_tests) and isinstance(raw_tests[index], dict) else {}
+        raw = (
+            raw_tests[index]
+            if index < len(raw_tests) and isinstance(raw_tests[index], dict)
+            else {}
+        )
         replies = raw.get("replies")
         replies = replies if isinstance(replies, list) else []
         outcomes.append(
@@ -382,10 +395,11 @@ class Sandbox:
     ) -> None:
         self.isolation = isolation
         self.course_root = Path(course_root) if course_root is not None else None
+        self._extra_sys_path = [str(Path(p).resolve()) for p in extra_sys_path]
         self._config = {
             "preload": list(preload),
             "probe_modules": list(probe_modules() if probes is None else probes),
-            "extra_sys_path": [str(Path(p).resolve()) for p in extra_sys_path],
+            "extra_sys_path": self._extra_sys_path,
             "isolated": isolation,
         }
         self._lock = threading.Lock()
@@ -409,7 +423,8 @@ class Sandbox:
         if bwrap is None:
             raise IsolationUnavailable(ISOLATION_HELP.format(why="bubblewrap is not installed"))
         binds = _binds(PACKAGE, self.course_root)
-        binds += [(path, path) for path in self._config["extra_sys_path"]]
+        extra: list[str] = self._extra_sys_path
+        binds += [(path, path) for path in extra]
         before, after = bwrap_arguments(PACKAGE)
         if os.geteuid() == 0:
             stage = {
@@ -421,7 +436,13 @@ class Sandbox:
                 "uid": SANDBOX_UID,
                 "gid": SANDBOX_UID,
             }
-            return [sys.executable, "-I", "-m", "gdcourse.grading.sandbox.stage", json.dumps(stage)]
+            return [
+                sys.executable,
+                "-I",
+                "-m",
+                "gdcourse.grading.sandbox.stage",
+                json.dumps(stage),
+            ]
         bind_args = [arg for source, target in binds for arg in ("--ro-bind", source, target)]
         return [bwrap, *before, *bind_args, *after, "--", *python]
 
@@ -449,40 +470,37 @@ class Sandbox:
             parent.close()
             child.close()
             raise
-        errors = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=errors,
-            pass_fds=[child.fileno()],
-            env=env,
-            cwd="/",
-        )
-        child.close()
-        assert self._process.stdin is not None
-        self._process.stdin.write(json.dumps(self._config).encode() + b"\n")
-        self._process.stdin.close()
-        parent.settimeout(180)
-        try:
-            ready = parent.recv(1 << 16)
-        except OSError as error:
-            ready = str(error).encode()
-        if not ready.startswith(b"ready"):
-            parent.close()
-            with contextlib.suppress(OSError):
-                self._process.kill()
-            self._process.wait()
-            self._process = None
-            errors.seek(0)
-            detail = (errors.read()[-3000:] + ready[-3000:]).decode(errors="replace").strip()
-            errors.close()
-            if self.isolation:
-                raise IsolationUnavailable(
-                    ISOLATION_HELP.format(why=f"the sandbox did not start: {detail or 'no reason given'}")
-                )
-            raise SandboxError(f"the sandbox host failed to start: {detail}")
-        errors.close()
+        with tempfile.TemporaryFile() as errors:
+            self._process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                pass_fds=[child.fileno()],
+                env=env,
+                cwd="/",
+            )
+            child.close()
+            assert self._process.stdin is not None
+            self._process.stdin.write(json.dumps(self._config).encode() + b"\n")
+            self._process.stdin.close()
+            parent.settimeout(180)
+            try:
+                ready = parent.recv(1 << 16)
+            except OSError as error:
+                ready = str(error).encode()
+            if not ready.startswith(b"ready"):
+                parent.close()
+                with contextlib.suppress(OSError):
+                    self._process.kill()
+                self._process.wait()
+                self._process = None
+                errors.seek(0)
+                detail = (errors.read()[-3000:] + ready[-3000:]).decode(errors="replace").strip()
+                if self.isolation:
+                    why = f"the sandbox did not start: {detail or 'no reason given'}"
+                    raise IsolationUnavailable(ISOLATION_HELP.format(why=why))
+                raise SandboxError(f"the sandbox host failed to start: {detail}")
         parent.settimeout(None)
         self._socket = parent
 
@@ -529,7 +547,9 @@ class Sandbox:
                         except OSError as error:
                             self._socket = None
                             if attempt:
-                                raise SandboxError(f"cannot reach the sandbox host: {error}") from error
+                                raise SandboxError(
+                                    f"cannot reach the sandbox host: {error}"
+                                ) from error
             finally:
                 os.close(write)
             return read

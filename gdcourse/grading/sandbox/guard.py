@@ -63,13 +63,13 @@ _REFUSED = frozenset(
 _FUNCTION_FIELDS = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
 
 
-def window(banned: frozenset[str], call: Callable[[Any], Any], argument: Any) -> Any:
-    """Run ``call(argument)`` as a graded request in which ``banned`` shortcuts count.
+def window(banned: frozenset[str], call: Callable[..., Any], *arguments: Any) -> Any:
+    """Run ``call(*arguments)`` as a graded request in which ``banned`` shortcuts count.
 
     The guard recognises this function's frame by its code object; ``banned``
     is read from the outermost such frame, which the request loop made.
     """
-    return call(argument)
+    return call(*arguments)
 
 
 def code_ids(*objects: Any) -> frozenset[int]:
@@ -111,9 +111,7 @@ def code_ids(*objects: Any) -> frozenset[int]:
 def _region_table(
     regions: Iterable[Region],
 ) -> tuple[tuple[str, frozenset[int], frozenset[int], frozenset[int], tuple[str, ...]], ...]:
-    return tuple(
-        (r.name, r.code_ids, r.builtin_ids, r.self_ids, r.prefixes) for r in regions
-    )
+    return tuple((r.name, r.code_ids, r.builtin_ids, r.self_ids, r.prefixes) for r in regions)
 
 
 def _make_report(
@@ -253,8 +251,8 @@ def _make_audit(
             refuse = bool(args) and _id(args[0]) in _trusted
         elif event in ("compile", "marshal.loads"):
             if event == "compile":
-                filename = args[1] if len(args) > 1 else None
-                suspicious = not (_type(filename) is _str and not filename.startswith("/"))
+                filename = args[1] if len(args) > 1 else "/"
+                suspicious = _type(filename) is not _str or filename.startswith("/")
             else:
                 suspicious = True
             if suspicious:
@@ -270,7 +268,8 @@ def _make_audit(
                     depth += 1
                 refuse = not allowed
         if refuse:
-            try:
+            # no contextlib here: a module global is something student code could replace
+            try:  # noqa: SIM105
                 _write(_fd, b"T " + event.encode()[:80] + b"\n")
             except BaseException:
                 pass
@@ -283,7 +282,8 @@ def _import_system_codes() -> frozenset[int]:
     """Code of the import system that compiles sources and loads byte-code."""
     import importlib._bootstrap_external as external
 
-    parts: list[Any] = [external._compile_bytecode, external.SourceLoader.get_code]
+    compile_bytecode = getattr(external, "_compile_bytecode")  # noqa: B009 (private, untyped)
+    parts: list[Any] = [compile_bytecode, external.SourceLoader.get_code]
     parts.append(external.SourceLoader.source_to_code)
     return code_ids(*parts)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import signal
@@ -23,7 +24,6 @@ import socket
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import Any
 
 __all__ = ["main"]
 
@@ -86,7 +86,8 @@ def _serve(control_fd: int) -> None:
             transformer=TransformerManager(),  # type: ignore[no-untyped-call]
             isolated=bool(config["isolated"]),
             probes={
-                name.rpartition(".")[2]: sys.modules[name].PROBES for name in config["probe_modules"]
+                name.rpartition(".")[2]: sys.modules[name].PROBES
+                for name in config["probe_modules"]
             },
         )
         if context.isolated:
@@ -114,7 +115,7 @@ def _serve(control_fd: int) -> None:
             try:
                 sock.close()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                supervisor.supervise(context, fds[0], lambda data: _write_all(report_fd, data))
+                supervisor.supervise(context, fds[0], functools.partial(_write_all, report_fd))
                 code = 0
             except BaseException:
                 with contextlib.suppress(BaseException):

@@ -31,14 +31,16 @@ __all__ = ["main"]
 STAGE = "/tmp/gdcourse-stage"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # returns only on a usage error
     """``python -I -m gdcourse.grading.sandbox.stage JSON`` (as root, started by the client)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
         print("usage: python -m gdcourse.grading.sandbox.stage JSON (started by the client)")
         return 2
     if os.geteuid() != 0:
-        print("gdcourse.grading.sandbox.stage: only needed (and only run) as root", file=sys.stderr)
+        print(
+            "gdcourse.grading.sandbox.stage: only needed (and only run) as root", file=sys.stderr
+        )
         return 2
     config = json.loads(args[0])
     binds: list[list[str]] = config["binds"]
@@ -50,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     linux.mount("tmpfs", "/tmp", "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "size=1m,mode=755")
     os.mkdir(STAGE, 0o755)
     staged: list[str] = []
-    for index, (source, destination) in enumerate(binds):
+    for index, (_, destination) in enumerate(binds):
         handle, folder = handles[index], folders[index]
         target = f"{STAGE}/{index}"
         if folder:
@@ -69,7 +71,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     bwrap = config["bwrap"]
     arguments = [*config["before"], *staged, *config["after"], "--", *config["command"]]
     os.execv(bwrap, [bwrap, *arguments])
-    return 1  # not reached
 
 
 if __name__ == "__main__":

@@ -151,7 +151,7 @@ def _sentinel(name: str, fd: int) -> Callable[..., NoReturn]:
         _name: bytes = name.encode(),
         _fd: int = fd,
         _write: Any = os.write,
-        _exit: Any = os._exit,
+        _exit: Callable[[int], NoReturn] = os._exit,
         **kwargs: Any,
     ) -> NoReturn:
         try:
@@ -184,9 +184,9 @@ def _serve(setup: Setup, compiled: list[Any]) -> None:
     the cells run; everything that parses a request or builds a reply runs inside the
     guard's window, where a banned shortcut counts whatever code reaches it."""
     probes = setup.probes
-    from gdcourse.grading.protocol import encode
-
     import builtins
+
+    from gdcourse.grading.protocol import encode
 
     # Student code may replace builtins (isinstance, len, type...): the loop puts them back
     # before every step of its own.
@@ -295,7 +295,7 @@ def _serve(setup: Setup, compiled: list[Any]) -> None:
                     restore(pristine)
                     errors.append([index, describe(error)])
                 restore(pristine)
-            out = window(frozen(), lambda _: frame_of(token, {"errors": errors}), None)
+            out = window(frozen(), frame_of, token, {"errors": errors})
         else:
             try:
                 out = window(banned, handle, (token, text))

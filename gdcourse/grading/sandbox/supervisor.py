@@ -363,8 +363,8 @@ class _Student:
     def _exit_status(self) -> int | None:
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
-            if not self.alive():
-                return int(self.status)
+            if not self.alive() and self.status is not None:
+                return self.status
             time.sleep(0.005)
         return None
 
@@ -387,9 +387,8 @@ class _Student:
                 if room > 0:
                     self.output_text += chunk[:room]
                 if self.output_bytes > int(self.limits["flood_bytes"]) and not self.flooded:
-                    self.flooded = (
-                        f"printed more than {int(self.limits['flood_bytes'])} bytes and was stopped"
-                    )
+                    flood = int(self.limits["flood_bytes"])
+                    self.flooded = f"printed more than {flood} bytes and was stopped"
                     self.kill()
 
     def take_evidence(self, *, settle: bool = False) -> list[tuple[str, str]]:
@@ -508,7 +507,9 @@ def _helper(
                 linux.mount("tmpfs", path, "tmpfs", private, f"size={size},mode=1777")
         workdir = "/tmp/work"
         os.mkdir(workdir, 0o700)
-        linux.mount("tmpfs", "/proc", "tmpfs", private | linux.MS_NOEXEC | linux.MS_RDONLY, "size=4k")
+        linux.mount(
+            "tmpfs", "/proc", "tmpfs", private | linux.MS_NOEXEC | linux.MS_RDONLY, "size=4k"
+        )
         linux.set_hostname("sandbox")
     else:
         workdir = tempfile.mkdtemp(prefix="gdcourse-work-")

@@ -94,7 +94,6 @@ class LoaderSpec:
     def __post_init__(self) -> None:
         check_spec(self)
 
-
     def judge(
         self,
         case: Case,
@@ -374,7 +373,6 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         check_spec(self)
-
 
     def judge(
         self,
