@@ -662,8 +662,18 @@ function render({ model, el }) {
     shown: model.get("shown"),
     memory: {},
   };
-  let live = true;
+  // Live once the kernel answers a ping: until then (and for good on a static page, where
+  // nothing answers) every change is computed here.
+  let live = false;
   let timer = null;
+  const token = Math.random().toString(36).slice(2);
+  model.on("msg:custom", (message) => {
+    if (message && message.pong === token && !live) {
+      live = true;
+      model.set("values", { ...local.values });
+      model.save_changes();
+    }
+  });
 
   const controlsBox = document.createElement("div");
   controlsBox.className = "gd-controls";
@@ -716,14 +726,8 @@ function render({ model, el }) {
 
   /** Send a change to the kernel; false when there is none (a static page). */
   function send(apply) {
-    if (!live) return false;
-    try {
-      apply();
-      return true;
-    } catch (err) {
-      live = false; // no comm: the book's saved widget state, or a closed kernel
-      return false;
-    }
+    if (live) apply();
+    return live;
   }
 
   function stop(name) {
@@ -777,6 +781,11 @@ function render({ model, el }) {
   controls.update(model.get("inputs"), local.values);
   draw(local.shown);
   showError();
+  try {
+    model.send({ ping: token });
+  } catch (err) {
+    // No comm at all: a static page.
+  }
   // What the tests read: the values, what is shown and the numbers each drawn series holds.
   root.gdcourse = {
     get values() {

@@ -432,7 +432,10 @@ class Demo(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget's base has n
             self._publish_values()
 
     def _front_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if isinstance(content, Mapping) and "click" in content:
+        if isinstance(content, Mapping) and "ping" in content:
+            # A view asks whether a kernel is there: say so, and it sends its changes here.
+            self.send({"pong": content["ping"]})
+        elif isinstance(content, Mapping) and "click" in content:
             control = self.controls.get(str(content["click"]))
             if isinstance(control, Button):
                 control.click()
