@@ -123,7 +123,9 @@ def code_fingerprint() -> str:
     ]  # fmt: skip
     for path in [*files, ROOT / "constraints.txt"]:
         if path.is_file():
-            name = path.relative_to(package).as_posix() if path.is_relative_to(package) else path.name
+            name = (
+                path.relative_to(package).as_posix() if path.is_relative_to(package) else path.name
+            )
             digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

@@ -58,7 +58,7 @@ def launch_chromium(playwright: Any) -> Any:
 
 
 def is_local_url(url: str) -> bool:
-    """True for URLs that never leave the machine: loopback, files, ``data:``, ``blob:``, ``about:``."""
+    """True for URLs that never leave the machine: loopback, ``file:``, ``data:``, ``blob:``..."""
     parts = urlsplit(url)
     if parts.scheme in ("data", "blob", "about", "file"):
         return True

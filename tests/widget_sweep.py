@@ -65,7 +65,9 @@ def _keys_for(kind: str) -> list[str]:
     """Keys that move a range input through its range, both ends included."""
     if kind == "play":
         return ["Home", "ArrowRight", "ArrowRight", "End", "ArrowLeft", "PageDown"]
-    return ["End", "Home", "PageUp", "PageUp", "ArrowRight", "PageUp", "End", "PageDown", "ArrowLeft"]
+    return [
+        "End", "Home", "PageUp", "PageUp", "ArrowRight", "PageUp", "End", "PageDown", "ArrowLeft",
+    ]  # fmt: skip
 
 
 def actions(inputs: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
@@ -232,5 +234,6 @@ def check_drawn(demo: Any, drawn: dict[str, Any], where: str, problems: list[str
             top = s["ylim"][1] * 100
             ys = [y if math.isfinite(y) and y < top else None for y in ys]
             ys_page = [y if y is not None and y < top else None for y in ys_page]
-        _close(_finite_or_none(got["x"]), jsonable(list(xs)), f"{where} drawn {series}.x", problems)
-        _close(_finite_or_none(ys_page), jsonable(list(ys)), f"{where} drawn {series}.y", problems)
+        label = f"{where} drawn {series}"
+        _close(_finite_or_none(got["x"]), jsonable(list(xs)), f"{label}.x", problems)
+        _close(_finite_or_none(ys_page), jsonable(list(ys)), f"{label}.y", problems)

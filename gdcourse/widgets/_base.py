@@ -35,12 +35,12 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import resources
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import anywidget
 import numpy as np
 import traitlets
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from gdcourse.widgets._controls import Button, Control
 
@@ -58,8 +58,8 @@ __all__ = [
     "jsonable",
     "nice_ceil",
     "quantize",
-    "simplify",
     "readonly",
+    "simplify",
 ]
 
 Array = NDArray[np.float64]
@@ -205,7 +205,7 @@ def contour_scene(
     x: Array,
     y: Array,
     z: Array,
-    levels: int | Sequence[float],
+    levels: int | ArrayLike,
     window: tuple[tuple[float, float], tuple[float, float]],
 ) -> list[dict[str, Any]]:
     """Contour lines of ``z`` over the grid ``x, y``, as the front end draws them.
@@ -221,8 +221,9 @@ def contour_scene(
     from matplotlib.ticker import MaxNLocator
 
     zmin, zmax = float(np.nanmin(z)), float(np.nanmax(z))
+    chosen: Array
     if isinstance(levels, int):
-        chosen = MaxNLocator(levels + 1).tick_values(zmin, zmax)
+        chosen = np.asarray(MaxNLocator(levels + 1).tick_values(zmin, zmax), dtype=np.float64)
         chosen = chosen[(chosen > zmin) & (chosen < zmax)]
     else:
         chosen = np.asarray(levels, dtype=np.float64)
@@ -233,17 +234,23 @@ def contour_scene(
     out = []
     for level in chosen:
         lines = []
-        for line in generator.lines(float(level)):
+        for line in cast(list[Array], generator.lines(float(level))):
             qx = quantize(line[:, 0], xlo, xhi)
             qy = quantize(line[:, 1], ylo, yhi)
             points = np.array(
-                [(px, py) for px, py in zip(qx, qy, strict=True) if px is not None and py is not None],
+                [
+                    (px, py)
+                    for px, py in zip(qx, qy, strict=True)
+                    if px is not None and py is not None
+                ],
                 dtype=np.int64,
             ).reshape(-1, 2)
             points = simplify(points, CONTOUR_TOLERANCE)
             if len(points) >= 2:
                 # The first point, then the steps between points: small integers.
-                lines.append(np.concatenate([points[:1], np.diff(points, axis=0)]).ravel().tolist())
+                lines.append(
+                    np.concatenate([points[:1], np.diff(points, axis=0)]).ravel().tolist()
+                )
         out.append({"level": float(level), "color": to_hex(cmap(norm(level))), "lines": lines})
     return out
 
@@ -299,7 +306,7 @@ def _stylesheet() -> str:
 # --------------------------------------------------------------------------- the Demo widget
 
 
-class Demo(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget's base has no type hints
+class Demo(anywidget.AnyWidget):
     """An interactive demo: controls, a figure, a status line and an error line.
 
     Every demo function returns one. Its attributes are the programmatic
@@ -320,7 +327,7 @@ class Demo(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget's base has n
 
     kind = traitlets.Unicode("").tag(sync=True)
     scene = traitlets.Dict().tag(sync=True)
-    inputs = traitlets.List().tag(sync=True)
+    inputs: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     values = traitlets.Dict().tag(sync=True)
     shown = traitlets.Dict().tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
@@ -357,11 +364,9 @@ class Demo(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget's base has n
         )
         for name, control in self.controls.items():
             if isinstance(control, Button):
-                control.on_click(lambda _b, n=name: self._guarded(lambda: self._clicked(n)))
+                control.on_click(self._button_handler(name))
             else:
-                control.observe(
-                    lambda change, n=name: self._control_changed(n, change), names="value"
-                )
+                control.observe(self._value_handler(name), names="value")
             control.observe(lambda _c: self._publish_inputs(), names=["min", "max", "step"])
         self.observe(self._front_values, names="values")
         self.on_msg(self._front_message)
@@ -412,9 +417,18 @@ class Demo(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget's base has n
             for name, control in self.controls.items()
         ]
 
-    def _control_changed(self, name: str, change: Mapping[str, Any]) -> None:
-        if not self._suspended:
-            self._guarded(lambda: self._changed(name))
+    def _button_handler(self, name: str) -> Callable[[Button], None]:
+        def handler(_button: Button) -> None:
+            self._guarded(lambda: self._clicked(name))
+
+        return handler
+
+    def _value_handler(self, name: str) -> Callable[[Any], None]:
+        def handler(_change: Any) -> None:
+            if not self._suspended:
+                self._guarded(lambda: self._changed(name))
+
+        return handler
 
     def _front_values(self, change: Mapping[str, Any]) -> None:
         """The front end moved a control: set it here, which runs the demo's update."""

@@ -64,9 +64,7 @@ class _BatchSize(Demo):
             "learning_rate": FloatLogSlider(
                 value=learning_rate, min=-3, max=0, description="learning rate η"
             ),
-            "seed": IntSlider(
-                value=seed, min=SEEDS[0], max=SEEDS[-1], description="shuffle seed"
-            ),
+            "seed": IntSlider(value=seed, min=SEEDS[0], max=SEEDS[-1], description="shuffle seed"),
         }
         table = shuffles(n_samples, epochs)
         scene = {

@@ -41,7 +41,7 @@ def decimals(step: float) -> int:
     return max(0, -math.floor(math.log10(step) + 1e-9))
 
 
-class Control(traitlets.HasTraits):  # type: ignore[misc]  # traitlets has no type hints
+class Control(traitlets.HasTraits):
     """A control of a demo: a ``value`` that the front end shows and the student moves."""
 
     #: What the front end draws: "float", "log", "int", "menu", "button" or "play".
@@ -72,7 +72,7 @@ class _Slider(Control):
         return self.min, self.max
 
     @traitlets.validate("value")
-    def _clamp(self, proposal: Any) -> float:
+    def _clamp(self, proposal: Any) -> Any:
         value = proposal["value"]
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise traitlets.TraitError(
@@ -138,7 +138,7 @@ class IntSlider(_Slider):
         super().__init__(value=value, min=min, max=max, step=1, **kwargs)
 
     @traitlets.validate("value")
-    def _clamp(self, proposal: Any) -> int:  # type: ignore[override]
+    def _clamp(self, proposal: Any) -> Any:
         return round(super()._clamp(proposal))
 
     def json_value(self) -> int:
@@ -191,7 +191,7 @@ class Button(Control):
 
 
 class Play(Control):
-    """The frame shown of an animation: ``value`` from ``min`` to ``max``, one every ``interval``."""
+    """The frame of an animation: ``value`` from ``min`` to ``max``, one every ``interval`` ms."""
 
     kind = "play"
     min = traitlets.Int(0)

@@ -194,9 +194,6 @@ def descent_1d(
     >>> demo.controls["learning_rate"].value = 0.01
     >>> demo.state["status"], round(float(demo.state["path"][-1]), 3)
     ('descending', 0.0)
-    >>> demo.controls["learning_rate"].value = 0.9
-    >>> demo.state["status"]
-    'oscillating'
     """
     menu = FUNCTIONS if functions is None else functions
     if function not in menu:

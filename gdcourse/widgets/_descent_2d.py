@@ -90,7 +90,9 @@ def _top_gap(f: obj.Objective) -> float:
 
 def _scene(key: str, f: obj.Objective) -> dict[str, Any]:
     (xlo, xhi), (ylo, yhi) = f.window
-    x, y = np.meshgrid(np.linspace(xlo, xhi, CONTOUR_POINTS), np.linspace(ylo, yhi, CONTOUR_POINTS))
+    x, y = np.meshgrid(
+        np.linspace(xlo, xhi, CONTOUR_POINTS), np.linspace(ylo, yhi, CONTOUR_POINTS)
+    )
     z = np.asarray(f.f(np.stack([x, y])), dtype=np.float64)
     levels: int | np.ndarray = 20
     if key == "rosenbrock":

@@ -96,9 +96,12 @@ class _FeatureScaling(Demo):
                 "best": [float(w_best), float(b_best)],
                 "max_stable_rate": rate,
                 "contours": contour_scene(
-                    grid_w, grid_b, loss, np.geomspace(low, float(loss.max()), 25),
+                    grid_w,
+                    grid_b,
+                    loss,
+                    np.geomspace(low, float(loss.max()), 25),
                     (w_range, b_range),
-                ),  # fmt: skip
+                ),
             }
         scene = {
             "y": y.tolist(),
