@@ -711,7 +711,9 @@ function render({ model, el }) {
   }
 
   /** No kernel: run the demo's port on the local copy, and draw. */
+  const times = [];
   function compute(event) {
+    const start = performance.now();
     try {
       const shown = demo.update(local, event);
       local.shown = shown;
@@ -722,6 +724,7 @@ function render({ model, el }) {
       if (!(err instanceof NeedsKernel)) throw err;
       note.textContent = err.message;
     }
+    if (times.length < 10000) times.push(performance.now() - start);
   }
 
   /** Send a change to the kernel; false when there is none (a static page). */
@@ -799,6 +802,10 @@ function render({ model, el }) {
     },
     get live() {
       return live;
+    },
+    /** Milliseconds each change took here, from the event to the figure updated. */
+    get times() {
+      return times;
     },
   };
   return () => {
