@@ -17,7 +17,7 @@ from numpy.testing import assert_allclose
 
 from gdcourse import objectives, optimizers, widgets
 from gdcourse.datasets import thermometer
-from gdcourse.widgets import _base, _controls, _ports
+from gdcourse.widgets import _base, _controls, _ports, _scene
 
 DEMOS = ["descent_1d", "descent_2d", "fit_line", "batch_size", "feature_scaling"]
 
@@ -335,8 +335,8 @@ def test_descent_2d_contours_are_the_functions_level_sets() -> None:
     for level in scene["contours"]:
         for line in level["lines"]:
             q = np.cumsum(np.array(line).reshape(-1, 2), axis=0)
-            x = xlo + q[:, 0] * (xhi - xlo) / _base.QUANTUM_STEPS
-            y = ylo + q[:, 1] * (yhi - ylo) / _base.QUANTUM_STEPS
+            x = xlo + q[:, 0] * (xhi - xlo) / _scene.QUANTUM_STEPS
+            y = ylo + q[:, 1] * (yhi - ylo) / _scene.QUANTUM_STEPS
             values = objectives.shifted_bowl.f(np.stack([x, y]))
             assert_allclose(values, level["level"], rtol=0.05, atol=0.5)
             checked += len(x)
@@ -519,7 +519,7 @@ def test_jsonable_and_quantize() -> None:
     """Non-finite numbers become null; drawing-only coordinates become integers."""
     assert _base.jsonable(np.array([[1.0, np.nan]])) == [[1.0, None]]
     assert _base.jsonable({"a": (1, np.int64(2))}) == {"a": [1, 2]}
-    assert _base.quantize([-1.0, 3.0, np.inf], 0.0, 2.0) == [-2000, 6000, None]
+    assert _scene.quantize([-1.0, 3.0, np.inf], 0.0, 2.0) == [-2000, 6000, None]
 
 
 def _fragile() -> objectives.Objective:

@@ -35,12 +35,12 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import resources
 from types import MappingProxyType
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 import anywidget
 import numpy as np
 import traitlets
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from gdcourse.widgets._controls import Button, Control
 
@@ -50,16 +50,13 @@ __all__ = [
     "Demo",
     "check_range",
     "classify",
-    "contour_scene",
     "decades",
     "fmt",
     "front_end",
     "grid_step",
     "jsonable",
     "nice_ceil",
-    "quantize",
     "readonly",
-    "simplify",
 ]
 
 Array = NDArray[np.float64]
@@ -83,12 +80,6 @@ WORDS: Mapping[str, str] = MappingProxyType(
         "descending": "still moving downhill; more steps are needed",
     }
 )
-
-#: Drawing-only coordinates (curves, contour lines) travel as integers on this many steps
-#: across their window: far finer than a pixel, a third of the size of full floats.
-QUANTUM_STEPS = 4000
-#: Contour lines keep their points to within this many quanta (a tenth of a pixel or so).
-CONTOUR_TOLERANCE = 4.0
 
 
 # --------------------------------------------------------------------------- numbers
@@ -185,118 +176,19 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def quantize(values: Any, low: float, high: float) -> list[int | None]:
-    """Drawing-only coordinates as integers on :data:`QUANTUM_STEPS` steps of ``[low, high]``.
-
-    The front end maps them back with ``low + i * (high - low) / QUANTUM_STEPS``; values
-    outside the window keep their place (negative or above the top), non-finite become null.
-
-    >>> quantize([0.0, 0.5, 1.0, np.nan], 0.0, 1.0)
-    [0, 2000, 4000, None]
-    """
-    array = np.asarray(values, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        steps = np.round((array - low) / (high - low) * QUANTUM_STEPS)
-    finite = np.isfinite(steps) & (np.abs(steps) < 1e9)
-    return [int(s) if ok else None for s, ok in zip(steps.tolist(), finite.tolist(), strict=True)]
-
-
-def contour_scene(
-    x: Array,
-    y: Array,
-    z: Array,
-    levels: int | ArrayLike,
-    window: tuple[tuple[float, float], tuple[float, float]],
-) -> list[dict[str, Any]]:
-    """Contour lines of ``z`` over the grid ``x, y``, as the front end draws them.
-
-    ``levels`` is a count (levels chosen as Matplotlib's ``contour`` chooses them) or the
-    levels themselves; each line is coloured by its level on the viridis map, as
-    Matplotlib colours contour lines. Returns ``[{"level", "color", "lines"}]`` with each
-    line a flat list of quantized ``x, y`` pairs (see :func:`quantize`).
-    """
-    import contourpy
-    from matplotlib import colormaps
-    from matplotlib.colors import Normalize, to_hex
-    from matplotlib.ticker import MaxNLocator
-
-    zmin, zmax = float(np.nanmin(z)), float(np.nanmax(z))
-    chosen: Array
-    if isinstance(levels, int):
-        chosen = np.asarray(MaxNLocator(levels + 1).tick_values(zmin, zmax), dtype=np.float64)
-        chosen = chosen[(chosen > zmin) & (chosen < zmax)]
-    else:
-        chosen = np.asarray(levels, dtype=np.float64)
-    norm = Normalize(float(chosen.min()), float(chosen.max()))
-    cmap = colormaps["viridis"]
-    generator = contourpy.contour_generator(x, y, z, line_type=contourpy.LineType.Separate)
-    (xlo, xhi), (ylo, yhi) = window
-    out = []
-    for level in chosen:
-        lines = []
-        for line in cast(list[Array], generator.lines(float(level))):
-            qx = quantize(line[:, 0], xlo, xhi)
-            qy = quantize(line[:, 1], ylo, yhi)
-            points = np.array(
-                [
-                    (px, py)
-                    for px, py in zip(qx, qy, strict=True)
-                    if px is not None and py is not None
-                ],
-                dtype=np.int64,
-            ).reshape(-1, 2)
-            points = simplify(points, CONTOUR_TOLERANCE)
-            if len(points) >= 2:
-                # The first point, then the steps between points: small integers.
-                lines.append(
-                    np.concatenate([points[:1], np.diff(points, axis=0)]).ravel().tolist()
-                )
-        out.append({"level": float(level), "color": to_hex(cmap(norm(level))), "lines": lines})
-    return out
-
-
-def simplify(points: NDArray[np.int64], tolerance: float) -> NDArray[np.int64]:
-    """Douglas and Peucker's simplification: drop points within ``tolerance`` of the line kept.
-
-    >>> simplify(np.array([[0, 0], [5, 1], [10, 0], [10, 10]]), 2.0).tolist()
-    [[0, 0], [10, 0], [10, 10]]
-    """
-    if len(points) <= 2:
-        return points
-    keep = np.zeros(len(points), dtype=bool)
-    keep[0] = keep[-1] = True
-    stack = [(0, len(points) - 1)]
-    p = points.astype(np.float64)
-    while stack:
-        first, last = stack.pop()
-        if last - first < 2:
-            continue
-        a, b = p[first], p[last]
-        inner = p[first + 1 : last]
-        ab = b - a
-        length = math.hypot(*ab)
-        if length == 0:
-            distance = np.hypot(*(inner - a).T)
-        else:
-            distance = np.abs(ab[0] * (inner[:, 1] - a[1]) - ab[1] * (inner[:, 0] - a[0])) / length
-        worst = int(np.argmax(distance))
-        if distance[worst] > tolerance:
-            middle = first + 1 + worst
-            keep[middle] = True
-            stack += [(first, middle), (middle, last)]
-    return points[keep]
-
-
 # --------------------------------------------------------------------------- front end
 
 _SCRIPTS = resources.files("gdcourse.widgets")
 
 
+#: The shared parts of every demo's front end, in order (the demo's own script comes last).
+SHARED_SCRIPTS = ("_base.js", "_numbers.js", "_plot.js")
+
+
 def front_end(script: str) -> str:
-    """The ES module of a demo: the shared ``_base.js`` followed by the demo's ``script``."""
-    base = (_SCRIPTS / "_base.js").read_text(encoding="utf-8")
-    own = (_SCRIPTS / script).read_text(encoding="utf-8")
-    return f"{base}\n{own}"
+    """The ES module of a demo: the shared scripts followed by the demo's own ``script``."""
+    parts = [(_SCRIPTS / name).read_text(encoding="utf-8") for name in (*SHARED_SCRIPTS, script)]
+    return "\n".join(parts)
 
 
 def _stylesheet() -> str:

@@ -18,11 +18,11 @@ from gdcourse.widgets._base import (
     fmt,
     grid_step,
     nice_ceil,
-    quantize,
     readonly,
 )
 from gdcourse.widgets._controls import Dropdown, FloatLogSlider, FloatSlider, IntSlider
 from gdcourse.widgets._ports import port_of
+from gdcourse.widgets._scene import quantize
 
 __all__ = ["descent_1d"]
 

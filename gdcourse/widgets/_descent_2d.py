@@ -16,7 +16,6 @@ from gdcourse.widgets._base import (
     Demo,
     check_range,
     classify,
-    contour_scene,
     decades,
     fmt,
     grid_step,
@@ -30,6 +29,7 @@ from gdcourse.widgets._controls import (
     Play,
 )
 from gdcourse.widgets._ports import port_of
+from gdcourse.widgets._scene import contour_scene
 
 __all__ = ["descent_2d"]
 

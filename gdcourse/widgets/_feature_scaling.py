@@ -13,8 +13,9 @@ from gdcourse import objectives as obj
 from gdcourse import optimizers
 from gdcourse.datasets import thermometer
 from gdcourse.plotting import loss_grid
-from gdcourse.widgets._base import Demo, classify, contour_scene, fmt, readonly
+from gdcourse.widgets._base import Demo, classify, fmt, readonly
 from gdcourse.widgets._controls import FloatLogSlider, IntSlider
+from gdcourse.widgets._scene import contour_scene
 
 __all__ = ["feature_scaling"]
 

@@ -9,8 +9,9 @@ import numpy as np
 from gdcourse import objectives as obj
 from gdcourse.datasets import thermometer
 from gdcourse.plotting import loss_grid
-from gdcourse.widgets._base import Demo, contour_scene, fmt, readonly
+from gdcourse.widgets._base import Demo, fmt, readonly
 from gdcourse.widgets._controls import Button, FloatLogSlider, FloatSlider
+from gdcourse.widgets._scene import contour_scene
 
 __all__ = ["fit_line"]
 
