@@ -98,13 +98,16 @@ class Axes {
     this.id = `${figure.id}-${index}`;
     this.key = undefined;
     const [l, t, r, b] = box;
+    const clip = (id) => `<clipPath id="${id}"><rect x="${l}" y="${t}" width="${r - l}" height="${b - t}"/></clipPath>`;
+    // The frame and what never moves in the figure's SVG; what moves in the layer above it.
     const g = document.createElementNS(SVGNS, "g");
-    g.innerHTML =
-      `<clipPath id="${this.id}-clip"><rect x="${l}" y="${t}" width="${r - l}" height="${b - t}"/></clipPath>` +
-      `<g class="gd-static"></g><g class="gd-under" clip-path="url(#${this.id}-clip)"></g>` +
-      `<g class="gd-data" clip-path="url(#${this.id}-clip)"></g><g class="gd-over"></g>`;
+    g.innerHTML = `${clip(`${this.id}-clip`)}<g class="gd-static"></g><g class="gd-under" clip-path="url(#${this.id}-clip)"></g>`;
     figure.svg.appendChild(g);
-    [this.gStatic, this.gUnder, this.gData, this.gOver] = [...g.children].slice(1);
+    [this.gStatic, this.gUnder] = [...g.children].slice(1);
+    const top = document.createElementNS(SVGNS, "g");
+    top.innerHTML = `${clip(`${this.id}-clip-data`)}<g class="gd-data" clip-path="url(#${this.id}-clip-data)"></g><g class="gd-over"></g>`;
+    figure.layer.appendChild(top);
+    [this.gData, this.gOver] = [...top.children].slice(1);
   }
 
   x(v) {
@@ -265,13 +268,21 @@ class Axes {
 class Figure {
   constructor(parent, { width, height, ncols, left = 0.08, right = 0.98, bottom = 0.15, top = 0.9, wspace = 0.35 }) {
     this.id = `gd-fig-${++uid}-${Math.random().toString(36).slice(2, 8)}`;
-    this.svg = document.createElementNS(SVGNS, "svg");
-    this.svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-    this.svg.setAttribute("width", width);
-    this.svg.setAttribute("height", height);
+    // Two SVGs, one above the other: the figure (an image with a text alternative) and a layer
+    // of its own for what moves, so that a change repaints the moving lines, not the contours.
+    const make = (cls) => {
+      const svg = document.createElementNS(SVGNS, "svg");
+      svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+      svg.setAttribute("width", width);
+      svg.setAttribute("height", height);
+      svg.setAttribute("class", cls);
+      parent.appendChild(svg);
+      return svg;
+    };
+    this.svg = make("gd-figure");
     this.svg.setAttribute("role", "img");
-    this.svg.setAttribute("class", "gd-figure");
-    parent.appendChild(this.svg);
+    this.layer = make("gd-figure-layer");
+    this.layer.setAttribute("aria-hidden", "true");
     this.drawn = {};
     const each = ((right - left) * width) / (ncols + wspace * (ncols - 1));
     this.axes = [];
