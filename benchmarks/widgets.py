@@ -20,7 +20,9 @@ are loading, the wall clock also counts the waits for a core, the CPU time does 
 opens each page with demos from ``file://``, every request that would leave the machine
 blocked, and moves every control of every demo through its range with the keyboard
 (``tests/widget_sweep.py``), timing each change from the key press (the event's time
-stamp) to the next frame the browser draws after the figure changed. It also reports
+stamp) to the next frame the browser draws after the figure changed; "work" is the median
+time the page's own code took (the port and the new SVG), the rest is the browser's
+style, layout, paint and its wait for the next frame. It also reports
 how many kilobytes each demo adds to its page (its saved widget state: the front end,
 the scene, the first state) and anywidget's script, which a page with demos loads once.
 
@@ -213,7 +215,10 @@ def in_page(site: Path) -> bool:
     from playwright.sync_api import sync_playwright
 
     print(f"# in the page (Chromium, file://, network blocked); load average {_load()}")
-    header = f"{'demo':<18} {'changes':>7} {'median':>8} {'p95':>8} {'max':>8}   (ms)   page weight"
+    header = (
+        f"{'demo':<18} {'changes':>7} {'median':>8} {'p95':>8} {'max':>8} {'work':>6}"
+        "   (ms)   page weight"
+    )
     print(header)
     print("-" * (len(header) + 30))
     ok = True
@@ -233,13 +238,14 @@ def in_page(site: Path) -> bool:
                 root = roots.nth(index)
                 root.scroll_into_view_if_needed()
                 _steps, latencies = widget_sweep.sweep(page, root, timing=True)
+                work = statistics.median(root.evaluate("root => root.gdcourse.times"))
                 kind = demo.replace("_", "-")
                 weight = weights.get(kind, {})
                 parts = ", ".join(f"{k} {v / 1000:.1f}" for k, v in weight.items() if k != "total")
                 median = statistics.median(latencies)
                 print(
                     f"{demo:<18} {len(latencies):>7} {median:>8.1f} "
-                    f"{_percentile(latencies, 95):>8.1f} {max(latencies):>8.1f}   "
+                    f"{_percentile(latencies, 95):>8.1f} {max(latencies):>8.1f} {work:>6.1f}   "
                     f"{weight.get('total', 0) / 1000:.1f} kB ({parts})"
                 )
                 ok = ok and median < PAGE_TARGET_MS
