@@ -192,3 +192,61 @@ def test_demo_responds_live_in_notebook7(page: Any, server: Any) -> None:
     assert result["live"], result
     assert "oscillating" in result["status"], result
     assert result["changed"] > 0.002, result
+
+
+#: A page that renders one demo's front end with no widget manager and no kernel: the
+#: model keeps what is set and sends nothing, as the book's saved-state manager does.
+STANDALONE = """<!doctype html><html><head><meta charset="utf-8"><style>%(css)s</style></head>
+<body><main><div id="demo"></div></main><script type="module">
+const state = %(state)s;
+const model = {
+    get: (key) => state[key], set: (key, value) => { state[key] = value; },
+    save_changes() {}, send() {}, on() {}, off() {},
+};
+const url = URL.createObjectURL(new Blob([%(esm)s], {type: "text/javascript"}));
+window.rendered = import(url).then((module) => {
+    module.default.render({model, el: document.getElementById("demo")});
+    return true;
+});
+</script></body></html>"""
+
+
+def test_a_menu_entry_without_a_port_needs_a_kernel(chromium: Any, tmp_path: Path) -> None:
+    """On a page with no kernel, a function the front end cannot compute says so, and the
+    figure keeps the last state drawn; the course's own functions still respond."""
+    import dataclasses
+    import json
+
+    from gdcourse import objectives, widgets
+
+    custom = dataclasses.replace(objectives.parabola, grad=lambda x: 2 * x - 4, name="custom")
+    demo = widgets.descent_1d(functions={"parabola": objectives.parabola, "custom": custom})
+    state = {key: getattr(demo, key) for key in ("kind", "scene", "inputs", "values", "shown")}
+    state |= {"error": "", "error_detail": ""}
+    page_file = tmp_path / "demo.html"
+    page_file.write_text(
+        STANDALONE % {"css": demo._css, "state": json.dumps(state), "esm": json.dumps(demo._esm)},
+        encoding="utf-8",
+    )
+    context = chromium.new_context()
+    blocked = block_external_requests(context)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(page_file.as_uri())
+        page.evaluate("window.rendered")
+        root = page.locator(".gd-demo")
+        alt = root.locator("svg.gd-figure").get_attribute("aria-label")
+        root.locator("select").select_option("custom")
+        assert "open this page in Jupyter" in root.locator(".gd-note").inner_text()
+        assert root.locator("svg.gd-figure").get_attribute("aria-label") == alt
+        root.locator("select").select_option("parabola")
+        slider = root.locator(".gd-control-learning-rate input[type=range]")
+        slider.focus()
+        slider.press("End")
+        assert root.locator(".gd-note").inner_text() == ""
+        assert "oscillating" in root.locator(".gd-status").inner_text()
+        assert errors == [] and blocked == []
+    finally:
+        context.close()
