@@ -202,8 +202,8 @@ function render({ model, el }) {
       : "";
   }
 
-  /** No kernel: run the demo's port on the local copy, and draw. */
   const times = [];
+  /** No kernel: run the demo's port on the local copy, and draw. */
   function compute(event) {
     const start = performance.now();
     try {
