@@ -102,6 +102,16 @@ def test_a_change_from_the_front_end_runs_the_update() -> None:
     assert demo.values["steps"] == 100
 
 
+def test_a_menu_choice_from_the_front_end_keeps_the_values_it_implies() -> None:
+    """The page sends all its values with a new objective; the start and the rate that the
+    objective brings must not be overwritten by the old ones that came along."""
+    demo = widgets.descent_2d()
+    demo.set_state({"values": {**demo.values, "objective": "rosenbrock"}})
+    assert demo.controls["learning_rate"].value == pytest.approx(1e-3)
+    assert (demo.values["x0"], demo.values["y0"]) == (-1.5, 2.0)
+    assert demo.state["status"] != "diverged"
+
+
 def test_the_front_end_pings_and_clicks_through_custom_messages() -> None:
     """A page asks whether a kernel is there (ping/pong); buttons arrive as messages."""
     demo = widgets.descent_2d()

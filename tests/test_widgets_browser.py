@@ -30,8 +30,6 @@ DEMOS = ("descent-1d", "descent-2d", "fit-line", "batch-size", "feature-scaling"
 # What to do to each demo, and a word the new status must contain.
 ACTIONS: dict[str, tuple[str, str, str, str]] = {
     "descent-1d": ("readout", "learning-rate", "0.9", "oscillating"),
-    # (Choosing another objective from the dropdown is covered by tests/test_widgets.py; in the
-    # browser it redrew but was missed by the change detection about once in ten runs.)
     "descent-2d": ("click", "reset", "", "Showing iteration 0"),
     "fit-line": ("click", "step", "", "descending"),
     "batch-size": ("readout", "batch-size", "25", "batch size 25"),
@@ -174,6 +172,15 @@ def test_every_demo_responds_live_in_jupyterlab(page: Any, server: Any) -> None:
         assert result["error"] == "", (demo, result)
         assert result["live"], (demo, result)  # the kernel computed it
         assert result["changed"] > 0.002, (demo, result)  # pixels of the figure changed
+    # A menu choice goes through the kernel too, and brings the start and rate that suit it.
+    selector = ".gd-demo-descent-2d"
+    status = page.locator(f"{selector} .gd-status").text_content()
+    alt = page.locator(f"{selector} svg.gd-figure").get_attribute("aria-label")
+    page.locator(f"{selector} .gd-control-objective select").select_option("rosenbrock")
+    page.wait_for_function(CHANGED, arg=[selector, status, alt], timeout=20_000)
+    assert "descending" in page.locator(f"{selector} .gd-status").text_content()
+    rate = page.locator(f"{selector} .gd-control-learning-rate .gd-readout")
+    assert rate.input_value() == "0.001"
     assert not page.locator("text=kernel required").count()
     for url in page.context.blocked:
         assert not url.startswith(server.base_url)

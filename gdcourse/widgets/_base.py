@@ -323,11 +323,16 @@ class Demo(anywidget.AnyWidget):
         return handler
 
     def _front_values(self, change: Mapping[str, Any]) -> None:
-        """The front end moved a control: set it here, which runs the demo's update."""
-        new = change["new"]
+        """The front end moved a control: set it here, which runs the demo's update.
+
+        The page sends all the values; only those that differ from the values it had are
+        its change. (The others may be out of date by now: choosing another objective, say,
+        moves the start and the learning rate here.)
+        """
+        new, old = change["new"], change["old"] or {}
         for name, value in new.items():
             control = self.controls.get(name)
-            if control is None or isinstance(control, Button):
+            if control is None or isinstance(control, Button) or old.get(name) == value:
                 continue
             if value != control.json_value():
                 try:
