@@ -95,7 +95,8 @@ def _npm_ci() -> None:
     if npm is None:
         raise BookBuildError(
             "npm is needed once to install the book's offline JavaScript (MathJax, require.js, "
-            "the ipywidgets HTML manager) from book/package-lock.json; install Node.js and npm "
+            "the ipywidgets HTML manager, anywidget) from book/package-lock.json; install "
+            "Node.js and npm "
             "(Debian: apt-get install -y npm) and build again"
         )
     command = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
