@@ -3,7 +3,7 @@
 :func:`build_book` is what ``gdcourse book`` and ``gdcourse build`` run. It
 
 1. installs the JavaScript the site serves itself (MathJax, require.js, the ipywidgets
-   HTML manager) with ``npm ci`` from ``book/package-lock.json`` into the git-ignored
+   HTML manager, anywidget) with ``npm ci`` from ``book/package-lock.json`` into the git-ignored
    ``book/node_modules`` (skipped when the lock file has not changed since the last install);
 2. runs Jupyter Book with warnings as errors, nitpicky references and the execution cache
    (``book/_build/.jupyter_cache``), so that a rebuild with nothing changed executes nothing
@@ -58,6 +58,7 @@ OFFLINE_ASSETS = (
     "_static/vendor/mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff",
     "_static/vendor/requirejs/require.js",
     "_static/vendor/html-manager/embed-amd.js",
+    "_static/vendor/anywidget/index.js",
 )
 
 _FIGURE_CELL = re.compile(r"^mystnb:\n  figure:", re.MULTILINE)
@@ -94,7 +95,8 @@ def _npm_ci() -> None:
     if npm is None:
         raise BookBuildError(
             "npm is needed once to install the book's offline JavaScript (MathJax, require.js, "
-            "the ipywidgets HTML manager) from book/package-lock.json; install Node.js and npm "
+            "the ipywidgets HTML manager, anywidget) from book/package-lock.json; install "
+            "Node.js and npm "
             "(Debian: apt-get install -y npm) and build again"
         )
     command = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
@@ -114,10 +116,18 @@ def code_fingerprint() -> str:
     """
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    files = [p for p in sorted(package.glob("*.py")) if p.name not in _NOT_RUN_BY_PAGES]
+    files = [
+        p
+        for p in sorted(package.rglob("*"))
+        if p.suffix in (".py", ".js", ".css") and "__pycache__" not in p.parts
+        and p.name not in _NOT_RUN_BY_PAGES
+    ]  # fmt: skip
     for path in [*files, ROOT / "constraints.txt"]:
         if path.is_file():
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+            name = (
+                path.relative_to(package).as_posix() if path.is_relative_to(package) else path.name
+            )
+            digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

@@ -593,7 +593,8 @@ def minibatch_sgd(
         b = _checks.finite_array("bias0", bias0).reshape(n_out)
 
     def loss(Xb: Array, Yb: Array) -> float:
-        return float(np.mean((Xb @ W.T + b - Yb) ** 2))
+        squares = (Xb @ W.T + b - Yb) ** 2
+        return float(squares.sum() / squares.size)  # the mean, without np.mean's overhead
 
     batch_losses: list[float] = []
     epoch_losses = [loss(X, Y)]
@@ -606,7 +607,8 @@ def minibatch_sgd(
                 rows = order[start : start + batch_size]
                 Xb, Yb = X[rows], Y[rows]
                 residual = Xb @ W.T + b - Yb  # (batch, n_out)
-                batch_losses.append(float(np.mean(residual**2)))
+                squares = residual**2
+                batch_losses.append(float(squares.sum() / squares.size))
                 scale = 2.0 / residual.size
                 W = W - eta * scale * (residual.T @ Xb)
                 b = b - eta * scale * residual.sum(axis=0)

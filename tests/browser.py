@@ -9,6 +9,8 @@ request that leaves the machine fail, so a page that works here works offline.
 (True, False)
 >>> is_local_url("data:image/png;base64,AAAA"), is_local_url("blob:http://localhost:1/ab")
 (True, True)
+>>> is_local_url("file:///srv/site/index.html")
+True
 """
 
 from __future__ import annotations
@@ -56,9 +58,9 @@ def launch_chromium(playwright: Any) -> Any:
 
 
 def is_local_url(url: str) -> bool:
-    """True for URLs that never leave the machine: loopback, ``data:``, ``blob:``, ``about:``."""
+    """True for URLs that never leave the machine: loopback, ``file:``, ``data:``, ``blob:``..."""
     parts = urlsplit(url)
-    if parts.scheme in ("data", "blob", "about"):
+    if parts.scheme in ("data", "blob", "about", "file"):
         return True
     return parts.hostname is not None and (
         parts.hostname in LOCAL_HOSTS or f"[{parts.hostname}]" in LOCAL_HOSTS

@@ -369,15 +369,17 @@ def test_widget_pages_embed_saved_widget_state(site, page):
     )
     assert match, "the widget state must be saved at build time"
     state = json.loads(match.group(1))["state"]
-    models = {model["model_name"] for model in state.values()}
-    assert any(m.endswith("SliderModel") for m in models), models
-    # the plot of each demo: an Image widget, or an <img> inside an HTML widget
-    plots = [
-        model
-        for model in state.values()
-        if model["model_name"] == "ImageModel" or "<img" in str(model["state"].get("value", ""))
-    ]
-    assert len(plots) >= sum(1 for p in DEMOS.values() if p == page)
+    # Each demo is one anywidget model: its front end, its scene and its first state.
+    demos = [model["state"] for model in state.values() if model["model_name"] == "AnyModel"]
+    kinds = sorted(d["kind"] for d in demos)
+    assert kinds == sorted(name.replace("_", "-") for name, p in DEMOS.items() if p == page)
+    for demo in demos:
+        assert f'registerDemo("{demo["kind"]}"' in demo["_esm"]
+        assert demo["shown"]["status"] and demo["shown"]["message"]
+        assert demo["values"] and demo["inputs"] and demo["scene"]
+    assert '"anywidget": "_static/vendor/anywidget/index"' in html
+    assert (site / "_static" / "vendor" / "anywidget" / "index.js").is_file()
+    assert "data-jupyter-widgets-cdn-only" not in html  # its mere presence means CDN only
     views = html.count('type="application/vnd.jupyter.widget-view+json"')
     assert views == sum(1 for p in DEMOS.values() if p == page)
     assert 'src="_static/vendor/html-manager/embed-amd.js' in html

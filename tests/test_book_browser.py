@@ -5,6 +5,11 @@ MathML that screen readers read, every figure present with alt text, the demos r
 their saved widget state, no broken internal link, and no violation of WCAG 2.1 AA of serious
 or critical impact found by axe-core; and the search page finds "learning rate". The site is
 served from 127.0.0.1 on a free port, as a student's browser would get it from a web server.
+
+The demos respond without a kernel: opened from ``file://`` with the network cut, every
+control of every demo is moved through its range with the keyboard, and after each change
+the numbers behind the figure, the status line and the figure's text alternative must be
+what gdcourse computes in Python for the same settings (``tests/widget_sweep.py``).
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from urllib.parse import urldefrag, urlsplit
 
 import browser as browser_helpers  # tests/browser.py: Debian's Chromium, offline routing
 import pytest
+import widget_sweep  # tests/widget_sweep.py: drive a demo, replay it in Python
 from playwright import sync_api
 
-from gdcourse import bookbuild
+from gdcourse import bookbuild, widgets
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -35,8 +41,16 @@ MATH_PAGES = [
     for page in bookbuild.chapter_pages()
     if "$" in (bookbuild.BOOK / f"{page}.md").read_text(encoding="utf-8")
 ]
-#: Pages with demos, and how many each shows.
-WIDGET_PAGES = {"gradient-descent": 2, "linear-models": 1, "beyond": 2}
+#: Pages with demos, and the demos each shows, in order (each called with no arguments).
+DEMO_PAGES = {
+    "gradient-descent": ("descent_1d", "descent_2d"),
+    "linear-models": ("fit_line",),
+    "beyond": ("batch_size", "feature_scaling"),
+}
+WIDGET_PAGES = {page: len(demos) for page, demos in DEMO_PAGES.items()}
+DEMO_CASES = [
+    (page, index, demo) for page, demos in DEMO_PAGES.items() for index, demo in enumerate(demos)
+]
 #: What a page shows when a widget cannot be rendered from saved state.
 PLACEHOLDERS = (
     "Error displaying widget",
@@ -228,6 +242,7 @@ def test_every_figure_is_present_with_alt_text(visit, page):
 
 @pytest.mark.parametrize("page, n_demos", sorted(WIDGET_PAGES.items()))
 def test_demos_render_from_saved_widget_state(visit, page, n_demos):
+    """Each demo shows its first state, described, and responds to a key over HTTP too."""
     seen = visit(f"{page}.html")
     demos = seen.page.locator("main .cell_output .gd-demo")
     demos.first.wait_for(state="visible", timeout=15_000)
@@ -235,15 +250,126 @@ def test_demos_render_from_saved_widget_state(visit, page, n_demos):
     for index in range(n_demos):
         demo = demos.nth(index)
         demo.scroll_into_view_if_needed()
-        assert demo.locator(".widget-slider").first.is_visible(), "sliders must be visible"
-        plot = demo.locator("img")
-        assert plot.count() >= 1
-        assert plot.first.evaluate("img => img.complete && img.naturalWidth > 100")
-        assert len(plot.first.get_attribute("alt") or "") > 20
+        assert demo.locator("input[type=range]").first.is_visible(), "sliders must be visible"
+        figure = demo.locator("svg.gd-figure")
+        assert figure.is_visible() and figure.get_attribute("role") == "img"
+        box = figure.bounding_box()
+        assert box["width"] > 300 and box["height"] > 100
+        assert demo.locator(".gd-figure-layer path").count() >= 2, "the first state is drawn"
+        alt = figure.get_attribute("aria-label") or ""
+        status = demo.locator(".gd-status").inner_text()
+        assert len(alt) > 60 and status.split(":")[0] in alt
         text = demo.inner_text()
         for placeholder in PLACEHOLDERS:
             assert placeholder not in text, f"demo {index} shows {placeholder!r}"
+        slider = demo.locator("input[type=range]").first
+        slider.focus()
+        slider.press("Home")
+        assert figure.get_attribute("aria-label") != alt, "the figure must follow the controls"
+        assert demo.evaluate("d => d.gdcourse.live") is False
     assert seen.page_errors == [] and seen.console_errors == []
+    assert seen.blocked == []
+
+
+@pytest.fixture
+def offline_tab(browser: Any) -> Iterator[Visit]:
+    """A tab for pages opened from ``file://``, every request off the machine blocked."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    result = Visit(context.new_page(), blocked=browser_helpers.block_external_requests(context))
+    result.page.on(
+        "console", lambda m: result.console_errors.append(m.text) if m.type == "error" else None
+    )
+    result.page.on("pageerror", lambda error: result.page_errors.append(str(error)))
+    result.page.set_default_timeout(20_000)
+    yield result
+    context.close()
+
+
+def _open_demo(tab: Visit, site: Path, page: str, index: int) -> Any:
+    tab.page.goto((site / f"{page}.html").as_uri())
+    root = tab.page.locator("main .gd-demo").nth(index)
+    root.wait_for(state="visible", timeout=30_000)
+    root.scroll_into_view_if_needed()
+    return root
+
+
+@pytest.mark.parametrize("page, index, demo", DEMO_CASES)
+def test_demo_responds_offline_with_gdcourses_numbers(offline_tab, site, page, index, demo):
+    """From file://, network cut: every control through its range, ends included, by keyboard;
+    after each change the page shows exactly what gdcourse computes for the same settings."""
+    root = _open_demo(offline_tab, site, page, index)
+    initial = root.evaluate("root => root.gdcourse.values")
+    steps, _ = widget_sweep.sweep(offline_tab.page, root)
+    names = {step.control for step in steps}
+    assert names == set(getattr(widgets, demo)().controls), "every control was moved"
+    assert not any(step.page["live"] for step in steps), "no kernel here: the page computed"
+    statuses = {step.page["status"] for step in steps}
+    assert len(statuses) > len(steps) // 3, "the demo responded to the changes"
+    problems = widget_sweep.replay(getattr(widgets, demo), steps, initial=initial)
+    assert problems == []
+    assert offline_tab.blocked == [], "the page asked for something from another host"
+    assert offline_tab.page_errors == [] and offline_tab.console_errors == []
+
+
+def test_typed_values_are_formatted_as_python_formats_them(offline_tab, site):
+    """Values typed into the readouts are used as typed; numbers exactly halfway between two
+    four-digit roundings are shown as Python shows them (to the even neighbour)."""
+    root = _open_demo(offline_tab, site, "linear-models", 0)
+    for control, typed in (("w", "1.0625"), ("b", "-12.125")):
+        readout = root.locator(f".gd-control-{control} .gd-readout")
+        readout.fill(typed)
+        readout.press("Enter")
+    shown = root.evaluate("root => root.gdcourse.shown")
+    assert (shown["w"], shown["b"]) == (1.0625, -12.125)
+    demo = widgets.fit_line()
+    demo.controls["w"].value = 1.0625
+    demo.controls["b"].value = -12.125
+    assert "at w = 1.062, b = −12.12" in demo.state["message"]
+    assert shown["message"] == demo.state["message"]
+
+
+@pytest.mark.parametrize("page", sorted(DEMO_PAGES))
+def test_demo_controls_are_named_and_reached_by_keyboard(offline_tab, site, page):
+    """Every control has a name a screen reader announces and is reached with Tab, in order;
+    a menu works from the keyboard; the figure is an image whose name follows the state."""
+    for index in range(len(DEMO_PAGES[page])):
+        root = _open_demo(offline_tab, site, page, index)
+        controls = root.evaluate(
+            """(root) => [...root.querySelectorAll('input, select, button')].map(el => ({
+                tag: el.tagName, type: el.type || '', id: el.id,
+                name: el.labels && el.labels.length ? el.labels[0].textContent
+                      : (el.getAttribute('aria-label') || el.textContent).trim(),
+            }))"""
+        )
+        assert controls and all(len(c["name"]) >= 2 for c in controls), controls
+        for control in controls:
+            role = {"SELECT": "combobox", "BUTTON": "button"}.get(control["tag"])
+            role = role or ("slider" if control["type"] == "range" else "textbox")
+            assert root.get_by_role(role, name=control["name"], exact=True).count() >= 1
+        first = root.locator("input, select, button").first
+        first.focus()
+        reached = [
+            root.evaluate("() => document.activeElement.id || document.activeElement.className")
+        ]
+        for _ in controls[1:]:
+            offline_tab.page.keyboard.press("Tab")
+            reached.append(
+                root.evaluate(
+                    "() => document.activeElement.id || document.activeElement.className"
+                )
+            )
+        expected = [c["id"] or "" for c in controls]
+        assert [r for r, e in zip(reached, expected, strict=True) if e and r != e] == []
+        menu = root.locator("select")
+        if menu.count():
+            before = menu.input_value()
+            alt = root.locator("svg.gd-figure").get_attribute("aria-label")
+            menu.focus()
+            offline_tab.page.keyboard.press("ArrowDown")
+            assert menu.input_value() != before
+            assert root.locator("svg.gd-figure").get_attribute("aria-label") != alt
+        assert root.get_by_role("img").count() == 1
+    assert offline_tab.page_errors == [] and offline_tab.console_errors == []
 
 
 def test_no_broken_internal_links(visit, base_url):

@@ -1,6 +1,6 @@
 """Sphinx extension of the gdcourse book: offline assets, one upstream fix, student downloads.
 
-* Copies MathJax, require.js and the ipywidgets HTML manager from ``book/node_modules``
+* Copies MathJax, require.js, the ipywidgets HTML manager and anywidget from ``book/node_modules``
   (installed by ``npm ci`` from ``book/package-lock.json``; ``gdcourse book`` does that) into
   ``_static/vendor/`` of the built site, where ``_config.yml`` points ``mathjax_path`` and
   ``nb_ipywidgets_js``. A build without them fails, instead of quietly producing a site that
@@ -38,6 +38,8 @@ VENDOR = (
         "html-manager",
         ("embed-amd.js", "*.woff", "*.woff2", "*.ttf", "*.eot", "*.svg"),
     ),
+    # anywidget's front end (an AMD module), which draws the gdcourse demos' widgets.
+    ("anywidget/dist", "anywidget", ("index.js",)),
 )
 
 
@@ -47,12 +49,11 @@ WIDGET_MANAGER = "vendor/html-manager/embed-amd.js"
 #:
 #: * require.js paths: the manager finds its fonts relative to the module URI of
 #:   "@jupyter-widgets/...", by default the page's own folder; map it to where the site
-#:   serves the manager.
+#:   serves the manager. The demos are anywidgets: map "anywidget" to the site's copy too,
+#:   or the manager would ask a CDN for it.
 #: * The widgets typeset labels with the MathJax 2 call ``MathJax.Hub.Queue``; the site runs
 #:   MathJax 3, which has no ``Hub``, so every label threw "Cannot read properties of
 #:   undefined (reading 'Queue')". A small adapter maps the call to MathJax 3.
-#: * The Image widget renders an ``<img>`` without alt text: give each demo plot one, from its
-#:   tooltip when it has one, else from the demo's name.
 WIDGET_PRELUDE = (Path(__file__).parent / "widget_prelude.js").read_text(encoding="utf-8")
 
 ASSIGNMENTS_PAGE = "assignments"
@@ -161,7 +162,8 @@ def _dedupe_scripts(
     for index, script in enumerate(unique):
         if str(getattr(script, "filename", "") or "").endswith(WIDGET_MANAGER):
             folder = context["pathto"]("_static/vendor/html-manager", 1)
-            body = WIDGET_PRELUDE.replace("@FOLDER@", folder)
+            vendor = context["pathto"]("_static/vendor", 1)
+            body = WIDGET_PRELUDE.replace("@FOLDER@", folder).replace("@VENDOR@", vendor)
             unique.insert(index, type(script)(None, body=body, priority=script.priority))
             break
     context["script_files"] = unique
