@@ -38,3 +38,7 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ClearHiddenTests.enforce_metadata = False  # a student's "BEGIN HIDDEN TESTS" must not fail it
+# ---------------------------------------------------------------- export (grades.csv)
+# `nbgrader export` writes reports/grades.csv (git-ignored), every cell a spreadsheet could run
+# as a formula made inert (gdcourse.grading.export).
+c.ExportApp.plugin_class = "gdcourse.grading.export.SafeCsvExportPlugin"
