@@ -31,11 +31,14 @@ c.Autograde.autograde_preprocessors = [
     "gdcourse.grading.autograde.preprocessors.SaveReasons",
     "nbgrader.preprocessors.AssignLatePenalties",
 ]
-# Feedback shows each check's message; the code of hidden tests is removed.
+# Feedback: one self-contained HTML page per notebook, one block per check with its points,
+# maths as MathML, student text sanitized and a Content-Security-Policy that runs no script and
+# loads nothing (gdcourse.grading.feedback). Comments shown are the graders' own; the code of
+# hidden tests is removed.
+c.GenerateFeedback.exporter_class = "gdcourse.grading.feedback.FeedbackExporter"
 c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
+    "gdcourse.grading.feedback.GetFeedbackGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ClearHiddenTests.enforce_metadata = False  # a student's "BEGIN HIDDEN TESTS" must not fail it
 # ---------------------------------------------------------------- export (grades.csv)
