@@ -196,7 +196,7 @@ def test_images_only_as_data_urls_from_attachments() -> None:
 
 
 def _page() -> str:
-    notebook = nbformat.from_dict(hostile.autograded_notebook())
+    notebook = nbformat.reads(json.dumps(hostile.autograded_notebook()), as_version=4)
     resources = {
         "nbgrader": {
             "assignment": "ps4_autograd",
@@ -343,3 +343,18 @@ def test_nbgrader_generate_feedback_writes_our_page(feedback_course: Path) -> No
     assert "AUTOMATIC COMMENT" not in text  # the verdicts are shown once, by the checks
     assert hostile.hidden_case_text() not in html and "BEGIN HIDDEN TESTS" not in html
     assert "<math" in html
+
+
+@pytest.mark.parametrize("master", sorted((ROOT / "solutions").glob("*/*.ipynb")), ids=str)
+def test_every_masters_text_and_maths_render_within_the_bounds(master: Path) -> None:
+    """The bounds are far above what the course's own notebooks need: nothing falls back."""
+    budget = Budget()
+    notebook = json.loads(master.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown":
+            html = render_markdown("".join(cell["source"]), budget=budget)
+            assert 'class="gd-note"' not in html and 'class="tex"' not in html, html[:300]
+            assert "$" not in "".join(Elements(html).text)
+    full = Budget()
+    assert budget.chars > full.chars * 0.9 and budget.tex_chars > full.tex_chars * 0.9
+    assert budget.tags > full.tags * 0.9

@@ -10,6 +10,7 @@ Content-Security-Policy alone must then stop every script and every request.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,7 @@ document.addEventListener('securitypolicyviolation',
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("feedback-pages")
-    notebook = nbformat.from_dict(hostile.autograded_notebook())
+    notebook = nbformat.reads(json.dumps(hostile.autograded_notebook()), as_version=4)
     resources = {"nbgrader": {"assignment": "ps4_autograd", "notebook": "ps4_autograd",
                               "student": "mallory", "score": 0.0, "max_score": 3.0}}  # fmt: skip
     html, _ = FeedbackExporter().from_notebook_node(notebook, resources)

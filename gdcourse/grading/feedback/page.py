@@ -23,6 +23,7 @@ Every string that comes from the notebook is escaped with
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -286,6 +287,7 @@ def _cell(cell: Mapping[str, Any], check: Check | None, language: str, budget: B
     return ""
 
 
+@functools.cache
 def _style() -> str:
     from pygments.formatters import HtmlFormatter
 
