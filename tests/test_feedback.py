@@ -358,3 +358,31 @@ def test_every_masters_text_and_maths_render_within_the_bounds(master: Path) -> 
     full = Budget()
     assert budget.chars > full.chars * 0.9 and budget.tex_chars > full.tex_chars * 0.9
     assert budget.tags > full.tags * 0.9
+
+
+@pytest.mark.slow
+def test_the_api_route_of_gdcourse_grade_writes_the_same_page(feedback_course: Path) -> None:
+    """``gdcourse grade`` makes feedback through nbgrader's API with the course's config."""
+    page = feedback_course / "feedback" / STUDENT / "ps4_autograd" / "ps4_autograd.html"
+    expected = page.read_text(encoding="utf-8")
+    page.unlink()
+    script = (
+        "from traitlets.config.loader import PyFileConfigLoader\n"
+        "from nbgrader.apps import NbGraderAPI\n"
+        "from nbgrader.coursedir import CourseDirectory\n"
+        "config = PyFileConfigLoader('nbgrader_config.py', path='.').load_config()\n"
+        "api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)\n"
+        "outcome = api.generate_feedback('ps4_autograd')\n"
+        "assert outcome['success'], outcome\n"
+    )
+    env = {**os.environ, "PATH": f"{NBGRADER.parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=feedback_course,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert page.read_text(encoding="utf-8") == expected
