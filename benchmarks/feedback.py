@@ -13,7 +13,8 @@ without the gradebook (nbgrader's ``GetGrades`` costs both the same):
 * **gdcourse**: :class:`gdcourse.grading.feedback.FeedbackExporter` (sanitizing,
   MathML, the bounds included).
 
-Prints the median and 95th percentile per page, the ratio of the medians, the page
+The two are timed in turn, page after page, so that both see the same load. Prints
+the median and 95th percentile per page, the ratio of the medians, the page
 sizes and the load average.
 """
 
@@ -62,14 +63,18 @@ def nbgrader_exporter() -> Any:
     return exporter
 
 
-def timed(render: Callable[[], str], repeat: int) -> tuple[list[float], int]:
-    size = len(render())  # warm up: imports, templates, caches
-    times = []
+def timed(
+    renders: dict[str, Callable[[], str]], repeat: int
+) -> dict[str, tuple[list[float], int]]:
+    """Time each render ``repeat`` times, interleaved, so that both see the same load."""
+    sizes = {name: len(render()) for name, render in renders.items()}  # warm up
+    times: dict[str, list[float]] = {name: [] for name in renders}
     for _ in range(repeat):
-        start = time.perf_counter()
-        render()
-        times.append(time.perf_counter() - start)
-    return times, size
+        for name, render in renders.items():
+            start = time.perf_counter()
+            render()
+            times[name].append(time.perf_counter() - start)
+    return {name: (times[name], sizes[name]) for name in renders}
 
 
 def main() -> None:
@@ -92,10 +97,7 @@ def main() -> None:
     def render(exporter: Any) -> Callable[[], str]:
         return lambda: str(exporter.from_notebook_node(notebook, {"nbgrader": dict(RESOURCES)})[0])
 
-    rows = {
-        "nbgrader default": timed(render(theirs), args.repeat),
-        "gdcourse": timed(render(ours), args.repeat),
-    }
+    rows = timed({"nbgrader default": render(theirs), "gdcourse": render(ours)}, args.repeat)
     print(f"{'exporter':<18}{'median (ms)':>12}{'p95 (ms)':>10}{'page (kB)':>11}")
     for name, (times, size) in rows.items():
         ordered = sorted(times)
