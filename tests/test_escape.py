@@ -33,6 +33,7 @@ HOSTILE = [
     "`code span`",
     "``double``",
     "*em* _em_ **strong** __strong__ ~~strike~~",
+    "snake_case_id _lead trail_ a_*b*_c é_1 x__y__z _a_b_",
     "[link](http://example.org)",
     "[link](javascript:alert(1))",
     "![img](http://example.org/x.png)",

@@ -386,3 +386,26 @@ def test_the_api_route_of_gdcourse_grade_writes_the_same_page(feedback_course: P
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert page.read_text(encoding="utf-8") == expected
+
+
+def test_manually_graded_cells_show_points_and_the_graders_comment() -> None:
+    cells = [
+        {
+            "cell_type": "markdown",
+            "source": "My answer: the step is too large.",
+            "metadata": {
+                "nbgrader": {"grade": True, "solution": True, "points": 2, "score": 1.5,
+                             "comment": "Almost: *why* does it diverge?"},
+            },
+        },
+        {
+            "cell_type": "markdown",
+            "source": "Describe the plot.",
+            "metadata": {"nbgrader": {"task": True, "points": 1, "score": 1, "comment": None}},
+        },
+    ]  # fmt: skip
+    html = render_page(cells)
+    text = "".join(Elements(html).text)
+    assert "1.5 of 2 points" in text and "1 of 1 point" in text
+    assert "Comment from your grader" in text and "<em>why</em>" in html
+    assert text.count("Comment from your grader") == 1

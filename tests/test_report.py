@@ -105,13 +105,12 @@ def test_untouched_stubs_are_not_attempted_and_not_wrong(tmp_path: Path) -> None
     )
     path = write_report(tmp_path, "ps", records, QUESTIONS)
     text = path.read_text()
-    assert (
-        "### test\\_f\\_hidden (2 points): 1 of 5 submissions with full marks, 2 not attempted"
-        in (text)
+    assert "### test_f_hidden (2 points): 1 of 5 submissions with full marks, 2 not attempted" in (
+        text
     )
     assert "1 with nothing attempted." in text
-    assert "| test\\_f\\_visible | 1 | dave |" in text
-    assert "| test\\_f\\_hidden | 2 | dave; erin |" in text
+    assert "| test_f_visible | 1 | dave |" in text
+    assert "| test_f_hidden | 2 | dave; erin |" in text
     assert "Nothing attempted at all: dave." in text
     assert "| dave | 0 | not attempted | not attempted |" in text
     assert "| bob | 0 | 0 | 0 |" in text  # wrong, not untouched

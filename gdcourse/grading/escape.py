@@ -36,8 +36,11 @@ _CONTROLS = re.compile(
 )
 #: Everything a Markdown or HTML renderer could take as the end of a line.
 _LINE_BREAKS = re.compile("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-#: ASCII punctuation: CommonMark lets a backslash make any of it literal.
-_MARKDOWN_PUNCTUATION = re.compile(r"""([!"#$%'()*+,\-./:;=?@\[\\\]^_`{|}~])""")
+#: ASCII punctuation: CommonMark lets a backslash make any of it literal. An underscore between
+#: two letters or digits cannot start or end emphasis, so it is left alone (``wrong_sign``).
+_MARKDOWN_PUNCTUATION = re.compile(
+    r"""([!"#$%'()*+,\-./:;=?@\[\\\]^`{|}~]|(?<![^\W_])_|_(?![^\W_]))"""
+)
 #: A plain decimal number, which a spreadsheet reads as a number and never as a formula.
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -71,8 +74,9 @@ def markdown_text(text: object, *, max_length: int | None = None) -> str:
 
     Line breaks become spaces (:func:`plain_line`); ``&``, ``<`` and ``>`` become
     HTML entities (so no raw HTML, entity or autolink is recognised) and every
-    other ASCII punctuation character is backslash-escaped, which CommonMark
-    guarantees to render as that character: no heading, list, emphasis, code
+    other ASCII punctuation character is backslash-escaped (but an underscore
+    between two letters or digits, which is inert), which CommonMark guarantees
+    to render as that character: no heading, list, emphasis, code
     span, link, image, table cell separator or math delimiter can start inside
     the text. ``max_length`` bounds the text before escaping.
 
@@ -86,6 +90,8 @@ def markdown_text(text: object, *, max_length: int | None = None) -> str:
     '\\\\[click\\\\]\\\\(javascript\\\\:alert\\\\(1\\\\)\\\\)'
     >>> markdown_text("2 * 3 = 6")
     '2 \\\\* 3 \\\\= 6'
+    >>> markdown_text("wrong_sign _em_ a__b")
+    'wrong_sign \\\\_em\\\\_ a\\\\_\\\\_b'
     """
     line = _MARKDOWN_PUNCTUATION.sub(r"\\\1", plain_line(text, max_length=max_length))
     return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -145,7 +145,8 @@ def checks_of(cells: Sequence[Mapping[str, Any]]) -> list[Check]:
         outputs = tuple(o for o in cell.get("outputs", []) if isinstance(o, Mapping))
         first = next((_message(o) for o in outputs), "")
         verdict = _VERDICT.match(first)
-        described = cell.get("metadata", {}).get(CHECK_KEY, {})
+        metadata = cell.get("metadata")
+        described = metadata.get(CHECK_KEY) if isinstance(metadata, Mapping) else None
         described = described if isinstance(described, Mapping) else {}
         function = described.get("function") or (verdict and verdict["function"])
         kind = described.get("kind") or (verdict["kind"] if verdict else "")
@@ -249,7 +250,7 @@ def _graded_note(cell: Mapping[str, Any]) -> str:
     meta = _nbgrader(cell)
     html = []
     score, points = _number(meta.get("score")), _number(meta.get("points"))
-    if meta.get("grade") and points is not None and score is not None:
+    if (meta.get("grade") or meta.get("task")) and points is not None and score is not None:
         html.append(f'<p class="gd-points">{html_text(_score(score, points))}</p>')
     comment = meta.get("comment")
     if isinstance(comment, str) and comment.strip():
