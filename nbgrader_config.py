@@ -31,6 +31,10 @@ c.Autograde.autograde_preprocessors = [
     "gdcourse.grading.autograde.preprocessors.SaveReasons",
     "nbgrader.preprocessors.AssignLatePenalties",
 ]
+# Collect copies regular files only: a link, a device or a pipe in a submission is refused,
+# and the reason is kept for `gdcourse grade` to report (gdcourse.grading.collect).
+c.ExchangeFactory.collect = "gdcourse.grading.collect.SafeCollect"
+
 # Feedback: one self-contained HTML page per notebook, one block per check with its points,
 # maths as MathML, student text sanitized and a Content-Security-Policy that runs no script and
 # loads nothing (gdcourse.grading.feedback). Comments shown are the graders' own; the code of

@@ -6,10 +6,12 @@ Subcommands::
     test      set up .venv and Chromium, build the book, run the whole test suite
     book      build the book site (warnings are errors; the execution cache is reused)
     release   regenerate exercises/ from solutions/ with nbgrader
+    start     copy an assignment to work/ for a student to fill in
     grade     autograde every submission of an assignment in a sandbox, in parallel
 
-Only the standard library is imported here: ``build`` and ``test`` run under a
-bare ``python3`` and move into the project environment themselves.
+Only the standard library is imported here: every subcommand runs under a bare
+``python3``, makes or updates the project environment (``.venv``) if needed and
+moves into it.
 """
 
 from __future__ import annotations
@@ -61,6 +63,19 @@ def _parser() -> argparse.ArgumentParser:
         description="Regenerate exercises/ from solutions/.",
     )
     release.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    release.add_argument(
+        "--force",
+        action="store_true",
+        help="replace exercises/<assignment>/ even where it was edited by hand",
+    )
+
+    start = commands.add_parser(
+        "start",
+        help="copy an assignment's student notebook to work/ASSIGNMENT/, your own folder:\n"
+        "builds and releases never touch it (exercises/ is regenerated).",
+        description="Copy exercises/ASSIGNMENT/ to work/ASSIGNMENT/ to work on it.",
+    )
+    start.add_argument("assignment", help="e.g. ps4_autograd")
 
     grade = commands.add_parser(
         "grade",
@@ -76,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
         help="parallel graders (default: the number of cores)",
     )
     grade.add_argument("--student", action="append", help="grade only these students")
+    grade.add_argument(
+        "--no-isolation",
+        action="store_true",
+        help="grade even where student code cannot be isolated (bubblewrap and user\n"
+        "namespaces missing): the code can then read and change what you can",
+    )
     return parser
 
 
@@ -102,14 +123,27 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"The book is built: {site / 'index.html'}")
         return 0
     if args.command == "release":
-        importlib.import_module("gdcourse.release").release(args.assignments)
+        release = importlib.import_module("gdcourse.release")
+        try:
+            release.release(args.assignments, force=args.force)
+        except ValueError as error:
+            raise SystemExit(f"gdcourse release: {error}") from None
+        return 0
+    if args.command == "start":
+        release = importlib.import_module("gdcourse.release")
+        try:
+            folder = release.start(args.assignment)
+        except (ValueError, FileExistsError) as error:
+            raise SystemExit(f"gdcourse start: {error}") from None
+        print(f"Your copy is in {folder}/. Open it in JupyterLab: .venv/bin/jupyter lab {folder}")
         return 0
     if args.command == "grade":
-        if args.workers < 1:
-            raise SystemExit(f"--workers must be >= 1, got {args.workers}")
         grading_cli = importlib.import_module("gdcourse.grading.cli")
         result: int = grading_cli.grade_command(
-            args.assignment, workers=args.workers, students=args.student
+            args.assignment,
+            workers=args.workers,
+            students=args.student,
+            isolation=not args.no_isolation,
         )
         return result
     raise AssertionError(args.command)  # argparse only lets known commands through
@@ -119,9 +153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``gdcourse`` and ``python -m gdcourse``."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(arguments)
-    if args.command in ("build", "test"):
+    if args.command == "grade" and args.workers < 1:
+        raise SystemExit(f"--workers must be >= 1, got {args.workers}")
+    # Every subcommand runs in the project environment: made or updated here if needed.
+    if not _environment.in_project_venv():
         _environment.ensure_venv()
-        _environment.ensure_npm()
-        if not _environment.in_project_venv():
-            _environment.reexec_in_venv(arguments)
+        if args.command in ("build", "test", "book"):
+            _environment.ensure_npm()
+        _environment.reexec_in_venv(arguments)
     return _dispatch(args)

@@ -1,5 +1,12 @@
 """Regenerate the student notebooks in ``exercises/`` from the masters in ``solutions/``.
 
+``exercises/`` is generated, never edited; students work on a copy of their own
+(``gdcourse start``, :func:`start`). Still, a release never overwrites what a
+person wrote: when ``exercises/<assignment>/`` differs from what was generated
+last time (a student who filled in the notebook in place, say), it is left as
+it is, the new release goes to ``.gdcourse-cache/release/<assignment>/`` and
+the command says so; ``force=True`` (``gdcourse release --force``) replaces it.
+
 ``release(names)`` runs ``nbgrader generate_assignment`` for each assignment in a
 temporary copy of the course directory that holds only the master's folder and a
 throw-away gradebook, then replaces ``exercises/<assignment>/`` with what it
@@ -21,12 +28,20 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["assignments", "generate", "release"]
+__all__ = ["EditedRelease", "assignments", "generate", "release", "start"]
 
 SOURCE = "solutions"
 RELEASE = "exercises"
-#: Where ``release(..., only_changed=True)`` remembers what it generated (git-ignored).
+WORK = "work"
+"""Students' own copies (git-ignored): ``gdcourse start`` puts a notebook there."""
+#: Where ``release`` remembers what it generated (git-ignored).
 STAMPS = Path(".gdcourse-cache") / "release.json"
+#: Where a release goes when ``exercises/<assignment>/`` was edited by hand.
+ASIDE = Path(".gdcourse-cache") / "release"
+
+
+class EditedRelease(RuntimeError):
+    """``exercises/<assignment>/`` differs from what was generated: it was edited by hand."""
 
 
 def _digest(folder: Path) -> str:
@@ -124,6 +139,7 @@ def release(
     root: str | os.PathLike[str] | None = None,
     *,
     only_changed: bool = False,
+    force: bool = False,
 ) -> list[Path]:
     """Regenerate ``exercises/<name>/`` for each name (all assignments when ``names`` is empty).
 
@@ -131,6 +147,11 @@ def release(
     anything is written. With ``only_changed`` an assignment is skipped when
     neither its master folder nor its generated folder changed since this
     function last generated it (``gdcourse build`` uses that to stay fast).
+
+    A folder that differs from what was generated last time (or, the first time,
+    from what is generated now) was edited by a person: it is kept, the new
+    release is written to ``.gdcourse-cache/release/<name>/`` and a message says
+    where, unless ``force`` is true.
     """
     course = _root(root)
     known = assignments(course)
@@ -148,10 +169,24 @@ def release(
         stamps = {}
     written = []
     for name in dict.fromkeys(wanted):
-        key = [_digest(course / SOURCE / name), _digest(course / RELEASE / name)]
+        current = course / RELEASE / name
+        key = [_digest(course / SOURCE / name), _digest(current)]
         if only_changed and stamps.get(name) == key:
             print(f"{RELEASE}/{name} is up to date")
             continue
+        previous = stamps.get(name, [None, None])[1]
+        someone_wrote = any(p.is_file() for p in current.rglob("*")) if current.is_dir() else False
+        if someone_wrote and not force and previous is not None and key[1] != previous:
+            folder = generate(name, course / ASIDE, course)
+            print(_kept_message(course, name, folder))
+            continue
+        if someone_wrote and not force and previous is None:
+            # never generated here: keep the folder unless it is what would be generated
+            fresh = generate(name, course / ASIDE, course)
+            if _digest(fresh) != key[1]:
+                print(_kept_message(course, name, fresh))
+                continue
+            shutil.rmtree(fresh)
         folder = generate(name, course / RELEASE, course)
         print(f"released {folder.relative_to(course)}")
         stamps[name] = [key[0], _digest(folder)]
@@ -159,3 +194,32 @@ def release(
     stamps_file.parent.mkdir(exist_ok=True)
     stamps_file.write_text(json.dumps(stamps, indent=1) + "\n")
     return written
+
+
+def _kept_message(course: Path, name: str, aside: Path) -> str:
+    return (
+        f"{RELEASE}/{name}/ was changed since it was generated (did someone work in it?): "
+        f"it is left as it is. The new release is in {aside.relative_to(course)}/. Work on a "
+        f"copy of your own ('python3 -m gdcourse start {name}'), then replace {RELEASE}/{name}/ "
+        f"with 'python3 -m gdcourse release --force {name}'."
+    )
+
+
+def start(name: str, root: str | os.PathLike[str] | None = None) -> Path:
+    """Copy ``exercises/<name>/`` to ``work/<name>/`` for a student to fill in; return it.
+
+    ``work/`` is the student's own folder: git-ignored and never touched by a
+    build or a release. An existing copy is never overwritten.
+    """
+    course = _root(root)
+    known = assignments(course)
+    if name not in known:
+        raise ValueError(f"unknown assignment {name!r}; known: {', '.join(known) or 'none'}")
+    target = course / WORK / name
+    if target.exists():
+        raise FileExistsError(
+            f"{target.relative_to(course)}/ exists already: your work is there, open it; "
+            "nothing was copied"
+        )
+    shutil.copytree(course / RELEASE / name, target)
+    return target

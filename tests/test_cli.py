@@ -78,3 +78,28 @@ def test_missing_debian_package_is_installed_as_root_or_explained(monkeypatch):
     commands.clear()
     _environment.ensure_npm()  # npm is on PATH (as patched): nothing to do
     assert commands == []
+
+
+BARE_PYTHON = Path(sys.base_prefix) / "bin" / "python3"
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["release", "ps9_nope"], "gdcourse release: unknown assignment(s) 'ps9_nope'"),
+        (["start", "ps9_nope"], "gdcourse start: unknown assignment 'ps9_nope'"),
+        (["grade", "ps9_nope"], "gdcourse grade: no master notebook"),
+    ],
+)
+def test_every_subcommand_runs_in_the_project_environment_from_a_bare_python(command, expected):
+    """README's commands work as written: `python3 -m gdcourse X` needs no activated venv."""
+    result = subprocess.run(
+        [str(BARE_PYTHON), "-m", "gdcourse", *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT)},
+    )
+    assert expected in result.stderr, result.stderr[-2000:]
+    assert "No module named" not in result.stderr

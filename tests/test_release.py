@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gdcourse.release import assignments, release
+from gdcourse.release import ASIDE, assignments, release, start
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +35,6 @@ def _course(tmp_path: Path) -> Path:
         student.mkdir(parents=True)
         (student / "ps3_linear_regression.ipynb").write_text('{"alice": "work"}')
     (course / "exercises" / "ps3_linear_regression").mkdir(parents=True)
-    (course / "exercises" / "ps3_linear_regression" / "stale.txt").write_text("old release")
     return course
 
 
@@ -58,7 +57,8 @@ def test_release_rewrites_exercises_only(tmp_path: Path) -> None:
     owned = {
         name: data for name, data in _snapshot(course).items() if not name.startswith(generated)
     }
-    written = release(["ps3_linear_regression"], root=course)
+    (course / "exercises" / "ps3_linear_regression" / "stale.txt").write_text("old release")
+    written = release(["ps3_linear_regression"], root=course, force=True)
     assert written == [course / "exercises" / "ps3_linear_regression"]
     after = _snapshot(course)
     assert {k: v for k, v in after.items() if not k.startswith(generated)} == owned
@@ -77,9 +77,54 @@ def test_only_changed_skips_what_is_up_to_date(tmp_path: Path) -> None:
     first = exercise.stat().st_mtime_ns
     assert release([], root=course, only_changed=True) == []
     assert exercise.stat().st_mtime_ns == first
-    exercise.write_text("edited by hand")  # a generated file edited by hand is regenerated
-    assert release([], root=course, only_changed=True) == [exercise.parent]
     assert (
         exercise.read_bytes()
         == (ROOT / "exercises" / exercise.parent.name / exercise.name).read_bytes()
     )
+
+
+@pytest.mark.slow
+def test_a_release_never_overwrites_what_a_person_wrote(tmp_path: Path, capsys) -> None:
+    """A student who filled in exercises/ in place keeps their work, whatever builds run."""
+    course = _course(tmp_path)
+    exercise = course / "exercises" / "ps3_linear_regression" / "ps3_linear_regression.ipynb"
+    release(["ps3_linear_regression"], root=course)
+    exercise.write_text("a student's answers")
+    capsys.readouterr()
+    assert release([], root=course, only_changed=True) == []
+    assert exercise.read_text() == "a student's answers"
+    message = " ".join(capsys.readouterr().out.split())
+    aside = course / ASIDE / "ps3_linear_regression" / "ps3_linear_regression.ipynb"
+    assert "was changed since it was generated" in message and str(ASIDE) in message
+    assert "gdcourse start ps3_linear_regression" in message and "--force" in message
+    committed = ROOT / "exercises" / "ps3_linear_regression" / "ps3_linear_regression.ipynb"
+    assert aside.read_bytes() == committed.read_bytes()
+    assert release(["ps3_linear_regression"], root=course, force=True) == [exercise.parent]
+    assert exercise.read_bytes() == committed.read_bytes()
+
+
+@pytest.mark.slow
+def test_a_folder_never_generated_here_is_kept_unless_it_is_the_release(tmp_path: Path) -> None:
+    course = _course(tmp_path)
+    notebook = course / "exercises" / "ps3_linear_regression" / "ps3_linear_regression.ipynb"
+    notebook.write_text("edited before any build")
+    assert release(["ps3_linear_regression"], root=course) == []
+    assert notebook.read_text() == "edited before any build"
+
+
+def test_start_copies_the_exercise_to_a_folder_of_ones_own(tmp_path: Path) -> None:
+    course = _course(tmp_path)
+    shutil.copytree(
+        ROOT / "exercises" / "ps3_linear_regression",
+        course / "exercises" / "ps3_linear_regression",
+        dirs_exist_ok=True,
+    )
+    copy = start("ps3_linear_regression", root=course)
+    assert copy == course / "work" / "ps3_linear_regression"
+    mine = copy / "ps3_linear_regression.ipynb"
+    mine.write_text("my answers")
+    with pytest.raises(FileExistsError, match="your work is there"):
+        start("ps3_linear_regression", root=course)
+    assert mine.read_text() == "my answers"
+    with pytest.raises(ValueError, match="unknown assignment 'ps9'"):
+        start("ps9", root=course)

@@ -1,45 +1,69 @@
-"""The sandbox on its own: plain data back, isolation, limits, and a zygote that survives.
+"""The sandbox on its own: isolation by allow-list, whole-sandbox limits, the reply channel,
+the shortcut guard, and nothing of the cases in the student's process.
 
-A light zygote (NumPy and the protocol only) with the generic probe
-``call_probe`` keeps these tests fast; tests/test_grading.py runs the real one.
+One host with NumPy and torch and a generic probe (tests/support/sandbox_probes.py)
+serves these tests; tests/test_grading.py runs the course's real probes end to end.
+Where the machine can isolate (bubblewrap and user namespaces, as in CI), every test
+runs isolated; as root, the host runs as nobody (gdcourse.grading.sandbox.stage).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from gdcourse.grading.sandbox import (
-    COURSE_ROOT,
+    IsolationUnavailable,
     Job,
     Limits,
-    Probe,
-    SandboxError,
-    Zygote,
-    call_probe,
+    Sandbox,
+    TestRequest,
+    linux,
 )
 
-PROBE = "gdcourse.grading.sandbox:call_probe"
-ADD = "def add(a, b):\n    return a + b"
+SUPPORT = Path(__file__).resolve().parent / "support"
+ROOT = Path(__file__).resolve().parent.parent
+PRELOAD = ("numpy", "torch", "torch.optim", "torch._dynamo", "gdcourse.grading.protocol",
+           "gdcourse.grading.sandbox.student")
+ADD = "def add(a, b):\n    return a + b\n"
+ASSIGNMENT = "sandbox_probes"
+
+
+def make_sandbox(isolation: bool = True) -> Sandbox:
+    return Sandbox(
+        isolation=isolation,
+        course_root=ROOT,
+        preload=PRELOAD,
+        probes=["sandbox_probes"],
+        extra_sys_path=[str(SUPPORT)],
+    )
 
 
 @pytest.fixture(scope="module")
-def zygote():
-    with Zygote(preload=("numpy", "gdcourse.grading.protocol")) as z:
-        yield z
+def sandbox():
+    with make_sandbox() as box:
+        yield box
 
 
-def job(*cells, cases=({"a": 1, "b": 2},), **limits):
-    return Job(
-        "demo",
-        list(cells),
-        [Probe("test_add", "add", list(cases))],
-        probe=PROBE,
-        limits=Limits(**{"wall_seconds": 10.0, **limits}),
-    )
+def job(*cells: str, tests=None, **limits) -> Job:
+    tests = tests or [TestRequest("test_add", "add", [{"a": 1, "b": 2}])]
+    return Job(ASSIGNMENT, list(cells), tests, Limits(**{"wall_seconds": 30.0, **limits}))
+
+
+def output(result, test: int = 0, case: int = 0):
+    reply = result.tests[test].replies[case]
+    assert reply is not None, result
+    data = json.loads(reply)
+    return data["data"]["output"] if "data" in data else data
+
+
+# ------------------------------------------------------------------ basics
 
 
 def test_limits_reject_nonsense():
@@ -47,177 +71,383 @@ def test_limits_reject_nonsense():
         Limits(cpu_seconds=0)
 
 
-def test_call_probe_turns_errors_into_data():
-    assert call_probe("demo", "f", lambda: 1 / 0, {}) == {
-        "__error__": "ZeroDivisionError: division by zero"
-    }
+def test_plain_data_comes_back_and_cell_errors_are_recorded(sandbox):
+    result = sandbox.run(job(ADD, "%matplotlib inline\nprint('hello')", "1 / 0", "!ls /"))
+    assert result.status == "ok" and result.isolated
+    assert output(result) == 3
+    assert "hello" in result.output
+    errors = json.loads(result.cells)["errors"]
+    assert [index for index, _ in errors] == [2]
+    assert errors[0][1].startswith("ZeroDivisionError")
 
 
-def test_plain_data_comes_back_and_cell_errors_are_recorded(zygote):
-    result = zygote.run(
-        job(
-            "import numpy as np\n" + ADD.replace("a + b", "np.add(a, b)"),
-            "%matplotlib inline\nprint('hello')",
-            "1 / 0",
-            cases=[{"a": 1, "b": 2}, {"a": [1.0], "b": [2.0]}],
-        )
-    )
-    assert result.completed, result.reason
-    assert result.outputs[("test_add", 0)] == {
-        "__kind__": "npscalar",
-        "dtype": "int64",
-        "value": 3,
-    }
-    assert result.outputs[("test_add", 1)]["data"] == [3.0]
-    assert result.cell_errors == [(2, "ZeroDivisionError: division by zero")]
-    assert result.output == "hello\n"
+def test_a_missing_function_is_reported(sandbox):
+    result = sandbox.run(job("x = 1"))
+    assert json.loads(result.tests[0].replies[0]) == {"missing": "add is not defined"}
 
 
-def test_modules_not_preloaded_still_import_from_the_installation(zygote):
-    """The installation's site-packages stays importable (torch.optim loads more on first use)."""
-    code = "import tinycss2, email.mime.text\nprint(tinycss2.__name__)\n" + ADD
-    result = zygote.run(job(code))
-    assert result.cell_errors == []
-    assert result.output == "tinycss2\n"
-    assert result.outputs[("test_add", 0)] == 3
+def test_sandboxes_run_in_parallel(sandbox):
+    results = []
 
+    def one() -> None:
+        results.append(sandbox.run(job(ADD, "import time\ntime.sleep(1)")))
 
-def test_a_missing_function_is_reported(zygote):
-    result = zygote.run(job("x = 1"))
-    assert result.missing == {"test_add": "add is not defined"}
-
-
-def test_student_code_cannot_see_the_course_or_the_network(zygote, tmp_path):
-    secret = COURSE_ROOT / "nbgrader_config.py"
-    code = (
-        "import os, socket\n"
-        f"print(sorted(os.listdir({str(COURSE_ROOT)!r})))\n"
-        f"print(os.path.exists({str(secret)!r}), os.path.exists({str(tmp_path)!r}))\n"
-        "print(os.getuid(), os.getpid())\n"
-        "try:\n    open('/tmp/x', 'w').write('x')\n    print('tmp ok')\n"
-        "except OSError as e:\n    print(e)\n"
-        f"try:\n    open({str(COURSE_ROOT / 'pwned')!r}, 'w')\n"
-        "except OSError as e:\n    print('no write')\n"
-        "try:\n    socket.create_connection(('127.0.0.1', 22), timeout=1)\n"
-        "except OSError as e: print('no network')\n" + ADD
-    )
-    result = zygote.run(job(code))
-    lines = result.output.splitlines()
-    if os.geteuid() == 0:  # as root (CI) namespaces are available: isolation is not optional
-        assert result.isolated, result.warnings
-    if result.isolated:
-        assert lines[0] == "['.venv', 'gdcourse']"
-        assert lines[1] == "False False"
-        uid, pid = map(int, lines[2].split())
-        assert uid != 0 and pid == 1
-        assert "no write" in lines and "no network" in lines
-    else:  # without namespaces the sandbox says so
-        assert result.warnings
-    assert not (COURSE_ROOT / "pwned").exists()
-    assert result.outputs[("test_add", 0)] == 3
-
-
-@pytest.mark.parametrize(
-    ("cell", "status", "reason"),
-    [
-        ("while True:\n    pass", {"cpu-limit", "timeout"}, ("CPU", "wall-clock")),
-        ("import time\ntime.sleep(60)", {"timeout"}, ("wall-clock",)),
-        ("import os\nos._exit(4)", {"exited"}, ("status 4",)),
-        (
-            "import sys\nwhile True:\n    sys.stdout.write('x' * 10000)",
-            {"killed"},
-            ("printing",),
-        ),
-    ],
-    ids=["cpu", "wall", "exit", "flood"],
-)
-def test_limits_stop_the_student_with_a_reason(zygote, cell, status, reason):
-    started = time.monotonic()
-    result = zygote.run(job(cell, cpu_seconds=2, wall_seconds=4.0, flood_bytes=1 << 20))
-    assert time.monotonic() - started < 10
-    assert result.status in status
-    assert any(word in result.reason for word in reason), result.reason
-    assert len(result.output) <= Limits().output_bytes
-
-
-def test_memory_and_fork_bombs_fail_inside_the_sandbox(zygote):
-    memory = "import numpy as np\nhog = np.ones(3 * 2**30 // 8)"
-    fork = (
-        "import os, time\nn = 0\nfor _ in range(300):\n    try:\n        pid = os.fork()\n"
-        "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(3)\n"
-        "        os._exit(0)\n    n += 1\nprint(n)"
-    )
-    result = zygote.run(job(memory, fork, ADD, processes=32))
-    assert "MemoryError" in result.cell_errors[0][1]
-    if result.isolated:
-        assert int(result.output.split()[-1]) < 32
-    assert result.completed and result.outputs[("test_add", 0)] == 3
-
-
-def test_a_function_that_never_returns_costs_only_its_own_checks(zygote):
-    probes = [
-        Probe("test_slow", "slow", [{"a": 1, "b": 2}]),
-        Probe("test_add", "add", [{"a": 1, "b": 2}]),
-    ]
-    limits = Limits(wall_seconds=10.0, probe_seconds=1.5, cpu_seconds=5)
-    cells = ["def slow(a, b):\n    while True:\n        pass", ADD]
-    result = zygote.run(Job("demo", cells, probes, probe=PROBE, limits=limits))
-    assert result.stopped == {"test_slow": "slow did not return within 1.5 s"}
-    assert result.completed and result.outputs[("test_add", 0)] == 3
-
-
-def test_a_cell_that_never_ends_is_interrupted(zygote):
-    result = zygote.run(job("while True:\n    pass", ADD, cell_seconds=1.0, cpu_seconds=5))
-    assert result.cell_errors == [(0, "CellTimeout: the cell ran longer than 1 s")]
-    assert result.completed and result.outputs[("test_add", 0)] == 3
-
-
-def test_sys_exit_in_a_cell_does_not_stop_the_probes(zygote):
-    result = zygote.run(job("import sys\nsys.exit(0)", ADD))
-    assert result.cell_errors == [(0, "SystemExit: 0")]
-    assert result.outputs[("test_add", 0)] == 3
-
-
-def test_patched_builtins_do_not_break_the_report(zygote):
-    result = zygote.run(job("import builtins\nbuiltins.isinstance = lambda *a: True", ADD))
-    assert result.completed and result.outputs[("test_add", 0)] == 3
-
-
-def test_sandboxes_run_in_parallel(zygote):
-    results = {}
-
-    def run(i):
-        results[i] = zygote.run(
-            job("import time\ntime.sleep(1)\n" + ADD, cases=[{"a": i, "b": 1}])
-        )
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    threads = [threading.Thread(target=one) for _ in range(3)]
     started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert time.monotonic() - started < 3.5
-    assert {i: r.outputs[("test_add", 0)] for i, r in results.items()} == {
-        i: i + 1 for i in range(4)
-    }
+    assert len(results) == 3 and all(output(r) == 3 for r in results)
+    assert time.monotonic() - started < 2.8  # three one-second sleeps, side by side
 
 
-def test_the_zygote_is_restarted_when_it_dies():
-    with Zygote(preload=("gdcourse.grading.protocol",)) as z:
-        assert z._process is not None
-        os.kill(z._process.pid, 9)
-        z._process.wait()
-        assert z.run(job(ADD)).outputs[("test_add", 0)] == 3
+# ------------------------------------------------------------------ isolation
 
 
-def test_without_isolation_the_sandbox_warns_and_still_limits():
-    with Zygote(preload=("gdcourse.grading.protocol",), isolate=False) as z:
-        result = z.run(job("while True:\n    pass", ADD, cpu_seconds=1, wall_seconds=3.0))
-    assert result.warnings and "isolation switched off" in result.warnings[0]
-    assert result.status in ("cpu-limit", "timeout")
+def test_student_code_sees_an_allow_list_of_the_machine(sandbox, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("gradebook")
+    probe = f"""
+import os, socket
+def add(a, b):
+    found = {{
+        "uid": os.getuid(),
+        "root": sorted(os.listdir("/")),
+        "course": sorted(os.listdir({str(ROOT)!r})) if os.path.isdir({str(ROOT)!r}) else None,
+        "secret": os.path.exists({str(secret)!r}),
+        "proc": os.listdir("/proc"),
+        "masters": os.path.exists({str(ROOT / "solutions")!r}),
+        "specs": os.listdir({str(ROOT / "gdcourse" / "grading" / "specs")!r}),
+    }}
+    try:
+        socket.create_connection(("127.0.0.1", 22), timeout=1)
+        found["net"] = "connected"
+    except OSError as error:
+        found["net"] = error.errno
+    for path in ("/usr/x", {str(ROOT / "x")!r}, "/etc/x"):
+        try:
+            open(path, "w")
+            found[path] = "written"
+        except OSError:
+            pass
+    return found
+"""
+    found = output(sandbox.run(job(probe)))
+    assert found["uid"] != 0
+    # the package and the Python installation, and this test's probe (tests/support): no more
+    assert set(found["course"]) <= {"gdcourse", ".venv", "tests"}
+    assert not found["secret"] and not found["masters"]
+    assert found["specs"] == [], "the judge's references must not be readable"
+    assert found["proc"] == []
+    assert found["net"] == 101  # ENETUNREACH: no network at all
+    assert not any(value == "written" for value in found.values())
+    assert set(found["root"]) <= {"bin", "dev", "etc", "lib", "lib64", "proc", "root", "sbin",
+                                  "tmp", "usr", "work", "home", "opt", "run", "var"}
 
 
-def test_a_zygote_that_cannot_start_says_why():
-    with pytest.raises(SandboxError, match="no_such_module"):
-        Zygote(preload=("no_such_module",)).start()
+def test_nothing_written_survives_the_run(sandbox):
+    marker = f"gdcourse-test-{os.getpid()}"
+    write = f"""
+import os
+for folder in ("/tmp", "/var/tmp", "/dev/shm", "/run", "/run/lock", "."):
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, {marker!r}), "w") as f:
+            f.write("x")
+    except OSError:
+        pass
+{ADD}"""
+    check = f"""
+import os
+def add(a, b):
+    return [f for f in ("/tmp", "/var/tmp", "/dev/shm", "/run", "/run/lock", ".")
+            if os.path.exists(os.path.join(f, {marker!r}))]
+"""
+    assert output(sandbox.run(job(write))) == 3
+    assert output(sandbox.run(job(check))) == []
+    for folder in ("/tmp", "/var/tmp", "/dev/shm", "/run", "/run/lock"):
+        assert not os.path.exists(os.path.join(folder, marker))
+
+
+def test_without_bubblewrap_grading_refuses_and_says_what_to_do(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(IsolationUnavailable, match="apt-get install bubblewrap.*--no-isolation"):
+        make_sandbox().start()
+
+
+def test_without_isolation_the_guard_and_limits_still_hold():
+    with make_sandbox(isolation=False) as box:
+        result = box.run(job(ADD, "import os\nprint(os.getpid())"))
+        assert output(result) == 3 and not result.isolated
+        loop = box.run(job("def add(a, b):\n    while True: pass", probe_seconds=1.0))
+        assert "did not return within 1 s" in loop.tests[0].stopped
+
+
+# ------------------------------------------------------------------ limits of the whole sandbox
+
+
+def test_a_fork_bomb_is_bounded_for_the_whole_sandbox(sandbox):
+    bomb = """
+import os, time
+children = 0
+for _ in range(300):
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        time.sleep(20)
+        os._exit(0)
+    children += 1
+def add(a, b):
+    return children
+"""
+    assert output(sandbox.run(job(bomb, processes=16))) < 16
+
+
+def test_memory_is_limited_for_the_whole_sandbox_not_per_process(sandbox):
+    hog = """
+import os, time
+import numpy as np
+for _ in range(4):
+    if os.fork() == 0:
+        block = np.ones(200 * 2**20 // 8)  # 200 MB each: under the limit one by one
+        time.sleep(30)
+        os._exit(0)
+time.sleep(10)
+"""
+    result = sandbox.run(job(ADD, hog, memory_bytes=400 << 20, cell_seconds=20.0))
+    assert result.status == "cells-failed"
+    assert "used more than 400 MiB of memory" in result.reason
+
+
+def test_cpu_time_is_limited_for_the_whole_sandbox(sandbox):
+    spin = """
+import os, time
+for _ in range(2):
+    if os.fork() == 0:
+        while True:
+            pass
+time.sleep(20)
+"""
+    result = sandbox.run(job(ADD, spin, cpu_seconds=3.0, cell_seconds=20.0))
+    assert "used more than 3 s of CPU time" in result.reason
+
+
+def test_an_output_flood_stops_the_process(sandbox):
+    flood = "import sys\nfor _ in range(200_000):\n    sys.stdout.write('x' * 999 + '\\n')"
+    result = sandbox.run(job(ADD, flood, flood_bytes=1 << 20))
+    assert "printed more than 1048576 bytes" in result.reason
+    assert len(result.output) <= Limits().output_bytes
+
+
+def test_a_function_that_never_returns_costs_only_its_own_test(sandbox):
+    tests = [
+        TestRequest("first", "add", [{"a": 1, "b": 2}]),
+        TestRequest("loops", "add", [{"a": 3, "b": 0}, {"a": 4, "b": 0}]),
+        TestRequest("after", "add", [{"a": 5, "b": 5}]),
+    ]
+    loop = "def add(a, b):\n    while a == 3:\n        pass\n    return a + b\n"
+    result = sandbox.run(job(loop, tests=tests, probe_seconds=1.0))
+    assert output(result, 0) == 3 and output(result, 2) == 10
+    assert result.tests[1].replies == (None, None)
+    assert "did not return within 1 s" in result.tests[1].stopped
+    assert result.attempts == 2  # a fresh process (cells run again) for the last test
+
+
+def test_a_cell_that_never_ends_is_interrupted(sandbox):
+    result = sandbox.run(job("while True:\n    pass", ADD, cell_seconds=1.0))
+    assert output(result) == 3
+    assert json.loads(result.cells)["errors"][0][1].startswith("CellTimeout")
+
+
+def test_sys_exit_in_a_cell_does_not_stop_the_requests(sandbox):
+    result = sandbox.run(job(ADD, "import sys\nsys.exit(0)"))
+    assert output(result) == 3
+
+
+# ------------------------------------------------------------------ the reply channel
+
+FIND = """
+import sys
+def _local(name):
+    frame = sys._getframe(1)
+    while frame is not None and name not in frame.f_locals:
+        frame = frame.f_back
+    return frame.f_locals[name]
+"""
+
+
+def test_bytes_written_to_the_reply_channel_are_a_violation(sandbox):
+    stray = FIND + """
+import os
+def add(a, b):
+    os.write(_local("reply_fd"), b"\\x00\\x00\\x00\\x05hello")
+    return a + b
+"""
+    outcome = sandbox.run(job(stray)).tests[0]
+    assert outcome.replies == (None,) and outcome.channel
+
+
+def test_a_forged_second_reply_is_a_violation(sandbox):
+    forged = FIND + """
+import json, os
+def add(a, b):
+    token = _local("message")[0]
+    body = token + json.dumps({"data": {"output": 999, "raised": None, "modified": []}}).encode()
+    os.write(_local("reply_fd"), len(body).to_bytes(4, "big") + body)
+    return a + b
+"""
+    result = sandbox.run(job(forged))
+    assert result.tests[0].channel, "two replies to one request must be a violation"
+
+
+def test_a_process_left_behind_cannot_answer_later_requests(sandbox):
+    tests = [TestRequest(f"t{i}", "add", [{"a": i, "b": 0}]) for i in range(3)]
+    behind = FIND + """
+import json, os, time
+def add(a, b):
+    fd = _local("reply_fd")
+    if a == 0 and os.fork() == 0:
+        time.sleep(1.0)
+        os.write(fd, (40).to_bytes(4, "big") + b"x" * 40)
+        os._exit(0)
+    if a == 1:
+        time.sleep(1.5)
+    return a + b
+"""
+    result = sandbox.run(job(behind, tests=tests))
+    assert [output(result, i) for i in range(3)] == [0, 1, 2]
+    assert not any(outcome.channel for outcome in result.tests), "killed before it could write"
+
+
+def test_the_student_process_holds_no_case_but_the_one_asked(sandbox):
+    tests = [
+        TestRequest("visible", "add", [{"a": 1, "b": 2}]),
+        TestRequest("hidden", "add", [{"a": "HIDDEN-INPUT-7f3a", "b": "x"}]),
+    ]
+    search = """
+import gc, sys
+def add(a, b):
+    found = set()
+    for obj in gc.get_objects():
+        if isinstance(obj, dict):
+            for value in list(obj.values()):
+                if isinstance(value, str) and "HIDDEN-INPUT" in value:
+                    found.add(value)
+    frame = sys._getframe()
+    while frame is not None:
+        for value in frame.f_locals.values():
+            if isinstance(value, (str, bytes)) and "HIDDEN-INPUT" in str(value):
+                found.add("frame")
+        frame = frame.f_back
+    return sorted(found) if a == 1 else a + b
+"""
+    result = sandbox.run(job(search, tests=tests))
+    assert output(result, 0) == []  # asked the visible case: the hidden one is nowhere
+    assert output(result, 1) == "HIDDEN-INPUT-7f3ax"
+
+
+# ------------------------------------------------------------------ the shortcut guard
+
+OPTIM = "torch.optim"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "getattr(torch, 'op' + 'tim').SGD",
+        "importlib.import_module('torch.' + 'optim').SGD",
+        "__import__('torch.optim', fromlist=['SGD']).SGD",
+        "sys.modules['torch.optim'].SGD",
+        "eval(compile('torch.optim.SGD', '<s>', 'eval'))",
+    ],
+)
+def test_a_banned_shortcut_is_seen_whatever_its_spelling(sandbox, spelling):
+    code = f"""
+import importlib, sys, torch
+def add(a, b):
+    optimizer = {spelling}([torch.zeros(1, requires_grad=True)], lr=0.1)
+    return a + b
+"""
+    tests = [
+        TestRequest("banned", "add", [{"a": 1, "b": 2}], banned=[OPTIM]),
+        TestRequest("allowed", "add", [{"a": 1, "b": 2}]),
+    ]
+    result = sandbox.run(job(code, tests=tests))
+    assert result.tests[0].shortcut == OPTIM and result.tests[0].replies == (None,)
+    assert output(result, 1) == 3  # the same call, where it is not banned
+
+
+def test_a_name_is_not_a_use(sandbox):
+    innocent = """
+import numpy as np
+def add(a, b):
+    grad = np.zeros(3)  # a variable called grad is not autograd
+    optim = "torch.optim"
+    return a + b
+"""
+    test = TestRequest("t", "add", [{"a": 1, "b": 2}], banned=["torch.autograd", OPTIM])
+    result = sandbox.run(job(innocent, tests=[test]))
+    assert output(result) == 3 and not result.tests[0].shortcut
+
+
+def test_use_outside_a_graded_call_is_not_a_shortcut(sandbox):
+    cell = "import torch\nopt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)\n"
+    test = TestRequest("t", "add", [{"a": 1, "b": 2}], banned=[OPTIM])
+    assert output(sandbox.run(job(cell + ADD, tests=[test]))) == 3
+
+
+def test_a_banned_own_function_is_seen(sandbox):
+    code = "def helper(x):\n    return x\ndef add(a, b):\n    return helper(a) + b\n"
+    test = TestRequest("t", "add", [{"a": 1, "b": 2}], banned=["student:helper"])
+    assert sandbox.run(job(code, tests=[test])).tests[0].shortcut == "student:helper"
+
+
+@pytest.mark.parametrize(
+    ("attack", "event"),
+    [
+        ("import sys\nsys.setprofile(None)", "sys.setprofile"),
+        ("import sys\nsys.settrace(lambda *a: None)", "sys.settrace"),
+        ("import ctypes\nctypes.string_at(id(1), 8)", "ctypes.string_at"),
+        ("exec(compile('x = 1', '/usr/lib/python3/fake.py', 'exec'))", "compile"),
+        ("import os\nos.system('true')", "os.system"),
+    ],
+)
+def test_taking_the_watch_apart_is_refused_and_reported(sandbox, attack, event):
+    result = sandbox.run(job(ADD, attack))
+    assert output(result) == 3
+    assert any(event in problem for problem in result.cell_problems), result.cell_problems
+    assert "PermissionError" in json.loads(result.cells)["errors"][0][1]
+
+
+def test_threads_and_programs_cannot_run_unwatched(sandbox):
+    code = """
+import os, threading
+def add(a, b):
+    found = []
+    try:
+        threading.Thread(target=lambda: None).start()
+        found.append("thread")
+    except RuntimeError:
+        pass
+    try:
+        os.execv("/bin/true", ["true"])
+    except OSError:
+        pass
+    return found
+"""
+    assert output(sandbox.run(job(code))) == []
+
+
+def test_the_system_call_filter_is_for_this_machine():
+    assert linux.syscall_filter_supported()
+
+
+def test_the_host_is_restarted_when_it_dies():
+    with make_sandbox() as box:
+        assert box._process is not None
+        box._process.kill()
+        box._process.wait()
+        assert output(box.run(job(ADD))) == 3

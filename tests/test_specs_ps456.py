@@ -24,8 +24,9 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from gdcourse.grading import checks
-from gdcourse.grading.protocol import Verdict
-from gdcourse.grading.specs import ps5_minibatch_sgd, ps6_momentum
+from gdcourse.grading.shortcuts import Watch
+from gdcourse.grading.framework import Verdict
+from gdcourse.grading.probes import ps5_minibatch_sgd, ps6_momentum
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ("ps4_autograd", "ps5_minibatch_sgd", "ps6_momentum")
@@ -116,10 +117,10 @@ def test_every_variant_is_named_on_some_case(assignment: str, function: str) -> 
     spec = checks.get_spec(assignment, function)
     for misconception, variant in spec.variants.items():
         failed = _failures(assignment, function, variant)
-        assert failed, f"{misconception.name} passes every case of {function}"
+        assert failed, f"{misconception} passes every case of {function}"
         names = {verdict.misconception for verdict in failed}
-        assert misconception.name in names, (misconception.name, names)
-        assert any(misconception.name in verdict.message for verdict in failed)
+        assert misconception in names, (misconception, names)
+        assert any(misconception in verdict.message for verdict in failed)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -192,37 +193,45 @@ def test_tensors_returned_is_named() -> None:
     assert ".item()" in verdict.message
 
 
-@pytest.mark.parametrize(
-    ("function", "source"),
-    [
-        ("train_autograd", "import torch\nopt = torch.optim.SGD([w], lr=0.1)"),
-        ("train_autograd", "from torch import nn\nloss = nn.MSELoss()(a, b)"),
-        ("train_autograd", "import torch.nn.functional as F\nloss = F.mse_loss(a, b)"),
-        ("train_autograd", "from gdcourse.objectives import mse_gradient"),
-        ("train_minibatch", "from torch.optim import SGD\nSGD([W, b], lr=0.1)"),
-        ("train_minibatch", "import torch\nloss = torch.nn.MSELoss()(p, Y)"),
-    ],
-)
-def test_forbidden_shortcuts_are_found(function: str, source: str) -> None:
-    assignment = "ps4_autograd" if function == "train_autograd" else "ps5_minibatch_sgd"
+def _watched(assignment: str, function: str, fn: Callable[..., Any]) -> list[str]:
+    """The banned shortcuts ``fn`` enters on the first case of the master."""
     spec = checks.get_spec(assignment, function)
-    assert checks.forbidden_uses(source, spec.forbidden)
+    case = next(c for call in _calls(assignment) if call.function == function for c in call.cases)
+    with Watch(spec.banned, getattr(fn, "__globals__", None)) as watch:
+        checks.probe_safely(spec, fn, case)
+    return watch.found
+
+
+@pytest.mark.parametrize(
+    ("function", "body", "found"),
+    [
+        ("train_autograd", "torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)",
+         "torch.optim"),
+        ("train_autograd", "torch.nn.MSELoss()(x, y)", "torch.nn"),
+        ("train_autograd", "torch.nn.functional.mse_loss(x, y)", "torch.nn"),
+        ("train_autograd", "gdcourse.objectives.mse(x.numpy(), y.numpy())", "gdcourse"),
+    ],
+)  # fmt: skip
+def test_banned_shortcuts_are_seen_at_run_time(function: str, body: str, found: str) -> None:
+    namespace: dict[str, Any] = {}
+    exec(
+        "import torch, gdcourse.objectives\n"
+        f"def {function}(x, y, learn_rate, epochs, w0=0.0, b0=0.0):\n"
+        f"    {body}\n    return 0.0, 0.0, [0.0] * epochs\n",
+        namespace,
+    )
+    assert _watched("ps4_autograd", function, namespace[function]) == [found]
 
 
 @pytest.mark.parametrize(("assignment", "function"), FUNCTIONS)
-def test_master_solutions_use_nothing_forbidden(assignment: str, function: str) -> None:
-    spec = checks.get_spec(assignment, function)
-    cell = next(
-        c
-        for c in _master(assignment)["cells"]
-        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == function
-    )
-    assert checks.forbidden_uses(_source(cell), spec.forbidden) == []
+def test_master_solutions_use_nothing_banned(assignment: str, function: str) -> None:
+    reference = checks.load_reference(assignment, function, ROOT)
+    assert _watched(assignment, function, reference) == []
 
 
 def test_train_model_may_use_nn_and_optim() -> None:
     spec = checks.get_spec("ps5_minibatch_sgd", "train_model")
-    assert checks.forbidden_uses("from torch import nn, optim\noptim.SGD", spec.forbidden) == []
+    assert "torch.nn" not in spec.banned and "torch.optim" not in spec.banned
 
 
 # ------------------------------------------------------------------ ps5: loaders
@@ -370,7 +379,7 @@ def test_model_mistakes_are_explained(model: Callable[..., Any], words: str) -> 
 
 def test_train_model_probe_does_not_use_the_students_model_class() -> None:
     case = _cases("ps5_minibatch_sgd", "train_model", hidden=False)[0]
-    arguments = ps5_minibatch_sgd.SPECS["train_model"].inputs(case)  # type: ignore[attr-defined]
+    arguments = ps5_minibatch_sgd.train_model_inputs(case)
     model = arguments.args[0]
     assert model.linear.weight.tolist() == case["W0"]
     assert model.linear.bias.tolist() == case["b0"]
@@ -381,7 +390,7 @@ def test_train_model_probe_does_not_use_the_students_model_class() -> None:
 
 def _stopping_margins(case: dict[str, Any]) -> float:
     """The smallest relative distance of a velocity component from tol along the path."""
-    gradient = ps6_momentum._quadratic_gradient(case)
+    gradient = ps6_momentum.quadratic_gradient(case)
     x = np.array(case["start"], dtype=float)
     v = np.zeros_like(x)
     tol = case.get("tol", 1e-6)
@@ -453,13 +462,12 @@ def test_wrong_submission_loses_points_with_its_hint(
 ) -> None:
     function, source = entry[0], entry[1]
     hint = entry[2] if len(entry) > 2 else slug
-    spec = checks.get_spec(assignment, function)
-    forbidden = checks.forbidden_uses(source, spec.forbidden)
-    if forbidden:  # a shortcut: the grader gives no credit and names what was used
-        assert any(hint in line for line in forbidden), forbidden
-        return
     namespace: dict[str, Any] = {}
     exec(compile(source, f"<{assignment}:{slug}>", "exec"), namespace)
+    used = _watched(assignment, function, namespace[function])
+    if used:  # a shortcut: the grader gives no credit and names what was used
+        assert hint in used, used
+        return
     failed = _failures(assignment, function, namespace[function])
     assert failed, f"{slug} passes every check"
     assert any(hint in verdict.message for verdict in failed), [v.message for v in failed]

@@ -13,10 +13,15 @@ instructors run, compare with the reference solution of the master
 (:func:`load_reference`).
 
 The secure grader runs no test-cell code. It reads each test cell of the
-master with :func:`parse_check_call`, runs :func:`probe_safely` on the
-student's function inside a sandbox, brings back the JSON of its result, and
-judges it in its own process with :func:`judge_case`; :func:`forbidden_uses`
-scans the student's source for shortcuts that sidestep the exercise.
+master with :func:`parse_check_call`, runs the probe on the student's function
+inside a sandbox, brings back the JSON of its result, and judges it in its own
+process (:mod:`gdcourse.grading.autograde`). Shortcuts that sidestep an exercise
+are seen at run time, on what the code does, never on the names it uses: in the
+grader by the sandbox's guard, in a student's kernel by
+:class:`gdcourse.grading.shortcuts.Watch`.
+
+Feedback text comes from :func:`gdcourse.grading.framework.format_verdict`:
+visible checks show their inputs and expectations, hidden ones never do.
 """
 
 from __future__ import annotations
@@ -24,24 +29,24 @@ from __future__ import annotations
 import ast
 import contextlib
 import importlib
-import inspect
 import io
 import json
-import linecache
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gdcourse.grading.protocol import Case, FunctionSpec, Misconception, Verdict, decode, encode
+from gdcourse.grading.framework import FunctionSpec, Verdict, format_verdict
+from gdcourse.grading.probes import run_probe
+from gdcourse.grading.protocol import Case, decode
+from gdcourse.grading.shortcuts import Watch, describe
 
 __all__ = [
     "CheckCall",
     "course_root",
-    "forbidden_uses",
-    "function_source",
+    "decoded",
     "get_spec",
     "judge_case",
     "load_reference",
@@ -195,31 +200,23 @@ def parse_check_call(source: str) -> CheckCall:
 def probe_safely(spec: FunctionSpec, fn: Callable[..., Any], case: Case) -> dict[str, Any]:
     """``encode(spec.probe(fn, case))`` with warnings silenced; errors become data.
 
-    A warning printed by correct code never costs points, so warnings are
-    ignored here. Whatever goes wrong (the probe raising, data that cannot be
-    encoded) comes back as ``{"__error__": "<Type>: <message>"}``. The result
-    is plain JSON-able data.
+    See :func:`gdcourse.grading.probes.run_probe`, which does the work on the probe's
+    side of the boundary (the sandbox needs no spec for it).
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            data = spec.probe(fn, case)
-            encoded = encode(data)
-        json.dumps(encoded, allow_nan=True)
-    except Exception as error:
-        return {"__error__": f"{type(error).__name__}: {str(error)[:300]}"}
-    if not isinstance(encoded, dict):
-        return {"__error__": f"TypeError: the probe returned {type(encoded).__name__}"}
-    return encoded
+    return run_probe(spec.probe, fn, case)
 
 
-def _decoded(data: Any) -> dict[str, Any]:
+def decoded(data: Any) -> dict[str, Any]:
+    """Decoded probe data, or ``{"__error__": why}``: never raises, whatever ``data`` is."""
     if isinstance(data, dict) and "__error__" in data:
-        return {"__error__": str(data["__error__"])}
+        error = data["__error__"]
+        return {"__error__": error[:300] if isinstance(error, str) else "malformed error report"}
     try:
         value = decode(data)
-    except (ValueError, TypeError, KeyError) as error:
-        return {"__error__": f"malformed probe data: {error}"}
+    except RecursionError:
+        return {"__error__": "malformed probe data: nested too deeply"}
+    except Exception as error:  # student data: anything may be wrong with it
+        return {"__error__": f"malformed probe data: {str(error)[:200]}"}
     if not isinstance(value, dict):
         return {"__error__": f"malformed probe data: {type(value).__name__}"}
     return value
@@ -230,25 +227,32 @@ def judge_case(
     case: Case,
     student_output: Any,
     reference_fn: Callable[..., Any],
+    *,
+    hidden: bool = False,
+    index: int = 1,
 ) -> Verdict:
     """Judge one case in the trusted process.
 
     ``student_output`` is what :func:`probe_safely` returned for the student's
     function (plain data, e.g. after a JSON round trip). The reference and
     every misconception variant are probed here, in-process, and all data is
-    decoded before ``spec.judge`` compares it.
+    decoded before ``spec.judge`` compares it. The verdict's transitional
+    ``message`` holds :func:`~gdcourse.grading.framework.format_verdict`'s text for
+    ``hidden`` and ``index`` (the case's number, from 1).
     """
-    reference = _decoded(probe_safely(spec, reference_fn, case))
+    reference = decoded(probe_safely(spec, reference_fn, case))
     if "__error__" in reference:
         raise RuntimeError(
             f"the reference of {spec.function} failed on case {dict(case)!r}: "
             f"{reference['__error__']}"
         )
-    variants: dict[Misconception, dict[str, Any]] = {
-        misconception: _decoded(probe_safely(spec, variant, case))
-        for misconception, variant in spec.variants.items()
+    variants: dict[str, dict[str, Any]] = {
+        name: decoded(probe_safely(spec, variant, case))
+        for name, variant in spec.variants.items()
     }
-    return spec.judge(case, _decoded(student_output), reference, variants)
+    verdict = spec.judge(case, decoded(student_output), reference, variants)
+    text = format_verdict(spec.function, case, verdict, hidden=hidden, index=index)
+    return replace(verdict, message=text)
 
 
 def run_check(
@@ -261,8 +265,10 @@ def run_check(
 ) -> None:
     """Check ``fn`` on ``cases`` in this process; raise ``AssertionError`` that teaches.
 
-    Visible checks compare with the spec's public reference; hidden checks with
-    the master's reference solution (:func:`load_reference`).
+    Visible checks compare with the spec's public reference and show each failing
+    case's inputs, expectation and result; hidden checks compare with the master's
+    reference solution (:func:`load_reference`) and say only what kind of thing went
+    wrong, with the hint.
     """
     __tracebackhide__ = True  # IPython and pytest show the student the message, not our frames
     spec = get_spec(assignment, function)
@@ -273,19 +279,20 @@ def run_check(
         )
     if not isinstance(cases, list | tuple) or not cases:
         raise ValueError(f"cases must be a non-empty list of dicts, got {cases!r}")
-    source = function_source(fn)
-    shortcuts = forbidden_uses(source, spec.forbidden) if source is not None else []
-    if shortcuts:
-        raise AssertionError(
-            f"{function}: no credit: the code uses {'; '.join(shortcuts)}, which sidesteps "
-            "what this exercise asks you to write.\n"
-            f"Hint: write {function} yourself with plain Python/NumPy operations, as the text "
-            "above the function describes."
-        )
     reference_fn = load_reference(assignment, function) if hidden else public_reference(spec)
     failures = []
-    for case in cases:
-        verdict = judge_case(spec, case, probe_safely(spec, fn, case), reference_fn)
+    for number, case in enumerate(cases, start=1):
+        with Watch(spec.banned, getattr(fn, "__globals__", None)) as watch:
+            data = probe_safely(spec, fn, case)
+        if watch.found:
+            used = ", ".join(describe(name) for name in watch.found)
+            raise AssertionError(
+                f"{function} uses {used}, which this exercise asks you to write yourself: "
+                "no credit.\n"
+                f"Hint: write {function} with plain Python, NumPy or tensor operations, as the "
+                "text above the function describes."
+            )
+        verdict = judge_case(spec, case, data, reference_fn, hidden=hidden, index=number)
         if not verdict.passed:
             failures.append(verdict.message)
     if failures:
@@ -293,24 +300,6 @@ def run_check(
         header = f"{function}: {len(failures)} of {len(cases)} {kind} checks failed."
         raise AssertionError("\n\n".join([header, *failures]))
     print(f"{function}: all {len(cases)} {'hidden' if hidden else 'visible'} checks passed.")
-
-
-def function_source(fn: Callable[..., Any]) -> str | None:
-    """The source of the notebook cell (or file) that defined ``fn``, if it can be found.
-
-    In a notebook kernel this is the whole cell, so the imports at its top are
-    seen with the function; ``None`` for builtins and code without source.
-    """
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return None
-    lines = linecache.getlines(code.co_filename)
-    if lines:
-        return "".join(lines)
-    try:
-        return inspect.getsource(fn)
-    except (OSError, TypeError):
-        return None
 
 
 def public_reference(spec: FunctionSpec) -> Callable[..., Any]:
@@ -412,119 +401,3 @@ def load_reference(
     reference: Callable[..., Any] = namespace[function]
     _REFERENCE_CACHE[key] = reference
     return reference
-
-
-# ------------------------------------------------------------------ shortcuts that earn nothing
-
-
-#: Names that notebooks conventionally import in a setup cell, outside the scanned cell.
-CONVENTIONAL_ALIASES = {
-    "np": "numpy",
-    "nn": "torch.nn",
-    "optim": "torch.optim",
-    "F": "torch.nn.functional",
-}
-
-
-#: Never a shortcut: what a test cell imports, and gdcourse's data and plotting helpers.
-ALLOWED_NAMES = ("gdcourse.grading.check", "gdcourse.datasets", "gdcourse.plotting")
-
-
-def _dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
-def _matches(name: str, forbidden: str) -> bool:
-    if forbidden.startswith("."):
-        return name.split(".")[-1] == forbidden[1:]
-    return name == forbidden or name.startswith(forbidden + ".")
-
-
-def forbidden_uses(source: str, forbidden: Iterable[str]) -> list[str]:
-    """Uses in ``source`` of names that sidestep the exercise, one readable line each.
-
-    ``forbidden`` holds dotted module paths (``"numpy.polyfit"``, ``"torch.optim"``,
-    ``"gdcourse"``: the name and everything under it), bare names
-    (``"numerical_gradient"``) and attribute names written with a leading dot
-    (``".backward"``: that attribute on anything). Imports, aliases
-    (``import numpy as np``), ``from`` imports, ``getattr(obj, "name")`` and
-    ``__import__``/``importlib.import_module`` with literal names are resolved.
-    Source that does not parse is reported as such.
-
-    >>> forbidden_uses("import numpy as np\\nw = np.polyfit(x, y, 1)", ["numpy.polyfit"])
-    ['line 2: numpy.polyfit']
-    """
-    rules = [f for f in forbidden if f]
-    if not rules:
-        return []
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as error:
-        return [f"the code does not parse: {error.msg} (line {error.lineno})"]
-    aliases: dict[str, str] = dict(CONVENTIONAL_ALIASES)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    aliases[alias.asname] = alias.name
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            for alias in node.names:
-                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-
-    def resolve(dotted: str) -> str:
-        head, _, rest = dotted.partition(".")
-        full = aliases.get(head, head)
-        return f"{full}.{rest}" if rest else full
-
-    found: list[str] = []
-
-    def report(line: int, name: str) -> None:
-        if any(name == ok or name.startswith(ok + ".") for ok in ALLOWED_NAMES):
-            return
-        if any(_matches(name, rule) for rule in rules):
-            entry = f"line {line}: {name}"
-            if entry not in found:
-                found.append(entry)
-
-    # Report an attribute chain once, at its outermost node (np.linalg.solve, not np.linalg).
-    inner = {
-        id(node.value)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute | ast.Name)
-    }
-    for node in ast.walk(tree):
-        if id(node) in inner:
-            continue
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                report(node.lineno, alias.name)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            for alias in node.names:
-                report(node.lineno, f"{node.module}.{alias.name}")
-        elif isinstance(node, ast.Attribute):
-            dotted = _dotted(node)
-            report(node.lineno, resolve(dotted) if dotted else f"?.{node.attr}")
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            report(node.lineno, resolve(node.id))
-        if isinstance(node, ast.Call):
-            target = _dotted(node.func)
-            resolved = resolve(target) if target else ""
-            literal = [
-                a.value
-                for a in node.args
-                if isinstance(a, ast.Constant) and isinstance(a.value, str)
-            ]
-            if resolved == "getattr" and len(node.args) >= 2 and len(literal) == 1:
-                owner = _dotted(node.args[0])
-                base = resolve(owner) if owner else "?"
-                report(node.lineno, f"{base}.{literal[0]}")
-            if resolved in ("__import__", "importlib.import_module") and literal:
-                report(node.lineno, literal[0])
-    return sorted(found, key=lambda entry: int(entry.split(":")[0].removeprefix("line ")))

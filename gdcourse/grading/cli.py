@@ -1,22 +1,21 @@
 """``gdcourse grade ASSIGNMENT``: grade every submission securely, in parallel, into nbgrader.
 
-1. Every submitted notebook is read and sanitized here and run in its own
-   sandbox, ``workers`` at a time, all forked from one pre-warmed zygote (so no
-   submission pays interpreter start-up or the torch import); its plain data is
-   judged in this process against the master's reference solution.
-2. As each submission's verdicts come back, nbgrader's own autograde grades it
-   in this process, with the configuration of ``nbgrader_config.py``; its
-   ``SandboxExecute`` finds the verdicts already made. Only this process writes
-   the gradebook, one submission after another, so SQLite is never locked or
-   corrupted.
-3. After the last write, ``workers`` forked processes make the feedback
-   (``nbgrader generate_feedback``: they only read the gradebook); then the
-   grades CSV (``reports/<assignment>/grades.csv``) and the instructor's report
-   (:mod:`gdcourse.grading.report`).
+1. Every submission folder is checked (a real folder of regular files, the
+   notebook a regular file of bounded size) and its notebook read and sanitized
+   here (:mod:`gdcourse.grading.autograde.submission`).
+2. Each runs in a sandbox of its own, ``workers`` at a time, all forked from one
+   warm host (:mod:`gdcourse.grading.sandbox`); its replies are judged here.
+3. As each submission's verdicts come back, nbgrader's own autograde records it
+   (its ``SandboxExecute`` finds the verdicts made): only this process writes the
+   gradebook, one submission after another.
+4. After the last write, feedback (read-only forks), the grades CSV and the
+   instructor's report (:mod:`gdcourse.grading.report`).
 
-A submission that cannot be graded (missing or unreadable notebook, a timeout,
-a crash, tampering) is graded 0 where it must be, with the reason, and listed
-in the report; it never stops the run.
+Whatever goes wrong with one submission (a file that cannot be read, a
+sandbox that breaks, a judge that fails, nbgrader refusing it) is recorded in
+that submission's row with the reason; the run always ends with a CSV row and
+a report line for every student. The command says what it is doing from its
+first second.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -37,15 +37,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gdcourse.grading import checks
+from gdcourse.grading.collect import refused_reasons
 from gdcourse.grading.report import StudentRecord, write_report
-from gdcourse.grading.sandbox import Limits, shared_zygote
+from gdcourse.grading.sandbox import IsolationUnavailable, Limits
 
 if TYPE_CHECKING:
-    from gdcourse.grading import autograde
+    from gdcourse.grading.autograde import Master, NotebookGrade, Submission
+    from gdcourse.grading.sandbox import Sandbox
 
-__all__ = ["grade_command"]
+__all__ = ["grade_command", "submission_problem"]
 
 log = logging.getLogger(__name__)
+
+MAX_FOLDER_ENTRIES = 1000
+MAX_FOLDER_BYTES = 256 << 20
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _course_root(root: str | os.PathLike[str] | None) -> Path:
@@ -55,6 +64,44 @@ def _course_root(root: str | os.PathLike[str] | None) -> Path:
         raise SystemExit(f"gdcourse grade: {error}") from None
 
 
+def submission_problem(folder: Path) -> str | None:
+    """Why a student's submission folder cannot be graded, or ``None``.
+
+    The folder and everything in it must be real folders and regular files (no
+    links, devices, pipes or sockets), at most :data:`MAX_FOLDER_ENTRIES` entries
+    and :data:`MAX_FOLDER_BYTES` bytes: nbgrader copies every file it holds.
+    """
+    if folder.parent.is_symlink():
+        return f"{folder.parent.name} is a symbolic link, not the student's folder"
+    try:
+        info = folder.lstat()
+    except OSError as error:
+        return f"{folder.name} cannot be read ({error.strerror})"
+    if not stat.S_ISDIR(info.st_mode):
+        return f"{folder.parent.name}/{folder.name} is not a folder (a link or a file)"
+    count, total = 0, 0
+    for directory, folders, files in os.walk(folder, followlinks=False):
+        for name in [*folders, *files]:
+            count += 1
+            path = Path(directory) / name
+            relative = path.relative_to(folder)
+            if count > MAX_FOLDER_ENTRIES:
+                return f"the submission holds more than {MAX_FOLDER_ENTRIES} files"
+            try:
+                mode = path.lstat().st_mode
+            except OSError as error:
+                return f"{relative} cannot be read ({error.strerror})"
+            if stat.S_ISLNK(mode):
+                return f"{relative} is a symbolic link; a submission may hold regular files only"
+            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                return f"{relative} is not a regular file; a submission may hold regular files only"
+            if stat.S_ISREG(mode):
+                total += path.lstat().st_size
+                if total > MAX_FOLDER_BYTES:
+                    return f"the submission is larger than {MAX_FOLDER_BYTES >> 20} MB"
+    return None
+
+
 def _nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     executable = Path(sys.executable).parent / "nbgrader"
     return subprocess.run(
@@ -62,19 +109,23 @@ def _nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _db_url(course: Path) -> str:
+    return f"sqlite:///{course / 'gradebook.db'}"
+
+
 def _ensure_in_gradebook(root: Path, assignment: str, notebooks: Sequence[str]) -> None:
     """Register the assignment's cells in the gradebook (without touching ``exercises/``)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    db_url = f"sqlite:///{root / 'gradebook.db'}"
     if (root / "gradebook.db").exists():
-        with Gradebook(db_url) as gradebook:
+        with Gradebook(_db_url(root)) as gradebook:
             try:
                 known = {nb.name for nb in gradebook.find_assignment(assignment).notebooks}
             except MissingEntry:
                 known = set()
         if set(notebooks) <= known:
             return
+    _say(f"Registering {assignment} in the gradebook (nbgrader generate_assignment)...")
     with tempfile.TemporaryDirectory(prefix="gdcourse-release-") as release:
         done = _nbgrader(
             root,
@@ -102,6 +153,31 @@ def _progress(total: int, description: str) -> Any:
     return tqdm(total=total, desc=description, unit="submission", file=sys.stderr)
 
 
+class _Starting:
+    """The sandbox host, started in a thread while this process imports nbgrader."""
+
+    def __init__(self, course: Path, isolation: bool) -> None:
+        self.sandbox: Sandbox | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, args=(course, isolation), daemon=True)
+        self._thread.start()
+
+    def _start(self, course: Path, isolation: bool) -> None:
+        try:
+            from gdcourse.grading.autograde import run
+
+            self.sandbox = run.shared_sandbox(course, isolation=isolation)
+        except BaseException as error:  # raised again where it is needed
+            self.error = error
+
+    def wait(self) -> Sandbox:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.sandbox is not None
+        return self.sandbox
+
+
 def grade_command(
     assignment: str,
     *,
@@ -109,69 +185,95 @@ def grade_command(
     students: list[str] | None = None,
     root: str | os.PathLike[str] | None = None,
     limits: Limits | None = None,
+    isolation: bool = True,
 ) -> int:
     """Grade ``assignment`` for every student in ``submitted/`` (or only ``students``).
 
     Returns 0 when every submission was graded (some may need a human: see the
-    report), 1 when nbgrader failed on some submission, 2 when there was
-    nothing to grade.
+    report), 1 when nbgrader failed on some submission, 2 when there was nothing
+    to grade, 3 when student code cannot be isolated on this machine (the message
+    says what to do, or pass ``isolation=False`` on purpose).
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     started = time.monotonic()
     course = _course_root(root)
+    _say(f"gdcourse grade {assignment}: course {course}")
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     source = course / checks.SOURCE_DIRECTORY / assignment
-    masters = sorted(source.glob("*.ipynb"))
-    if not masters:
+    masters_paths = sorted(source.glob("*.ipynb"))
+    if not masters_paths:
         raise SystemExit(f"gdcourse grade: no master notebook in {source}")
-    # The zygote imports torch while this process imports nbgrader.
-    threading.Thread(target=_start_zygote, args=(course,), daemon=True).start()
+    submitted = course / "submitted"
+    folders = sorted(
+        p / assignment
+        for p in (submitted.iterdir() if submitted.is_dir() else [])
+        if not p.name.startswith(".")
+        and (p.is_symlink() or (p / assignment).exists() or (p / assignment).is_symlink())
+    )
+    if students:
+        wanted = set(students)
+        for student in sorted(wanted - {p.parent.name for p in folders}):
+            _say(f"gdcourse grade: no submission of {assignment} by {student!r}")
+        folders = [p for p in folders if p.parent.name in wanted]
+    if not folders:
+        _say(f"gdcourse grade: nothing to grade in {submitted}/*/{assignment}")
+        return 2
+    if not isolation:
+        _say(
+            "WARNING: grading WITHOUT isolation (--no-isolation): student code can read "
+            "and change what your account can."
+        )
+    _say(
+        f"{len(folders)} submissions found. Starting the sandbox (it loads NumPy and torch "
+        "once, a few seconds) and nbgrader..."
+    )
+    starting = _Starting(course, isolation)
     from gdcourse.grading import autograde
 
     if limits is not None:
-        autograde.LIMITS = limits
-    master_by_name = {path.stem: autograde.read_master(path) for path in masters}
-    submitted = course / "submitted"
-    folders = sorted(p for p in submitted.glob(f"*/{assignment}") if p.is_dir())
-    if students:
-        wanted = set(students)
-        unknown = wanted - {p.parent.name for p in folders}
-        for student in sorted(unknown):
-            print(f"gdcourse grade: no submission of {assignment} by {student!r}", file=sys.stderr)
-        folders = [p for p in folders if p.parent.name in wanted]
-    if not folders:
-        print(f"gdcourse grade: nothing to grade in {submitted}/*/{assignment}", file=sys.stderr)
-        return 2
+        autograde.run.LIMITS = limits
+    masters = {path.stem: autograde.read_master(path) for path in masters_paths}
     records = {p.parent.name: StudentRecord(p.parent.name) for p in folders}
     streams = sys.stdout, sys.stderr  # nbgrader's API and the probes redirect them
     failed = 0
-    # One warnings context around all threads: filters are process-wide, and a worker's
-    # catch_warnings must not restore the caller's (possibly "error") filters under another.
+    timings: dict[str, float] = {}
     with warnings.catch_warnings(), _restored(streams):
         warnings.simplefilter("ignore")
-        warm = threading.Thread(target=_warm, args=(course, master_by_name), daemon=True)
-        warm.start()  # the zygote imports torch meanwhile
-        _ensure_in_gradebook(course, assignment, list(master_by_name))
-        work = []
+        _ensure_in_gradebook(course, assignment, list(masters))
+        references = autograde.shared_references(course)
+        warm = threading.Thread(target=_warm, args=(references, masters), daemon=True)
+        warm.start()
+        work: list[tuple[str, str, Submission]] = []
+        refused: dict[str, list[str]] = {}
         for folder in folders:
             student = folder.parent.name
-            for name in master_by_name:
-                path = folder / f"{name}.ipynb"
-                if path.is_file():
-                    work.append((student, name, path))
-                else:
+            problem = submission_problem(folder)
+            if problem is not None:
+                refused[student] = [problem]
+                continue
+            records[student].needs_human.extend(
+                f"collect refused: {reason}" for reason in refused_reasons(folder)
+            )
+            for name, master in masters.items():
+                submission = autograde.read_submission(
+                    submitted, [student, assignment, f"{name}.ipynb"], master
+                )
+                if submission.unreadable and not (folder / f"{name}.ipynb").exists():
                     others = sorted(p.name for p in folder.glob("*.ipynb"))
                     found = f" (found: {', '.join(others)})" if others else ""
-                    records[student].needs_human.append(f"no notebook {name}.ipynb{found}")
-        notebooks = [
-            autograde.read_submission(path, master_by_name[name]) for _, name, path in work
-        ]
+                    refused.setdefault(student, []).append(f"no notebook {name}.ipynb{found}")
+                    continue
+                work.append((student, name, submission))
+        try:
+            sandbox = starting.wait()
+        except IsolationUnavailable as error:
+            _say(f"gdcourse grade: refusing to grade.\n{error}")
+            return 3
+        timings["start"] = time.monotonic() - started
         warm.join()
-        zygote = shared_zygote(course)
-
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
 
@@ -179,64 +281,86 @@ def grade_command(
         coursedir = CourseDirectory(config=config)
         coursedir.root = str(course)
         api = NbGraderAPI(coursedir=coursedir, config=config)
-        pending = Counter(student for student, _, _ in work)
-        # 1 and 2, pipelined: sandboxes run `workers` at a time, all forked from the zygote;
-        # as a submission's verdicts come back, nbgrader autogrades it here, the one process
-        # that writes the gradebook (its SandboxExecute finds the verdicts already made).
+        pending = Counter(student for student, _, _ in work if student not in refused)
+        _say(f"Grading in {workers} sandboxes at a time; nbgrader records each as it is judged.")
         with _progress(len(folders), "grading") as bar, ThreadPoolExecutor(workers) as pool:
+            for student, reasons in refused.items():
+                records[student].needs_human.extend(reasons)
+                _record_refused(course, assignment, student, reasons)
+                bar.update()
             futures = {
                 pool.submit(
-                    autograde.grade_notebook, notebook, master_by_name[name], zygote=zygote
-                ): (student, name)
-                for (student, name, _), notebook in zip(work, notebooks, strict=True)
+                    autograde.grade,
+                    submission.notebook,
+                    masters[name],
+                    sandbox=sandbox,
+                    references=references,
+                ): (student, name, submission)
+                for student, name, submission in work
+                if student not in refused
             }
-            for folder in folders:
-                student = folder.parent.name
-                if student not in pending:
-                    # nbgrader stops on a submission without notebooks: record zeros ourselves
-                    _record_missing(course, assignment, student, records[student].needs_human)
-                    bar.update()
             for future in as_completed(futures):
-                student, name = futures[future]
+                student, name, submission = futures[future]
+                grade: NotebookGrade | None = None
                 try:
-                    future.result()
-                except Exception as error:  # recorded; nbgrader's run grades it again
+                    grade = future.result()
+                except Exception as error:  # grade() never raises; this is belt and braces
                     records[student].needs_human.append(f"{name}: grading failed: {error}")
+                if grade is not None:
+                    _note(records[student], name, masters, grade, submission)
                 pending[student] -= 1
                 if pending[student]:
                     continue
-                outcome = api.autograde(assignment, student, force=True, create=True)
+                try:
+                    outcome = api.autograde(assignment, student, force=True, create=True)
+                except Exception as error:
+                    outcome = {"success": False, "error": f"{type(error).__name__}: {error}"}
                 if not outcome.get("success"):
                     failed += 1
                     last = str(outcome.get("error", "")).strip().splitlines()[-1:] or ["?"]
                     records[student].needs_human.append(f"nbgrader autograde failed: {last[0]}")
                 bar.update()
-    graded_at = time.monotonic()
-    # 3. feedback (the rest of it), CSV, report
+    timings["grading"] = time.monotonic() - started - timings["start"]
+    mark = time.monotonic()
+    _say("Writing feedback...")
     _feedback(course, assignment, [p.parent.name for p in folders], workers)
-    feedback_at = time.monotonic()
     for folder in folders:
         student = folder.parent.name
         if (course / "autograded" / student / assignment).is_dir() and not (
             course / "feedback" / student / assignment
         ).is_dir():
             records[student].needs_human.append("feedback could not be made")
+    timings["feedback"] = time.monotonic() - mark
+    mark = time.monotonic()
     reports = course / "reports" / assignment
     reports.mkdir(parents=True, exist_ok=True)
-    questions = _collect(course, assignment, master_by_name, records)
+    questions = _collect(course, assignment, masters, records)
     _export_csv(course, assignment, reports / "grades.csv")
     report = write_report(reports, assignment, list(records.values()), questions)
+    timings["report"] = time.monotonic() - mark
     flagged = sum(1 for r in records.values() if r.needs_human)
-    now = time.monotonic()
-    print(
-        f"Graded {len(folders)} submissions of {assignment} in {now - started:.1f} s "
-        f"({workers} workers; grading {graded_at - started:.1f} s, feedback "
-        f"{feedback_at - graded_at:.1f} s, report {now - feedback_at:.1f} s); "
+    total = time.monotonic() - started
+    _say(
+        f"Graded {len(folders)} submissions of {assignment} in {total:.1f} s ({workers} "
+        f"workers; start {timings['start']:.1f} s, grading {timings['grading']:.1f} s, "
+        f"feedback {timings['feedback']:.1f} s, report {timings['report']:.1f} s); "
         f"{flagged} need a human.\n"
-        f"Report: {report}\nGrades: {reports / 'grades.csv'}\n"
-        f"Feedback: {course / 'feedback'}"
+        f"Report: {report}\nGrades: {reports / 'grades.csv'}\nFeedback: {course / 'feedback'}"
     )
     return 1 if failed else 0
+
+
+def _note(
+    record: StudentRecord,
+    name: str,
+    masters: dict[str, Master],
+    grade: NotebookGrade,
+    submission: Submission,
+) -> None:
+    for cell in grade.cells:
+        record.misconceptions.extend(m for m in cell.misconceptions if m not in record.misconceptions)
+    record.needs_human.extend(grade.needs_human)
+    record.notes.extend(submission.notes)
 
 
 @contextlib.contextmanager
@@ -250,23 +374,20 @@ def _restored(streams: tuple[Any, Any]) -> Iterator[None]:
 def _collect(
     course: Path,
     assignment: str,
-    masters: dict[str, autograde.Master],
+    masters: dict[str, Master],
     records: dict[str, StudentRecord],
 ) -> dict[str, float]:
-    """Fill the records from the gradebook and the verdicts; return the questions' points."""
+    """Fill the records' scores from the gradebook; return the questions' points."""
     from nbgrader.api import Gradebook, MissingEntry
-
-    from gdcourse.grading import autograde
 
     questions: dict[str, float] = {}
     for name, master in masters.items():
         for test in master.tests:
-            questions[f"{name}:{test.grade_id}" if len(masters) > 1 else test.grade_id] = (
-                test.points
-            )
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+            key = f"{name}:{test.grade_id}" if len(masters) > 1 else test.grade_id
+            questions[key] = test.points
+    with Gradebook(_db_url(course)) as gradebook:
         for student, record in records.items():
-            for name, master in masters.items():
+            for name in masters:
                 try:
                     submission = gradebook.find_submission_notebook(name, assignment, student)
                 except MissingEntry:
@@ -276,14 +397,6 @@ def _collect(
                     key = f"{name}:{grade.name}" if len(masters) > 1 else grade.name
                     record.scores[key] = float(grade.score or 0.0)
                     record.max_scores[key] = float(grade.max_score or 0.0)
-                path = course / "submitted" / student / assignment / f"{name}.ipynb"
-                if not path.is_file():
-                    continue
-                verdict = autograde.grade_notebook(autograde.read_submission(path, master), master)
-                for cell in verdict.cells:
-                    record.misconceptions.extend(cell.misconceptions)
-                record.needs_human.extend(verdict.needs_human)
-                record.notes.extend(verdict.notes)
     for record in records.values():
         record.needs_human = list(dict.fromkeys(record.needs_human))
         record.notes = list(dict.fromkeys(record.notes))
@@ -294,8 +407,8 @@ def _feedback(course: Path, assignment: str, students: Sequence[str], workers: i
     """``nbgrader generate_feedback`` for ``students`` in ``workers`` forked processes.
 
     It runs after the last gradebook write: readers in parallel are safe, a reader beside
-    the writer could make the writer wait for its lock. The forks have nbgrader imported
-    already. Returns the number of processes that failed.
+    the writer could make the writer wait for its lock. Returns the number of processes
+    that failed.
     """
     import multiprocessing
 
@@ -341,28 +454,22 @@ def _feedback_batch(course: Path, assignment: str, exclude: Sequence[str]) -> No
         os._exit(code)
 
 
-def _start_zygote(course: Path) -> None:
-    with contextlib.suppress(Exception):  # a failure is raised again where it is needed
-        shared_zygote(course)
-
-
-def _warm(course: Path, masters: dict[str, autograde.Master]) -> None:
-    """Load (and run once) every reference, off the critical path."""
+def _warm(references: Any, masters: dict[str, Master]) -> None:
+    """Compute the references' data for every case, off the critical path."""
     for master in masters.values():
         for test in master.tests:
-            try:
-                reference = checks.load_reference(test.call.assignment, test.call.function, course)
-                spec = checks.get_spec(test.call.assignment, test.call.function)
-                checks.probe_safely(spec, reference, test.call.cases[0])
-            except Exception:  # reported where it matters, when the test cell is judged
-                return
+            for case in test.call.cases:
+                try:
+                    references.get(test.call, case)
+                except Exception:  # reported where it matters, when the test cell is judged
+                    return
 
 
-def _record_missing(course: Path, assignment: str, student: str, reasons: list[str]) -> None:
-    """Zero every grade of a submission that holds none of the assignment's notebooks."""
+def _record_refused(course: Path, assignment: str, student: str, reasons: list[str]) -> None:
+    """Zero every grade of a submission that cannot be graded, with the reasons as comments."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+    with Gradebook(_db_url(course)) as gradebook:
         gradebook.update_or_create_student(student)
         submission = gradebook.update_or_create_submission(assignment, student)
         for notebook in submission.notebooks:
@@ -381,5 +488,6 @@ def _export_csv(course: Path, assignment: str, destination: Path) -> None:
     plugin = CsvExportPlugin(to=str(destination), assignment=[assignment])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        with Gradebook(_db_url(course)) as gradebook:
             plugin.export(gradebook)
+

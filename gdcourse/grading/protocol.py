@@ -1,8 +1,9 @@
-"""The contract between assignment checks and the graders that run them.
+"""The contract between assignment checks and the graders that run them: plain data.
 
 A graded function (``gradient_descent`` in ``ps2_gradient_descent``, say) has a
-:class:`FunctionSpec` in ``gdcourse.grading.specs.<assignment>``. Every test cell
-of a master notebook is one call::
+probe in ``gdcourse.grading.probes.<assignment>`` and a spec in
+``gdcourse.grading.specs.<assignment>``. Every test cell of a master notebook is
+one call::
 
     check("ps2_gradient_descent", "gradient_descent", gradient_descent,
           cases=[{...}, {...}])                 # visible test cell
@@ -13,34 +14,37 @@ the master (``ast.literal_eval``) without running any notebook code.
 
 Grading a case has three steps, each with a clear place to run:
 
-1. ``spec.probe(fn, case)`` calls the function under test on inputs built from
-   ``case`` and returns plain data (see :func:`encode`). It runs where the
-   function lives: inside the sandbox for a student's function, in the grader
-   for the reference and the misconception variants.
+1. The probe, ``probe(fn, case)``, calls the function under test on inputs built
+   from ``case`` and returns raw values, which :func:`encode` turns into plain
+   data. It runs where the function lives: inside the sandbox for a student's
+   function, in the grader for the reference and the misconception variants.
 2. The probe's output crosses the process boundary as JSON (:func:`dumps` /
    :func:`loads`); nothing else does.
-3. ``spec.judge(case, student, reference, variants)`` runs in the grader's own
-   process, validates the student's data (types, shapes, dtypes, finiteness),
-   compares it with the reference's, and names a misconception when the
-   student's data matches a variant's.
+3. ``spec.judge(case, student, reference, variants)``
+   (:mod:`gdcourse.grading.framework`) runs in the grader's own process, validates
+   the student's data (types, shapes, dtypes, finiteness), compares it with the
+   reference's, and names a misconception when the student's data matches a
+   variant's.
 
 Only the standard library and NumPy are imported here; torch is optional.
+:func:`decode` bounds the depth of what it reads and accepts only numeric arrays.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "MAX_DEPTH",
     "Case",
-    "FunctionSpec",
-    "Verdict",
+    "Foreign",
+    "Tensor",
     "decode",
     "dumps",
     "encode",
@@ -52,68 +56,8 @@ Case = Mapping[str, Any]
 
 KIND = "__kind__"
 
-
-@dataclass(frozen=True)
-class Verdict:
-    """The judgement of one case.
-
-    ``message`` says what was checked, what was expected, what came back and a
-    hint; ``misconception`` names a recognised mistake (or is ``None``).
-    """
-
-    passed: bool
-    message: str = ""
-    misconception: str | None = None
-
-
-@dataclass(frozen=True)
-class Misconception:
-    """A named mistake, with the hint a student gets when their answer shows it."""
-
-    name: str
-    hint: str
-
-
-class FunctionSpec(Protocol):
-    """What an assignment module declares for each graded function."""
-
-    # Read-only properties, so that frozen dataclasses and plain attributes both fit.
-
-    @property
-    def function(self) -> str:
-        """Name of the function, equal to the nbgrader grade_id of its solution cell."""
-        ...
-
-    @property
-    def forbidden(self) -> Sequence[str]:
-        """Dotted names whose use gives no credit (e.g. ``"numpy.polyfit"``, ``"torch.optim"``)."""
-        ...
-
-    @property
-    def variants(self) -> Mapping[Misconception, Callable[..., Any]]:
-        """Wrong implementations, by misconception, with the same signature as the function."""
-        ...
-
-    @property
-    def reference(self) -> Callable[..., Any]:
-        """The right implementation from closed forms or gdcourse's public library, used by
-        the visible checks (students have no master; hidden checks use the master's)."""
-        ...
-
-    def probe(self, fn: Callable[..., Any], case: Case) -> dict[str, Any]:
-        """Call ``fn`` on the case's inputs; return data that :func:`encode` accepts."""
-        ...
-
-    def judge(
-        self,
-        case: Case,
-        student: dict[str, Any],
-        reference: dict[str, Any],
-        variants: Mapping[Misconception, dict[str, Any]],
-    ) -> Verdict:
-        """Compare decoded probe outputs; never trusts ``student``'s types or shapes."""
-        ...
-
+MAX_DEPTH = 64
+"""How deeply nested decoded data may be (the course's probes need fewer than 10 levels)."""
 
 # --------------------------------------------------------------------------- plain data
 
@@ -186,30 +130,38 @@ class Tensor:
     requires_grad: bool = field(default=False)
 
 
-def decode(value: Any) -> Any:
+def decode(value: Any, *, _depth: int = 0) -> Any:
     """Inverse of :func:`encode`, producing NumPy arrays, :class:`Tensor` and :class:`Foreign`.
 
-    Malformed data (as a hostile sandbox might send) raises ``ValueError``.
+    Malformed data (as a hostile sandbox might send) raises ``ValueError``: data nested
+    more than :data:`MAX_DEPTH` levels deep, arrays that are not of booleans, integers
+    or floats, numbers that do not fit their dtype.
 
     >>> decode(encode(np.arange(3.0))).tolist()
     [0.0, 1.0, 2.0]
     """
     if value is None or isinstance(value, (bool, str, int, float)):
         return value
+    if _depth >= MAX_DEPTH:
+        raise ValueError(f"data nested more than {MAX_DEPTH} levels deep")
+    depth = _depth + 1
     if isinstance(value, list):
-        return [decode(item) for item in value]
+        return [decode(item, _depth=depth) for item in value]
     if not isinstance(value, dict):
         raise ValueError(f"not plain data: {type(value).__name__}")
     kind = value.get(KIND)
     if kind is None:
-        return {str(key): decode(item) for key, item in value.items()}
+        return {str(key): decode(item, _depth=depth) for key, item in value.items()}
     if kind == "tuple":
-        return tuple(decode(item) for item in _field(value, "items", list))
+        return tuple(decode(item, _depth=depth) for item in _field(value, "items", list))
     if kind == "object":
         return Foreign(str(_field(value, "type", str)))
     if kind == "npscalar":
-        dtype = np.dtype(_field(value, "dtype", str))
-        return dtype.type(_field(value, "value", (int, float, bool)))
+        dtype = _numeric_dtype(_field(value, "dtype", str))
+        try:
+            return dtype.type(_field(value, "value", (int, float, bool)))
+        except (OverflowError, TypeError, ValueError):
+            raise ValueError(f"a NumPy {dtype} scalar cannot hold that value") from None
     if kind in ("ndarray", "tensor"):
         dtype_name = _field(value, "dtype", str)
         shape = [int(n) for n in _field(value, "shape", list)]
@@ -218,12 +170,25 @@ def decode(value: Any) -> Any:
             raise ValueError(f"array data of length {len(data)} does not fit shape {shape}")
         if not all(isinstance(x, (int, float, bool)) for x in data):
             raise ValueError("array data must be numbers")
-        numpy_dtype = np.dtype(_TORCH_TO_NUMPY.get(dtype_name, dtype_name))
-        array = np.array(data, dtype=numpy_dtype).reshape(shape)
+        numpy_dtype = _numeric_dtype(_TORCH_TO_NUMPY.get(dtype_name, dtype_name))
+        try:
+            array = np.array(data, dtype=numpy_dtype).reshape(shape)
+        except (OverflowError, TypeError, ValueError):
+            raise ValueError(f"array data does not fit dtype {numpy_dtype}") from None
         if kind == "ndarray":
             return array
         return Tensor(array, dtype_name, bool(value.get("requires_grad", False)))
     raise ValueError(f"unknown kind {kind!r}")
+
+
+def _numeric_dtype(name: str) -> np.dtype[Any]:
+    try:
+        dtype = np.dtype(name)
+    except TypeError:
+        raise ValueError(f"unknown dtype {name[:40]!r}") from None
+    if dtype.kind not in "biuf":
+        raise ValueError(f"dtype {dtype} is not boolean, integer or floating point")
+    return dtype
 
 
 _TORCH_TO_NUMPY = {

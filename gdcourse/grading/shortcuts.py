@@ -19,11 +19,21 @@ import importlib.util
 import os
 import sys
 import types
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["NAMES", "Region", "describe", "resolve", "student_ban"]
+__all__ = [
+    "NAMES",
+    "STUDENT_PREFIX",
+    "Region",
+    "Watch",
+    "check_banned",
+    "describe",
+    "resolve",
+    "resolve_all",
+    "student_ban",
+]
 
 NAMES: dict[str, str] = {
     "gdcourse": "the course library's algorithms (gdcourse.optimizers, gdcourse.objectives)",
@@ -100,27 +110,24 @@ def student_ban(name: str) -> str | None:
     return None
 
 
-def validate(names: Iterable[str]) -> tuple[str, ...]:
-    """The names, checked: each is a key of :data:`NAMES` or ``student:<identifier>``.
+def check_banned(function: str, banned: Sequence[str]) -> None:
+    """Raise ``ValueError`` when a spec's ``banned`` holds a name the guard does not know.
 
-    >>> validate(["torch.nn", "student:f"])
-    ('torch.nn', 'student:f')
-    >>> validate(["torch.nn.functional"])
+    >>> check_banned("fit", ["numpy.polyfit", "student:predict"])
+    >>> check_banned("fit", [".backward"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown shortcut 'torch.nn.functional'; known: gdcourse, torch.optim, ...
+    ValueError: spec of fit: banned name '.backward' is not a shortcut the grader knows; ...
     """
-    checked = []
-    for name in names:
-        student = student_ban(name)
-        if name not in NAMES and not (student and student.isidentifier()):
-            known = ", ".join(list(NAMES)[:2])
+    if isinstance(banned, str):
+        raise ValueError(f"spec of {function}: banned must be a sequence of names, not a string")
+    for name in banned:
+        own = student_ban(name) if isinstance(name, str) else None
+        if name not in NAMES and not (own and own.isidentifier()):
             raise ValueError(
-                f"unknown shortcut {name!r}; known: {known}, ... (see gdcourse.grading.shortcuts"
-                ".NAMES) or 'student:<function>'"
+                f"spec of {function}: banned name {name!r} is not a shortcut the grader knows; "
+                f"allowed: {', '.join(NAMES)}, or '{STUDENT_PREFIX}<function>'"
             )
-        checked.append(name)
-    return tuple(checked)
 
 
 @dataclass(frozen=True)
@@ -231,18 +238,69 @@ def resolve_all(names: Iterable[str] = NAMES) -> tuple[Region, ...]:
     return tuple(resolve(name) for name in names if student_ban(name) is None)
 
 
-def region_of_call(
-    regions: tuple[Region, ...],
-) -> Callable[[types.CodeType], str | None]:
-    """A function telling which region (name) a code object belongs to, or ``None``."""
+_RESOLVED: dict[str, Region] = {}
 
-    def which(code: types.CodeType) -> str | None:
-        filename = code.co_filename
-        for region in regions:
-            if id(code) in region.code_ids or (
-                region.prefixes and filename.startswith(region.prefixes)
-            ):
-                return region.name
-        return None
 
-    return which
+def _region(name: str) -> Region:
+    if name not in _RESOLVED:
+        _RESOLVED[name] = resolve(name)
+    return _RESOLVED[name]
+
+
+def _region_of_code(regions: Sequence[Region], code: types.CodeType) -> str | None:
+    filename = code.co_filename
+    for region in regions:
+        if id(code) in region.code_ids or (region.prefixes and filename.startswith(region.prefixes)):
+            return region.name
+    return None
+
+
+class Watch:
+    """Watch a call in this process for entries into banned shortcuts (a context manager).
+
+    For a student's own kernel, where nothing is hostile: the visible checks tell a
+    student that a shortcut earns no credit, as the grader's guard will
+    (:mod:`gdcourse.grading.sandbox.guard`, which also resists tampering). ``found``
+    lists the names entered, in order. ``namespace`` is where ``student:`` bans
+    are looked up (the function's globals).
+    """
+
+    def __init__(self, banned: Iterable[str], namespace: Mapping[str, Any] | None = None) -> None:
+        names = list(dict.fromkeys(banned))
+        self.regions: list[Region] = [_region(n) for n in names if student_ban(n) is None]
+        for name in names:
+            own = student_ban(name)
+            value = (namespace or {}).get(own) if own else None
+            code = getattr(value, "__code__", None)
+            if isinstance(code, types.CodeType):
+                ids = frozenset(id(c) for c in _nested_code(code))
+                self.regions.append(Region(name, ids, frozenset(), frozenset(), (), (code,)))
+        self.found: list[str] = []
+        self._previous: Any = None
+
+    def __enter__(self) -> Watch:
+        self._previous = sys.getprofile()
+        if self.regions:
+            sys.setprofile(self._profile)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.setprofile(self._previous)
+
+    def _entered(self, name: str | None, caller: Any) -> None:
+        if name is None:
+            return
+        if caller is not None and _region_of_code(self.regions, caller.f_code) is not None:
+            return  # called from a banned region (polyfit calling lstsq): counted at its entry
+        if name not in self.found:
+            self.found.append(name)
+
+    def _profile(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            self._entered(_region_of_code(self.regions, frame.f_code), frame.f_back)
+        elif event == "c_call":
+            owner = id(getattr(arg, "__self__", None))
+            for region in self.regions:
+                if id(arg) in region.builtin_ids or owner in region.self_ids:
+                    self._entered(region.name, frame)
+                    break

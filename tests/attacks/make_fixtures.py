@@ -280,6 +280,127 @@ def scenarios():
     s["renamed_notebook"] = student(CORRECT)
     s["missing_notebook"] = student(CORRECT)
     s["invalid_json"] = json.dumps(student(CORRECT))[:-200]
+    # ---- the second round (issue 9): attacks on a grader whose student process holds no answer
+    s["rebinds_the_probe"] = student(
+        WRONG,
+        extra_cells=[
+            "import importlib\n"
+            "try:\n    importlib.import_module('gdcourse.grading.specs.ps4_autograd')\n"
+            "except ImportError as error:\n    print('no specs here:', error)\n"
+            "import gdcourse.grading.probes.ps4_autograd as probes\n"
+            "from gdcourse import objectives\n"
+            "real = probes.PROBES['train_autograd']\n"
+            "def fake(fn, case):\n"
+            "    return real(lambda x, y, lr, n, w0=0.0, b0=0.0: _fit(x, y, lr, n, w0, b0), case)\n"
+            "def _fit(x, y, lr, n, w0, b0):\n"
+            "    import numpy as np\n"
+            "    xs, ys = np.asarray(x, float), np.asarray(y, float)\n"
+            "    w, b, losses = w0, b0, []\n"
+            "    for _ in range(n):\n"
+            "        losses.append(float(objectives.mse(objectives.linear_model(xs, w, b), ys)))\n"
+            "        dw, db = objectives.mse_gradient(xs, ys, w, b)\n"
+            "        w, b = w - lr * dw, b - lr * db\n"
+            "    return w, b, losses\n"
+            "probes.PROBES['train_autograd'] = fake"
+        ],
+    )
+    s["forged_reply"] = student(
+        WRONG.replace(
+            "    return w.item(), b.item(), losses",
+            "    import json, os, sys\n"
+            "    frame = sys._getframe(1)\n"
+            "    while frame is not None and 'reply_fd' not in frame.f_locals:\n"
+            "        frame = frame.f_back\n"
+            "    if frame is not None:\n"
+            "        token = frame.f_locals.get('message', (b'0' * 32,))[0]\n"
+            "        body = token + json.dumps({'data': {'output': [1.0, 1.0, [1.0]], 'raised': None,"
+            " 'modified': []}}).encode()\n"
+            "        os.write(frame.f_locals['reply_fd'], len(body).to_bytes(4, 'big') + body)\n"
+            "    return w.item(), b.item(), losses",
+        )
+    )
+    s["error_leaks_inputs"] = student(
+        UNTOUCHED.replace(
+            "    raise NotImplementedError()",
+            "    raise ValueError(f'LEAK x={x.tolist()} y={y.tolist()} lr={learn_rate} n={epochs}')",
+        )
+    )
+    s["float16_results"] = student(
+        CORRECT.replace(
+            "    return w.item(), b.item(), losses",
+            "    import numpy as np\n"
+            "    return np.float16(w.item()), np.float16(b.item()), [np.float16(v) for v in losses]",
+        ).replace("w -= learn_rate * w.grad", "w -= 1.003 * learn_rate * w.grad")
+    )
+    s["shortcut_by_built_name"] = student(
+        "import torch\n\n\n"
+        "def train_autograd(x, y, learn_rate, epochs, w0=0.0, b0=0.0):\n"
+        "    w = torch.tensor(float(w0), dtype=x.dtype, requires_grad=True)\n"
+        "    b = torch.tensor(float(b0), dtype=x.dtype, requires_grad=True)\n"
+        "    optimizer = getattr(torch, 'op' + 'tim').SGD([w, b], lr=learn_rate)\n"
+        "    losses = []\n"
+        "    for _ in range(epochs):\n"
+        "        optimizer.zero_grad()\n"
+        "        loss = torch.mean((w * x + b - y) ** 2)\n"
+        "        losses.append(loss.item())\n"
+        "        loss.backward()\n"
+        "        optimizer.step()\n"
+        "    return w.item(), b.item(), losses"
+    )
+    s["deeply_nested_expression"] = student(
+        CORRECT + "\n\nDEPTH = " + "(" * 50_000 + "1" + ")" * 50_000 + "\n"
+    )
+    s["deeply_nested_result"] = student(
+        UNTOUCHED.replace(
+            "    raise NotImplementedError()",
+            "    nested = []\n    for _ in range(100_000):\n        nested = [nested]\n"
+            "    return nested, nested, nested",
+        )
+    )
+    s["report_injection"] = student(
+        UNTOUCHED.replace(
+            "    raise NotImplementedError()",
+            "    raise ValueError('x\\n\\n## All submissions\\n\\n| mallory | 3 | 1 | 2 |\\n"
+            "- **mallory** (3/3): <script>alert(1)</script>')",
+        )
+    )
+    script = student(CORRECT)
+    script["cells"].insert(
+        1,
+        _cell(
+            "markdown",
+            "Notes <script>document.title = 'pwned'</script>"
+            "<img src=x onerror=\"document.title='pwned'\"> <img src='http://example.invalid/x.png'>"
+            " [link](javascript:alert(1))",
+            "student-notes",
+        ),
+    )
+    s["markdown_script"] = script
+    s["writes_outside_its_folders"] = student(
+        CORRECT,
+        extra_cells=[
+            "import os\nfor folder in ('/run/lock', '/run', '/var/tmp', '/dev/shm', '/tmp'):\n"
+            "    try:\n        os.makedirs(folder, exist_ok=True)\n"
+            "        open(os.path.join(folder, 'gdcourse-attack-marker'), 'w').write('x')\n"
+            "    except OSError as error:\n        print(folder, error)"
+        ],
+    )
+    s["forks_to_multiply_memory"] = student(
+        CORRECT,
+        before=[
+            "import os, time\nimport numpy as np\nfor _ in range(8):\n"
+            "    if os.fork() == 0:\n        block = np.ones(300 * 2**20 // 8)\n"
+            "        time.sleep(60)\n        os._exit(0)\ntime.sleep(15)"
+        ],
+    )
+    s["tampers_with_the_watch"] = student(
+        "import sys, torch\n"
+        "try:\n    sys.setprofile(None)\nexcept Exception as error:\n    print(error)\n\n\n"
+        + CORRECT.replace("import torch\n", "").replace(
+            "    losses = []",
+            "    torch.optim.SGD([w, b], lr=learn_rate)\n    losses = []",
+        )
+    )
     return s
 
 

@@ -135,7 +135,7 @@ def gradient_descent_momentum(gradient, start, learn_rate, momentum=0.9, max_ite
     )
     return result.x, list(result.path)
 ''',
-        "gdcourse.optimizers",
+        "gdcourse",
     ),
     "momentum_not_squared": (
         "optimal_momentum_parameters",

@@ -127,6 +127,8 @@ class Limits:
 class TestRequest:
     """The cases of one test cell, asked of ``function`` one at a time."""
 
+    __test__ = False  # not a pytest test class
+
     test: str
     function: str
     cases: Sequence[Mapping[str, Any]]
@@ -181,6 +183,8 @@ class TestOutcome:
     shortcut: str = ""
     tamper: tuple[str, ...] = ()
     channel: tuple[str, ...] = ()
+
+    __test__ = False  # not a pytest test class
 
 
 @dataclass(frozen=True)

@@ -392,9 +392,20 @@ class _Student:
                     )
                     self.kill()
 
-    def take_evidence(self) -> list[tuple[str, str]]:
+    def take_evidence(self, *, settle: bool = False) -> list[tuple[str, str]]:
         """Evidence lines since the last call, as ``(kind, text)`` (``S``: shortcut, ``T``:
-        tampering refused)."""
+        tampering refused). ``settle`` first reads what a process that just ended wrote."""
+        if settle:
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([self.evidence], [], [], 0.05)
+                if not ready:
+                    break
+                chunk = os.read(self.evidence, 1 << 16)
+                if not chunk:
+                    break
+                if len(self.evidence_text) < 1 << 16:
+                    self.evidence_text += chunk
         lines, _, rest = self.evidence_text.rpartition(b"\n")
         self.evidence_text = rest
         found = []
@@ -689,7 +700,7 @@ def _attempt(
                 test.replies[number] = proc.await_reply(token, deadline).decode("utf-8", "replace")
             except _Stopped as stopped:
                 reason, shortcut = _exit_reason(stopped)
-                for kind, text in proc.take_evidence():
+                for kind, text in proc.take_evidence(settle=True):
                     _attribute(tests, index, kind, text, report)
                 if shortcut and not test.shortcut:
                     test.shortcut = "a banned shortcut"

@@ -1,9 +1,9 @@
-"""ps2_gradient_descent: the descent loop, and the largest learning rate that converges.
+"""Judge data of ``ps2_gradient_descent``: the descent loop, and the largest stable rate.
 
-``gradient_descent`` cases name a gradient from :data:`GRADIENTS` (``"gradient"``,
-with ``"A"`` for ``"quadratic"``) and give ``start`` (a number, or a list passed as a
-float64 array unless ``"start_as": "list"``), ``learn_rate`` and optionally
-``max_iter`` and ``tol``. ``max_learning_rate`` cases give the matrix ``"A"``.
+The cases and how the functions are called on them are described in
+:mod:`gdcourse.grading.probes.ps2_gradient_descent`; the reference of
+``gradient_descent`` is :func:`gdcourse.optimizers.gradient_descent`, that of
+``max_learning_rate`` the closed form 2 / lambda_max.
 """
 
 from __future__ import annotations
@@ -14,49 +14,12 @@ from typing import Any
 import numpy as np
 
 from gdcourse import optimizers
-from gdcourse.grading.protocol import Case, FunctionSpec, Misconception
-from gdcourse.grading.specs import Arguments, Spec
+from gdcourse.grading.framework import FunctionSpec, Spec
+from gdcourse.grading.probes import ps2_gradient_descent as probes
 
-__all__ = ["GRADIENTS", "SPECS"]
+__all__ = ["SPECS"]
 
-Array = np.ndarray
-
-GRADIENTS: dict[str, Callable[[Array, Case], Any]] = {
-    # f(x) = x^2 - 4x - 1 (minimum f(2) = -5)
-    "parabola": lambda x, case: 2 * x - 4,
-    # f(x) = 20 x^2
-    "steep": lambda x, case: 40 * x,
-    # f(x) = 4x^3 - 10x + 10, the seed's non-convex example (local minimum at sqrt(5/6))
-    "cubic": lambda x, case: 12 * x**2 - 10,
-    # f(x, y) = x^2 + y^2 / 2
-    "bowl": lambda p, case: np.array([2 * p[0], p[1]]),
-    # f(x, y) = (x + 1)^2 + y^2 / 2, minimum at (-1, 0)
-    "shifted_bowl": lambda p, case: np.array([2 * (p[0] + 1), p[1]]),
-    # f(x) = 1/2 x^T A x
-    "quadratic": lambda p, case: np.array(case["A"], dtype=np.float64) @ p,
-}
-
-
-def _gradient(case: Case) -> Callable[[Any], Any]:
-    name = case["gradient"]
-    if name not in GRADIENTS:
-        raise ValueError(f"case gradient must be one of {sorted(GRADIENTS)}, got {name!r}")
-    rule = GRADIENTS[name]
-
-    def gradient(x: Any) -> Any:
-        return rule(np.asarray(x, dtype=np.float64), case)
-
-    return gradient
-
-
-def _descent_inputs(case: Case) -> Arguments:
-    start: Any = case["start"]
-    watched: dict[str, Any] = {}
-    if isinstance(start, list) and case.get("start_as", "array") == "array":
-        start = np.array(start, dtype=np.float64)
-        watched["start"] = start
-    kwargs = {key: case[key] for key in ("max_iter", "tol") if key in case}
-    return Arguments((_gradient(case), start, case["learn_rate"]), kwargs, watched)
+Array = np.ndarray[Any, Any]
 
 
 def _descent_reference(
@@ -115,18 +78,6 @@ def _descender(
     return gradient_descent
 
 
-PATH_NOT_COPIED = Misconception(
-    "path_not_copied",
-    "the path holds the same array many times: x -= step changes x in place, so append "
-    "a copy (path.append(x.copy())) or write x = x - step.",
-)
-
-
-def _max_rate_inputs(case: Case) -> Arguments:
-    matrix = np.array(case["A"], dtype=np.float64)
-    return Arguments((matrix,), watched={"A": matrix})
-
-
 def _max_rate_reference(A: Any) -> float:
     return float(2.0 / np.linalg.eigvalsh(np.asarray(A, dtype=np.float64))[-1])
 
@@ -143,37 +94,20 @@ def _max_rate_diagonal(A: Any) -> float:
     return float(2.0 / np.max(np.diag(np.asarray(A, dtype=np.float64))))
 
 
-RATE_WITHOUT_2 = Misconception(
-    "rate_bound_without_2",
-    "1/L is a safe rate, but not the largest: along an eigenvector with eigenvalue L the "
-    "error is multiplied by (1 - learn_rate L) each step, which shrinks while "
-    "learn_rate < 2/L.",
-)
-SMALLEST_EIGENVALUE = Misconception(
-    "smallest_eigenvalue",
-    "the limit comes from the largest eigenvalue of A (the steepest direction), not the "
-    "smallest: learn_rate < 2 / lambda_max.",
-)
-DIAGONAL_ONLY = Misconception(
-    "diagonal_instead_of_eigenvalues",
-    "the diagonal of A is not its spectrum unless A is diagonal: use the largest "
-    "eigenvalue (np.linalg.eigvalsh for a symmetric matrix).",
-)
-
 SPECS: dict[str, FunctionSpec] = {
     "gradient_descent": Spec(
         function="gradient_descent",
-        inputs=_descent_inputs,
+        probe=probes.PROBES["gradient_descent"],
         reference=_descent_reference,
-        variants_by_name={
+        variants={
             "uphill_sign_error": _descender(sign=-1.0),
             "start_missing_from_path": _descender(with_start=False),
             "tolerance_on_gradient": _descender(tol_on_gradient=True),
             "gradient_outside_loop": _descender(gradient_once=True),
             "argument_modified_in_place": _descender(in_place=True),
-            PATH_NOT_COPIED: _descender(copy_path=False),
+            "path_not_copied": _descender(copy_path=False),
         },
-        forbidden=("gdcourse", "scipy.optimize", "torch.optim"),
+        banned=("gdcourse", "scipy", "torch.optim"),
         output_names=("x", "path"),
         hint="x = float64 copy of start, path = [copy of x]; each iteration: step = "
         "learn_rate * gradient(x); stop if every |step| <= tol; else x = x - step and append "
@@ -181,14 +115,18 @@ SPECS: dict[str, FunctionSpec] = {
     ),
     "max_learning_rate": Spec(
         function="max_learning_rate",
-        inputs=_max_rate_inputs,
+        probe=probes.PROBES["max_learning_rate"],
         reference=_max_rate_reference,
-        variants_by_name={
-            RATE_WITHOUT_2: _max_rate_half,
-            SMALLEST_EIGENVALUE: _max_rate_smallest,
-            DIAGONAL_ONLY: _max_rate_diagonal,
+        variants={
+            "rate_bound_without_2": _max_rate_half,
+            "smallest_eigenvalue": _max_rate_smallest,
+            "diagonal_instead_of_eigenvalues": _max_rate_diagonal,
         },
-        forbidden=("gdcourse", "scipy"),
+        banned=("gdcourse", "scipy"),
+        hints={
+            "diagonal_instead_of_eigenvalues": "the diagonal of A is not its spectrum unless A "
+            "is diagonal: use the largest eigenvalue (np.linalg.eigvalsh for a symmetric matrix).",
+        },
         hint="gradient descent on 1/2 x^T A x multiplies the error along each eigenvector by "
         "(1 - learn_rate lambda); it converges from every start while learn_rate < "
         "2 / lambda_max.",

@@ -1,7 +1,8 @@
-"""ps3_linear_regression: a straight line fitted to the thermometer data with NumPy.
+"""Judge data of ``ps3_linear_regression``: a straight line fitted with NumPy.
 
-Cases give the data either as lists (``"x"``, ``"y"``) or by name
-(``"data": "thermometer"``, optionally ``"x_scale"`` to rescale the inputs).
+The cases and how the functions are called on them are described in
+:mod:`gdcourse.grading.probes.ps3_linear_regression`; the references come from
+:mod:`gdcourse.objectives`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from typing import Any
 import numpy as np
 
 from gdcourse import objectives
-from gdcourse.datasets import thermometer
-from gdcourse.grading.protocol import Case, FunctionSpec
-from gdcourse.grading.specs import Arguments, Spec
+from gdcourse.grading.framework import FunctionSpec, Spec
+from gdcourse.grading.probes import ps3_linear_regression as probes
 
 __all__ = ["SPECS"]
 
@@ -30,25 +30,10 @@ NO_SHORTCUTS = (
     "torch.autograd",
     "torch.optim",
     "torch.nn",
-    ".backward",
 )
 
 
-def _data(case: Case) -> tuple[np.ndarray, np.ndarray]:
-    if "data" in case:
-        if case["data"] != "thermometer":
-            raise ValueError(f"case data must be 'thermometer', got {case['data']!r}")
-        x, y = thermometer()
-        return x * float(case.get("x_scale", 1.0)), y
-    return np.array(case["x"], dtype=np.float64), np.array(case["y"], dtype=np.float64)
-
-
 # ------------------------------------------------------------------ predict
-
-
-def _predict_inputs(case: Case) -> Arguments:
-    x = np.array(case["x"], dtype=np.float64)
-    return Arguments((x, case["w"], case["b"]), watched={"x": x})
 
 
 def _predict_swapped(x: Any, w: float, b: float) -> Any:
@@ -62,12 +47,6 @@ def _predict_in_place(x: Any, w: float, b: float) -> Any:
 
 
 # ------------------------------------------------------------------ mse
-
-
-def _mse_inputs(case: Case) -> Arguments:
-    y_pred = np.array(case["y_pred"], dtype=np.float64)
-    y = np.array(case["y"], dtype=np.float64)
-    return Arguments((y_pred, y), watched={"y_pred": y_pred, "y": y})
 
 
 def _mse_reference(y_pred: Any, y: Any) -> float:
@@ -85,11 +64,6 @@ def _mse_in_place(y_pred: Any, y: Any) -> float:
 
 
 # ------------------------------------------------------------------ mse_gradient
-
-
-def _gradient_inputs(case: Case) -> Arguments:
-    x, y = _data(case)
-    return Arguments((x, y, case["w"], case["b"]), watched={"x": x, "y": y})
 
 
 def _wrong_gradient(
@@ -112,14 +86,6 @@ def _gradient_in_place(x: Any, y: Any, w: float, b: float) -> tuple[float, float
 
 
 # ------------------------------------------------------------------ fit
-
-
-def _fit_inputs(case: Case) -> Arguments:
-    x, y = _data(case)
-    kwargs = {k: case[k] for k in ("w0", "b0") if k in case}
-    return Arguments(
-        (x, y, case["learn_rate"], case["epochs"]), kwargs=kwargs, watched={"x": x, "y": y}
-    )
 
 
 def _fitter(
@@ -170,46 +136,46 @@ def _plain_gradient(x: Any, y: Any, w: float, b: float) -> tuple[float, float]:
 SPECS: dict[str, FunctionSpec] = {
     "predict": Spec(
         function="predict",
-        inputs=_predict_inputs,
+        probe=probes.PROBES["predict"],
         reference=objectives.linear_model,
-        variants_by_name={
+        variants={
             "dw_db_swapped": _predict_swapped,
             "argument_modified_in_place": _predict_in_place,
         },
-        forbidden=NO_SHORTCUTS,
+        banned=NO_SHORTCUTS,
         hint="predict returns b + w * x for every element of x, as a new array.",
     ),
     "mse": Spec(
         function="mse",
-        inputs=_mse_inputs,
+        probe=probes.PROBES["mse"],
         reference=_mse_reference,
-        variants_by_name={
+        variants={
             "sum_instead_of_mean": _mse_sum,
             "argument_modified_in_place": _mse_in_place,
         },
-        forbidden=NO_SHORTCUTS,
+        banned=NO_SHORTCUTS,
         hint="mse is the mean over all samples of (y_pred - y) ** 2, returned as a float.",
     ),
     "mse_gradient": Spec(
         function="mse_gradient",
-        inputs=_gradient_inputs,
+        probe=probes.PROBES["mse_gradient"],
         reference=objectives.mse_gradient,
-        variants_by_name={
+        variants={
             "mse_gradient_missing_factor_2": _wrong_gradient(factor=1.0),
             "sum_instead_of_mean": _wrong_gradient(mean=False),
             "dw_db_swapped": _wrong_gradient(swap=True),
             "uphill_sign_error": _wrong_gradient(sign=-1.0),
             "argument_modified_in_place": _gradient_in_place,
         },
-        forbidden=NO_SHORTCUTS,
+        banned=NO_SHORTCUTS,
         hint="with r = b + w x - y: dw = 2 mean(r x) and db = 2 mean(r); return (dw, db).",
         output_names=("dw", "db"),
     ),
     "fit": Spec(
         function="fit",
-        inputs=_fit_inputs,
+        probe=probes.PROBES["fit"],
         reference=_fitter(),
-        variants_by_name={
+        variants={
             "uphill_sign_error": _fitter(sign=-1.0),
             "losses_after_update": _fitter(record_after=True),
             "gradient_outside_loop": _fitter(gradient_once=True),
@@ -218,7 +184,7 @@ SPECS: dict[str, FunctionSpec] = {
             "dw_db_swapped": _fitter(gradient=_wrong_gradient(swap=True)),
             "argument_modified_in_place": _fitter(gradient=_plain_gradient, in_place=True),
         },
-        forbidden=NO_SHORTCUTS,
+        banned=NO_SHORTCUTS,
         hint="each epoch: record the MSE at (w, b), compute (dw, db) there, then "
         "w -= learn_rate * dw and b -= learn_rate * db.",
         output_names=("w", "b", "losses"),

@@ -1,21 +1,17 @@
-"""Specs of ``ps4_autograd``: fitting a line with PyTorch autograd.
+"""Judge data of ``ps4_autograd``: fitting a line with PyTorch autograd.
 
-A case gives the data as literals and their dtype; the probe builds 1-D tensors of
-that dtype (``"float32"`` or ``"float64"``), watches them for changes in place, and
-calls ``train_autograd(x, y, learn_rate, epochs[, w0=..., b0=...])``:
+The probe (:mod:`gdcourse.grading.probes.ps4_autograd`) calls
+``train_autograd(x, y, learn_rate, epochs[, w0=..., b0=...])`` on tensors of the
+case's dtype. The public reference runs the same descent in NumPy float64 with the
+analytic gradient of :mod:`gdcourse.objectives`; correct float32 work agrees with it
+within the float32 tolerance, which the case's ``"dtype"`` selects:
 
+>>> from gdcourse.grading.probes.ps4_autograd import train_inputs
 >>> case = {"x": [0.0, 1.0, 2.0], "y": [1.0, 3.0, 5.0], "dtype": "float32",
 ...         "learn_rate": 0.1, "epochs": 2}
->>> arguments = _inputs(case)
->>> arguments.args[0].dtype, sorted(arguments.watched)
-(torch.float32, ['x', 'y'])
->>> w, b, losses = SPECS["train_autograd"].reference(*arguments.args)
+>>> w, b, losses = SPECS["train_autograd"].reference(*train_inputs(case).args)
 >>> [round(loss, 4) for loss in losses]
 [11.6667, 3.2074]
-
-The public reference runs the same descent in NumPy float64 with the analytic
-gradient of :mod:`gdcourse.objectives`; correct float32 work agrees with it within
-the float32 tolerance.
 """
 
 from __future__ import annotations
@@ -25,33 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from gdcourse.grading.protocol import Case, FunctionSpec, Misconception
-from gdcourse.grading.specs import Arguments, Spec
+from gdcourse.grading.framework import FunctionSpec, Spec
+from gdcourse.grading.probes import ps4_autograd as probes
 
-__all__ = ["SPECS", "SUM_INSTEAD_OF_MEAN", "tensor"]
-
-DTYPES = ("float32", "float64")
-
-
-def tensor(values: Any, dtype: str) -> Any:
-    """A torch tensor of ``values`` with the dtype named by ``dtype`` (float32 or float64)."""
-    import torch
-
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    return torch.tensor(values, dtype=getattr(torch, dtype))
-
-
-def _inputs(case: Case) -> Arguments:
-    dtype = str(case.get("dtype", "float64"))
-    x = tensor(case["x"], dtype)
-    y = tensor(case["y"], dtype)
-    kwargs = {key: case[key] for key in ("w0", "b0") if key in case}
-    return Arguments(
-        args=(x, y, case["learn_rate"], case["epochs"]),
-        kwargs=kwargs,
-        watched={"x": x, "y": y},
-    )
+__all__ = ["SPECS", "SUM_INSTEAD_OF_MEAN_HINT"]
 
 
 def _reference(
@@ -122,28 +95,28 @@ def _variant(
     return variant
 
 
-SUM_INSTEAD_OF_MEAN = Misconception(
-    "sum_instead_of_mean",
+SUM_INSTEAD_OF_MEAN_HINT = (
     "the loss sums the squared errors where the mean belongs, so the loss and its gradient "
-    "are n times too large: use ((prediction - y) ** 2).mean().",
+    "are n times too large: use ((prediction - y) ** 2).mean()."
 )
-"""The general hint, in PyTorch's terms (ps5 uses it too)."""
+"""The hint of ``sum_instead_of_mean``, in PyTorch's terms (ps5 uses it too)."""
 
 SPECS: dict[str, FunctionSpec] = {
     "train_autograd": Spec(
         function="train_autograd",
-        inputs=_inputs,
+        probe=probes.PROBES["train_autograd"],
         reference=_reference,
-        variants_by_name={
+        variants={
             "uphill_sign_error": _variant(sign=-1.0),
             "gradients_not_zeroed": _variant(zero_grad=False),
             "losses_after_update": _variant(record_after=True),
-            SUM_INSTEAD_OF_MEAN: _variant(reduction="sum"),
+            "sum_instead_of_mean": _variant(reduction="sum"),
             "gradient_outside_loop": _variant(once=True),
             "tensors_returned": _variant(as_tensors=True),
             "argument_modified_in_place": _variant(normalise_in_place=True),
         },
-        forbidden=("torch.optim", "torch.nn", "gdcourse"),
+        banned=("torch.optim", "torch.nn", "gdcourse"),
+        hints={"sum_instead_of_mean": SUM_INSTEAD_OF_MEAN_HINT},
         hint=(
             "in every epoch: compute the loss mean((b + w * x - y)**2) and record "
             "loss.item(); call loss.backward(); update w and b under torch.no_grad(); "

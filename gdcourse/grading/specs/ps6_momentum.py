@@ -1,13 +1,15 @@
-"""Specs of ``ps6_momentum``: heavy-ball momentum and its best parameters on a quadratic.
+"""Judge data of ``ps6_momentum``: heavy-ball momentum and its best parameters on a quadratic.
 
-Every case describes the quadratic :math:`f(x) = \\tfrac12 x^\\top A x - b^\\top x`, whose
-gradient :math:`A x - b` the probe builds from the literal ``A`` and ``b`` (a number for a
-one-dimensional problem, a symmetric positive definite matrix otherwise):
+Every case describes the quadratic :math:`f(x) = \\tfrac12 x^\\top A x - b^\\top x`
+(see :mod:`gdcourse.grading.probes.ps6_momentum`). The reference of the descent is
+:func:`gdcourse.optimizers.heavy_ball`; that of the parameters is Polyak's closed form:
 
+>>> from gdcourse.grading.probes.ps6_momentum import momentum_inputs
 >>> case = {"A": [[2.0, 0.0], [0.0, 8.0]], "b": [2.0, 0.0], "start": [0.0, 1.0],
 ...         "learn_rate": 0.1, "momentum": 0.5}
->>> x, path = SPECS["gradient_descent_momentum"].reference(*_inputs(case).args,
-...                                                        **_inputs(case).kwargs)
+>>> arguments = momentum_inputs(case)
+>>> x, path = SPECS["gradient_descent_momentum"].reference(*arguments.args,
+...                                                        **arguments.kwargs)
 >>> np.round(x, 4).tolist(), len(path) > 1
 ([1.0, 0.0], True)
 """
@@ -20,72 +22,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gdcourse.grading.protocol import Case, FunctionSpec, Misconception
-from gdcourse.grading.specs import Arguments, Spec
+from gdcourse.grading.framework import FunctionSpec, Spec
+from gdcourse.grading.probes import ps6_momentum as probes
 
 __all__ = ["SPECS"]
 
 Array = NDArray[np.float64]
 Gradient = Callable[[Any], Any]
-
-
-# ------------------------------------------------------------------ inputs
-
-
-def _quadratic_gradient(case: Case) -> Gradient:
-    """The gradient ``A x - b`` of the case's quadratic, as a fresh float64 array."""
-    A = np.array(case["A"], dtype=np.float64)
-    b = np.array(case.get("b", 0.0), dtype=np.float64)
-
-    def gradient(x: Any) -> Array:
-        point = np.array(x, dtype=np.float64)
-        if A.ndim == 0:
-            return np.asarray(A * point - b, dtype=np.float64)
-        return np.asarray(A @ point - b, dtype=np.float64)
-
-    return gradient
-
-
-def _inputs(case: Case) -> Arguments:
-    """``gradient_descent_momentum(gradient, start, learn_rate, **options)``.
-
-    ``start`` is a float for a number, else a float64 array the probe watches
-    (changing the caller's start point in place is a mistake), or the plain list
-    when the case says ``"start_as": "list"``.
-    """
-    start_literal = case["start"]
-    start: Any
-    if isinstance(start_literal, list):
-        as_list = case.get("start_as", "array") == "list"
-        start = list(start_literal) if as_list else np.array(start_literal, dtype=np.float64)
-    else:
-        start = float(start_literal)
-    kwargs = {key: case[key] for key in ("momentum", "max_iter", "tol") if key in case}
-    watched = {"start": start} if isinstance(start, np.ndarray) else {}
-    return Arguments(
-        args=(_quadratic_gradient(case), start, case["learn_rate"]),
-        kwargs=kwargs,
-        watched=watched,
-    )
-
-
-def _summarise_descent(result: Any, case: Case) -> Any:
-    """``(x, path)`` with the path stacked into one float64 array (a list of arrays, of
-    lists or of floats all qualify); tensors and ragged paths are left as they came."""
-    if not isinstance(result, tuple | list) or len(result) != 2:
-        return result
-    x, path = result
-    if isinstance(path, list | tuple) and path and not any(_is_tensor(p) for p in path):
-        try:
-            stacked = np.array(path, dtype=np.float64)
-        except (TypeError, ValueError):
-            return (x, path)
-        return (x, stacked)
-    return (x, path)
-
-
-def _is_tensor(value: Any) -> bool:
-    return type(value).__module__.startswith("torch")
 
 
 # ------------------------------------------------------------------ gradient_descent_momentum
@@ -164,27 +107,17 @@ def _momentum_variant(
 
 
 # The general hints speak of plain gradient descent; with momentum the step is the velocity.
-_UPHILL = Misconception(
-    "uphill_sign_error",
-    "the update steps uphill: the velocity subtracts the scaled gradient, "
-    "v = momentum * v - learn_rate * gradient(x), and then x = x + v.",
-)
-_TOLERANCE_ON_GRADIENT = Misconception(
-    "tolerance_on_gradient",
-    "the tolerance is tested on the gradient instead of the step: with momentum the step is "
-    "the velocity, so stop (without moving) when every |v| <= tol.",
-)
-_MOMENTUM_NOT_SQUARED = Misconception(
-    "momentum_not_squared",
-    "the momentum of the heavy-ball method is the *square* "
-    "((sqrt(L) - sqrt(mu)) / (sqrt(L) + sqrt(mu)))**2; without the square it is the "
-    "momentum of Nesterov's method, a different algorithm.",
-)
-_DIAGONAL_NOT_EIGENVALUES = Misconception(
-    "diagonal_instead_of_eigenvalues",
-    "L and mu are the largest and smallest *eigenvalues* of A (np.linalg.eigvalsh), "
-    "not its largest and smallest diagonal entries; they agree only for diagonal A.",
-)
+_DESCENT_HINTS = {
+    "uphill_sign_error": "the update steps uphill: the velocity subtracts the scaled "
+    "gradient, v = momentum * v - learn_rate * gradient(x), and then x = x + v.",
+    "tolerance_on_gradient": "the tolerance is tested on the gradient instead of the step: "
+    "with momentum the step is the velocity, so stop (without moving) when every |v| <= tol.",
+}
+_PARAMETER_HINTS = {
+    "diagonal_instead_of_eigenvalues": "L and mu are the largest and smallest *eigenvalues* "
+    "of A (np.linalg.eigvalsh), not its largest and smallest diagonal entries; they agree "
+    "only for diagonal A.",
+}
 
 
 def _optimal_reference(A: Any) -> tuple[float, float]:
@@ -215,28 +148,20 @@ def _optimal_in_place(A: Any) -> tuple[float, float]:
     return _optimal_reference(A)
 
 
-def _optimal_inputs(case: Case) -> Arguments:
-    """``A`` as a float64 array the probe watches, or the nested list for ``"A_as": "list"``."""
-    if case.get("A_as", "array") == "list":
-        return Arguments(args=([list(row) for row in case["A"]],))
-    A = np.array(case["A"], dtype=np.float64)
-    return Arguments(args=(A,), watched={"A": A})
-
-
 SPECS: dict[str, FunctionSpec] = {
     "gradient_descent_momentum": Spec(
         function="gradient_descent_momentum",
-        inputs=_inputs,
+        probe=probes.PROBES["gradient_descent_momentum"],
         reference=_momentum_reference,
-        variants_by_name={
-            _UPHILL: _momentum_variant(sign=-1.0),
+        variants={
+            "uphill_sign_error": _momentum_variant(sign=-1.0),
             "momentum_on_gradient": _momentum_variant(on_gradient=True),
             "start_missing_from_path": _momentum_variant(start_in_path=False),
-            _TOLERANCE_ON_GRADIENT: _momentum_variant(stop_on_gradient=True),
+            "tolerance_on_gradient": _momentum_variant(stop_on_gradient=True),
             "argument_modified_in_place": _momentum_variant(copy_start=False),
         },
-        forbidden=("gdcourse",),
-        summarise=_summarise_descent,
+        banned=("gdcourse",),
+        hints=_DESCENT_HINTS,
         hint=(
             "follow the update in the text: v starts at zero; v = momentum * v - learn_rate * "
             "gradient(x); stop without moving when every |v| <= tol; else x = x + v and append "
@@ -245,14 +170,15 @@ SPECS: dict[str, FunctionSpec] = {
     ),
     "optimal_momentum_parameters": Spec(
         function="optimal_momentum_parameters",
-        inputs=_optimal_inputs,
+        probe=probes.PROBES["optimal_momentum_parameters"],
         reference=_optimal_reference,
-        variants_by_name={
-            _MOMENTUM_NOT_SQUARED: _optimal_not_squared,
-            _DIAGONAL_NOT_EIGENVALUES: _optimal_from_diagonal,
+        variants={
+            "momentum_not_squared": _optimal_not_squared,
+            "diagonal_instead_of_eigenvalues": _optimal_from_diagonal,
             "argument_modified_in_place": _optimal_in_place,
         },
-        forbidden=("gdcourse",),
+        banned=("gdcourse",),
+        hints=_PARAMETER_HINTS,
         hint=(
             "with L and mu the largest and smallest eigenvalues of A, return "
             "(4 / (sqrt(L) + sqrt(mu))**2, ((sqrt(L) - sqrt(mu)) / (sqrt(L) + sqrt(mu)))**2) "

@@ -1,0 +1,184 @@
+"""The one registry of named mistakes that feedback can recognise.
+
+A :class:`Misconception` is a mistake with a name (``sum_instead_of_mean``) and
+the hint a student gets when their answer shows it. The names are stable: they
+appear in feedback, in the instructor's report and in the tests' fixtures, so a
+name is never changed once used. Every assignment's spec names its wrong
+implementations ("variants") by these names only; a spec may word the hint of a
+registered name in its own terms (``spec.hints``), but it cannot invent a name:
+:func:`get_misconception` refuses unknown names with the list of known ones.
+
+>>> get_misconception("sum_instead_of_mean").name
+'sum_instead_of_mean'
+>>> get_misconception("sum_instead_of_the_mean")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+ValueError: unknown misconception 'sum_instead_of_the_mean'; registered names: ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["MISCONCEPTIONS", "Misconception", "check_names", "get_misconception"]
+
+
+@dataclass(frozen=True)
+class Misconception:
+    """A named mistake, with the hint a student gets when their answer shows it."""
+
+    name: str
+    hint: str
+
+
+_ALL = [
+    # ------------------------------------------------------------ every descent loop
+    Misconception(
+        "uphill_sign_error",
+        "the update steps uphill: gradient descent subtracts the scaled gradient, "
+        "x_new = x - learn_rate * gradient(x).",
+    ),
+    Misconception(
+        "gradient_outside_loop",
+        "the gradient is computed once, before the loop: it changes with the parameters, "
+        "so compute it again in every iteration.",
+    ),
+    Misconception(
+        "losses_after_update",
+        "the losses are recorded after the update: losses[i] is the loss at the "
+        "parameters *before* update i, so losses[0] is the loss at the start.",
+    ),
+    Misconception(
+        "start_missing_from_path",
+        "the start point is missing from the path: path[0] must be the start.",
+    ),
+    Misconception(
+        "tolerance_on_gradient",
+        "the tolerance is tested on the gradient instead of the step: stop when every "
+        "|learn_rate * gradient(x)| <= tol.",
+    ),
+    Misconception(
+        "path_not_copied",
+        "the path holds the same array many times: x -= step changes x in place, so append "
+        "a copy (path.append(x.copy())) or write x = x - step.",
+    ),
+    Misconception(
+        "argument_modified_in_place",
+        "an argument was modified in place: work on a copy (np.array(x, dtype=float) "
+        "copies; x -= ... or x[i] += ... on the caller's array changes it).",
+    ),
+    # ------------------------------------------------------------ losses and their gradients
+    Misconception(
+        "mse_gradient_missing_factor_2",
+        "the MSE gradient misses its factor 2: d/dw mean((b + w x - y)^2) = "
+        "2 mean((b + w x - y) x).",
+    ),
+    Misconception(
+        "sum_instead_of_mean",
+        "a sum is used where a mean belongs, so the result is n times too large: "
+        "divide by the number of samples (np.mean).",
+    ),
+    Misconception(
+        "dw_db_swapped",
+        "dw and db (or w and b) are swapped: dw carries the factor x, db does not.",
+    ),
+    # ------------------------------------------------------------ numerical and autograd gradients
+    Misconception(
+        "forward_difference",
+        "this is a forward difference (f(x + h e_i) - f(x)) / h: use the central "
+        "difference (f(x + h e_i) - f(x - h e_i)) / (2 h), which is far more accurate.",
+    ),
+    Misconception(
+        "wrong_divisor",
+        "the divisor is wrong: the two evaluation points x + h e_i and x - h e_i are "
+        "2 h apart, so divide by 2 h.",
+    ),
+    Misconception(
+        "finite_differences_not_autograd",
+        "this looks like finite differences, not autograd: make x a float64 tensor with "
+        "requires_grad=True, call f(x).backward() and return x.grad as a NumPy array.",
+    ),
+    Misconception(
+        "float32_tensor",
+        "the gradient was computed in float32: torch.tensor(a_list) is float32, so create the "
+        "tensor with dtype=torch.float64 (torch.tensor(x, dtype=torch.float64)).",
+    ),
+    # ------------------------------------------------------------ PyTorch
+    Misconception(
+        "gradients_not_zeroed",
+        "the gradients are not zeroed between steps: backward() adds to .grad, so call "
+        ".grad.zero_() (or optimizer.zero_grad()) in every step.",
+    ),
+    Misconception(
+        "tensors_returned",
+        "torch tensors came back where plain numbers or NumPy arrays are asked for: "
+        "convert with .item() (a float) or .detach().numpy() (an array).",
+    ),
+    Misconception(
+        "loader_ignores_seed",
+        "the loader ignores its seed: shuffle with a torch.Generator seeded by `seed` "
+        "(DataLoader(..., shuffle=True, generator=g)).",
+    ),
+    # ------------------------------------------------------------ learning rates and momentum
+    Misconception(
+        "rate_bound_without_2",
+        "1/L is a safe rate, but not the largest: along an eigenvector with eigenvalue L the "
+        "error is multiplied by (1 - learn_rate L) each step, which shrinks while "
+        "learn_rate < 2/L.",
+    ),
+    Misconception(
+        "smallest_eigenvalue",
+        "the limit comes from the largest eigenvalue of A (the steepest direction), not the "
+        "smallest: learn_rate < 2 / lambda_max.",
+    ),
+    Misconception(
+        "diagonal_instead_of_eigenvalues",
+        "the diagonal of A is not its spectrum unless A is diagonal: use the eigenvalues of A "
+        "(np.linalg.eigvalsh for a symmetric matrix).",
+    ),
+    Misconception(
+        "momentum_on_gradient",
+        "momentum is applied to the gradient instead of the velocity: "
+        "v = momentum * v - learn_rate * gradient(x), then x = x + v.",
+    ),
+    Misconception(
+        "momentum_not_squared",
+        "the momentum of the heavy-ball method is the *square* "
+        "((sqrt(L) - sqrt(mu)) / (sqrt(L) + sqrt(mu)))**2; without the square it is the "
+        "momentum of Nesterov's method, a different algorithm.",
+    ),
+]
+
+MISCONCEPTIONS: dict[str, Misconception] = {m.name: m for m in _ALL}
+"""Every misconception any assignment names, by name."""
+
+if len(MISCONCEPTIONS) != len(_ALL):  # pragma: no cover - a duplicate is a programming error
+    raise RuntimeError("a misconception name is registered twice")
+
+
+def get_misconception(name: str) -> Misconception:
+    """The registered misconception called ``name``; ``ValueError`` for any other name."""
+    found = MISCONCEPTIONS.get(name) if isinstance(name, str) else None
+    if found is None:
+        raise ValueError(
+            f"unknown misconception {name!r}; "
+            f"registered names: {', '.join(sorted(MISCONCEPTIONS))}"
+        )
+    return found
+
+
+def check_names(names: Iterable[str], where: str) -> None:
+    """Raise ``ValueError`` naming ``where`` when any of ``names`` is not registered.
+
+    >>> check_names(["uphill_sign_error"], "ps2 gradient_descent variants")
+    >>> check_names(["uphill"], "ps2 gradient_descent variants")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ps2 gradient_descent variants: unknown misconception 'uphill'; registered ...
+    """
+    for name in names:
+        try:
+            get_misconception(name)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None

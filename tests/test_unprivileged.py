@@ -1,0 +1,69 @@
+"""The grader holds for an instructor who is an ordinary user, as on a shared hub.
+
+As root (CI), the whole attack suite (tests/test_grading.py) runs again as a user
+with no privileges and a home folder of its own, reaching this checkout and
+Python through tests/support/as_user.py. As an ordinary user, the suite already
+runs that way; this test then checks that the sandbox is fully isolated for it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SUPPORT = Path(__file__).resolve().parent / "support"
+UID = 4242
+
+
+@pytest.mark.slow
+def test_the_attack_suite_passes_for_an_ordinary_user(tmp_path):
+    if os.geteuid() != 0:
+        from gdcourse.grading.sandbox import Job, Limits, Sandbox, TestRequest
+
+        job = Job(
+            "sandbox_probes",
+            ["def add(a, b):\n    return a + b\n"],
+            [TestRequest("t", "add", [{"a": 1, "b": 2}])],
+            Limits(wall_seconds=30.0),
+        )
+        with Sandbox(
+            preload=("numpy", "gdcourse.grading.protocol", "gdcourse.grading.sandbox.student"),
+            probes=["sandbox_probes"],
+            extra_sys_path=[str(SUPPORT)],
+            course_root=ROOT,
+        ) as box:
+            result = box.run(job)
+        assert result.isolated and result.status == "ok"
+        return
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(home, UID, UID)
+    os.chmod(tmp_path, 0o755)
+    command = [
+        sys.executable,
+        str(SUPPORT / "as_user.py"),
+        str(UID),
+        str(home),
+        f"{ROOT}:{Path(sys.base_prefix).resolve()}",
+        "--",
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-x",
+        "--basetemp",
+        str(home / "pytest"),
+        str(ROOT / "tests" / "test_grading.py"),
+        str(ROOT / "tests" / "test_sandbox.py"),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1500)
+    tail = (done.stdout + done.stderr)[-4000:]
+    assert done.returncode == 0, tail
+    assert " passed" in tail and "failed" not in tail, tail
