@@ -35,10 +35,17 @@ c.Autograde.autograde_preprocessors = [
 # and the reason is kept for `gdcourse grade` to report (gdcourse.grading.collect).
 c.ExchangeFactory.collect = "gdcourse.grading.collect.SafeCollect"
 
-# Feedback shows each check's message; the code of hidden tests is removed.
+# Feedback: one self-contained HTML page per notebook, one block per check with its points,
+# maths as MathML, student text sanitized and a Content-Security-Policy that runs no script and
+# loads nothing (gdcourse.grading.feedback). Comments shown are the graders' own; the code of
+# hidden tests is removed.
+c.GenerateFeedback.exporter_class = "gdcourse.grading.feedback.FeedbackExporter"
 c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
+    "gdcourse.grading.feedback.GetFeedbackGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ClearHiddenTests.enforce_metadata = False  # a student's "BEGIN HIDDEN TESTS" must not fail it
+# ---------------------------------------------------------------- export (grades.csv)
+# `nbgrader export` writes reports/grades.csv (git-ignored), every cell a spreadsheet could run
+# as a formula made inert (gdcourse.grading.export).
+c.ExportApp.plugin_class = "gdcourse.grading.export.SafeCsvExportPlugin"

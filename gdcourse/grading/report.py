@@ -3,28 +3,56 @@
 :func:`write_report` writes ``reports/<assignment>/``:
 
 * ``report.md``: totals, a score-distribution plot per question (test cell) and
-  of the total, the most frequent misconceptions named by the feedback (with the
-  students who showed them), and every submission that needs a human, with the
-  reason (timeouts, crashes, missing or unreadable notebooks, tampering);
-* ``report.json``: the same data for scripts;
+  of the total, the questions left untouched ("not attempted": the function is
+  still the stub, which is not the same as a wrong answer), the most frequent
+  misconceptions named by the feedback (each counted once per submission, with
+  the students who showed them), every submission that needs a human with the
+  reason (timeouts, crashes, missing or unreadable notebooks, tampering), and a
+  table of all submissions;
+* ``report.json``: the same data for scripts (plain JSON, unescaped; student ids
+  as they are, which the file system bounds; every other string and list bounded);
 * ``plots/<question>.png``.
+
+Student ids, reasons, notes and misconception names may hold text a student
+chose: in ``report.md`` each passes through
+:func:`gdcourse.grading.escape.markdown_text`, so none can add a line, a heading,
+a table row or a link.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["StudentRecord", "write_report"]
+from gdcourse.grading.escape import markdown_text, plain_line
+
+if TYPE_CHECKING:
+    from gdcourse.grading.autograde import NotebookGrade
+
+__all__ = ["StudentRecord", "plural", "write_report"]
+
+#: Bounds of what the report repeats from a submission (characters, items).
+MAX_ID = 200
+MAX_REASON_MD = 300
+MAX_REASON_JSON = 2000
+MAX_ITEMS_MD = 10
+MAX_ITEMS_JSON = 100
 
 
 @dataclass
 class StudentRecord:
-    """What the grading run knows about one student's submission."""
+    """What the grading run knows about one student's submission.
+
+    ``scores`` and ``max_scores`` map each question (test cell) to points;
+    ``not_attempted`` lists the questions whose function was still the untouched
+    stub; ``misconceptions`` the misconceptions the feedback named; ``needs_human``
+    the reasons a person should look; ``notes`` what the grader undid.
+    """
 
     student: str
     scores: dict[str, float] = field(default_factory=dict)
@@ -32,10 +60,68 @@ class StudentRecord:
     misconceptions: list[str] = field(default_factory=list)
     needs_human: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    not_attempted: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> float:
         return sum(self.scores.values())
+
+    def add_notebook(self, grade: NotebookGrade, *, prefix: str = "") -> None:
+        """Add one notebook's verdicts: misconceptions, untouched stubs, reasons, notes.
+
+        ``prefix`` goes before each grade id to make the question's key (for
+        instance ``"notebook:"`` when an assignment has several notebooks). Every
+        list stays free of repeats. Scores are not touched: they come from the
+        gradebook, where a grader may have changed them.
+        """
+        for cell in grade.cells:
+            _extend(self.misconceptions, cell.misconceptions)
+            if not cell.attempted:
+                _extend(self.not_attempted, [prefix + cell.grade_id])
+        _extend(self.needs_human, grade.needs_human)
+        _extend(self.notes, grade.notes)
+
+
+def _extend(items: list[str], new: Iterable[str]) -> None:
+    for item in new:
+        if item not in items:
+            items.append(item)
+
+
+def plural(count: float, noun: str, nouns: str | None = None) -> str:
+    """``count`` and ``noun``, in the plural unless ``count`` is exactly 1.
+
+    >>> plural(1, "point"), plural(2, "point"), plural(0.5, "point"), plural(0, "submission")
+    ('1 point', '2 points', '0.5 points', '0 submissions')
+    >>> plural(1, "submission needs", "submissions need")
+    '1 submission needs'
+    """
+    word = noun if count == 1 else (nouns if nouns is not None else noun + "s")
+    return f"{count:g} {word}"
+
+
+def _md(text: object, max_length: int = MAX_REASON_MD) -> str:
+    return markdown_text(text, max_length=max_length)
+
+
+def _md_list(items: Sequence[str]) -> str:
+    """Unique items, escaped and bounded, joined with '; '."""
+    unique = list(dict.fromkeys(items))
+    shown = "; ".join(_md(item) for item in unique[:MAX_ITEMS_MD])
+    if len(unique) > MAX_ITEMS_MD:
+        shown += f" (and {len(unique) - MAX_ITEMS_MD} more)"
+    return shown
+
+
+def _json_list(items: Sequence[str]) -> list[str]:
+    return [item[:MAX_REASON_JSON] for item in list(dict.fromkeys(items))[:MAX_ITEMS_JSON]]
+
+
+def _plot_name(index: int, question: str) -> str:
+    """A file name for the question's plot: the grade id when it is a safe name."""
+    if re.fullmatch(r"[A-Za-z0-9_-]{1,100}", question) and question != "total":
+        return f"{question}.png"
+    return f"q{index}-{re.sub(r'[^A-Za-z0-9_-]', '_', question)[:60]}.png"
 
 
 def _distribution(path: Path, title: str, values: Sequence[float], maximum: float) -> None:
@@ -44,6 +130,7 @@ def _distribution(path: Path, title: str, values: Sequence[float], maximum: floa
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     counts = Counter(round(value, 2) for value in values)
     scores = sorted({0.0, round(maximum, 2), *counts})
@@ -54,13 +141,16 @@ def _distribution(path: Path, title: str, values: Sequence[float], maximum: floa
         [counts.get(score, 0) for score in scores],
         color="#0072B2",
     )
-    ax.set_title(title, fontsize=10)
+    ax.set_title(plain_line(title, max_length=80), fontsize=10, parse_math=False)
     ax.set_xlabel(f"score (out of {maximum:g})")
     ax.set_ylabel("submissions")
-    from matplotlib.ticker import MaxNLocator
-
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     figure.savefig(path, dpi=90)
+
+
+def _not_attempted(record: StudentRecord, question: str) -> bool:
+    """The question's function was left a stub (and no grader gave points since)."""
+    return question in record.not_attempted and not record.scores.get(question)
 
 
 def write_report(
@@ -77,14 +167,18 @@ def write_report(
     plots = directory / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     total_max = sum(questions.values())
-    lines = [f"# Grading report: {assignment}", ""]
+    ordered = sorted(records, key=lambda r: r.student)
+    untouched = [r for r in records if questions and all(_not_attempted(r, q) for q in questions)]
+    lines = [f"# Grading report: {_md(assignment)}", ""]
     totals = [record.total for record in records]
     if records:
         mean = sum(totals) / len(totals)
+        full = sum(1 for t in totals if t >= total_max)
+        zero = sum(1 for t in totals if t == 0)
         lines += [
-            f"{len(records)} submissions; mean {mean:.2f} of {total_max:g}; "
-            f"{sum(1 for t in totals if t >= total_max)} full marks, "
-            f"{sum(1 for t in totals if t == 0)} zero.",
+            f"{plural(len(records), 'submission')}; mean {mean:.2f} of "
+            f"{plural(total_max, 'point')}; {full} with full marks, {zero} with zero, "
+            f"{len(untouched)} with nothing attempted.",
             "",
         ]
     else:
@@ -92,64 +186,96 @@ def write_report(
     lines += ["## Score distributions", ""]
     _distribution(plots / "total.png", "total", totals, total_max)
     lines += ["![total](plots/total.png)", ""]
-    for question, points in questions.items():
+    for index, (question, points) in enumerate(questions.items(), start=1):
         values = [record.scores.get(question, 0.0) for record in records]
-        _distribution(plots / f"{question}.png", question, values, points)
+        name = _plot_name(index, question)
+        _distribution(plots / name, question, values, points)
         full = sum(1 for v in values if v >= points)
+        skipped = sum(1 for record in records if _not_attempted(record, question))
         lines += [
-            f"### {question} ({points:g} points): {full} of {len(values)} full marks",
+            f"### {_md(question)} ({plural(points, 'point')}): {full} of "
+            f"{plural(len(values), 'submission')} with full marks, {skipped} not attempted",
             "",
-            f"![{question}](plots/{question}.png)",
+            f"![{_md(question)}](plots/{name})",
             "",
         ]
+    lines += ["## Not attempted", ""]
+    lines += [
+        "Questions whose function was still the untouched stub: scored 0, but not a wrong answer.",
+        "",
+    ]
+    rows = []
+    for question in questions:
+        who = [r.student for r in ordered if _not_attempted(r, question)]
+        if who:
+            rows.append(f"| {_md(question)} | {len(who)} | {_md_list(who)} |")
+    if rows:
+        lines += ["| question | submissions | students |", "|---|---|---|", *rows]
+        if untouched:
+            lines += [
+                "",
+                f"Nothing attempted at all: {_md_list([r.student for r in untouched])}.",
+            ]
+    else:
+        lines.append("None: every submission attempted every question.")
     counts = Counter(name for record in records for name in dict.fromkeys(record.misconceptions))
-    lines += ["## Most frequent misconceptions", ""]
+    lines += ["", "## Most frequent misconceptions", ""]
     if counts:
         lines += ["| misconception | submissions | students |", "|---|---|---|"]
         for name, count in counts.most_common():
-            who = sorted(r.student for r in records if name in r.misconceptions)
-            lines.append(f"| {name} | {count} | {', '.join(who)} |")
+            who = [r.student for r in ordered if name in r.misconceptions]
+            lines.append(f"| {_md(name)} | {count} | {_md_list(who)} |")
     else:
         lines.append("None recognised.")
     lines += ["", "## Submissions that need a human", ""]
-    flagged = [record for record in records if record.needs_human]
+    flagged = [record for record in ordered if record.needs_human]
     if flagged:
         for record in flagged:
-            reasons = "; ".join(dict.fromkeys(record.needs_human))
-            lines.append(f"- **{record.student}** ({record.total:g}/{total_max:g}): {reasons}")
+            lines.append(
+                f"- **{_md(record.student, MAX_ID)}** ({record.total:g}/{total_max:g}): "
+                f"{_md_list(record.needs_human)}"
+            )
     else:
         lines.append("None.")
     noted = {
         record.student: [note for note in record.notes if note not in record.needs_human]
-        for record in records
+        for record in ordered
     }
     if any(noted.values()):
         lines += ["", "## Changes the grader undid (tampering or accidents)", ""]
         for student, notes in noted.items():
             if notes:
-                lines.append(f"- **{student}**: {'; '.join(dict.fromkeys(notes))}")
+                lines.append(f"- **{_md(student, MAX_ID)}**: {_md_list(notes)}")
     lines += ["", "## All submissions", ""]
-    lines.append("| student | total | " + " | ".join(questions) + " |")
+    lines.append("| student | total | " + " | ".join(_md(q) for q in questions) + " |")
     lines.append("|---" * (len(questions) + 2) + "|")
-    for record in sorted(records, key=lambda r: r.student):
-        cells = [f"{record.scores.get(q, 0.0):g}" for q in questions]
-        lines.append(f"| {record.student} | {record.total:g} | " + " | ".join(cells) + " |")
+    for record in ordered:
+        cells = [
+            "not attempted" if _not_attempted(record, q) else f"{record.scores.get(q, 0.0):g}"
+            for q in questions
+        ]
+        lines.append(
+            f"| {_md(record.student, MAX_ID)} | {record.total:g} | " + " | ".join(cells) + " |"
+        )
     report = directory / "report.md"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     data: dict[str, Any] = {
         "assignment": assignment,
         "questions": dict(questions),
-        "misconceptions": dict(counts.most_common()),
+        "misconceptions": {
+            name[:MAX_REASON_JSON]: count for name, count in counts.most_common(MAX_ITEMS_JSON)
+        },
         "students": [
             {
                 "student": r.student,
                 "total": r.total,
                 "scores": r.scores,
-                "misconceptions": r.misconceptions,
-                "needs_human": r.needs_human,
-                "notes": r.notes,
+                "not_attempted": [q for q in questions if _not_attempted(r, q)],
+                "misconceptions": _json_list(r.misconceptions),
+                "needs_human": _json_list(r.needs_human),
+                "notes": _json_list(r.notes),
             }
-            for r in records
+            for r in ordered
         ],
     }
     (directory / "report.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
