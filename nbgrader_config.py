@@ -22,7 +22,9 @@ c.CourseDirectory.release_directory = "exercises"
 # (gdcourse.grading.autograde). No test-cell code runs; a broken or hostile submission is graded
 # with a recorded reason and never stops the run.
 c.Autograde.exporter_class = "gdcourse.grading.autograde.preprocessors.TolerantExporter"
-c.Autograde.sanitize_preprocessors = ["gdcourse.grading.autograde.preprocessors.SanitizeSubmission"]
+c.Autograde.sanitize_preprocessors = [
+    "gdcourse.grading.autograde.preprocessors.SanitizeSubmission",
+]
 c.Autograde.autograde_preprocessors = [
     "gdcourse.grading.autograde.preprocessors.SandboxExecute",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",

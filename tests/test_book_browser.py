@@ -64,10 +64,8 @@ PLACEHOLDERS = (
 AXE = bookbuild.NODE_MODULES / "axe-core" / "axe.min.js"
 #: The rule sets of WCAG 2.1 levels A and AA.
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-#: The widget views the ipywidgets manager renders from saved state. Their markup belongs to
-#: the demos (gdcourse.widgets, being rebuilt for issue 12), not to the book's pages: axe
-#: reports unnamed sliders and play buttons and a low-contrast status text there, which this
-#: test leaves to that work instead of hiding them in the book's own markup.
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from gdcourse.course import Course
 from gdcourse.grading.collect import refused_reasons
+from gdcourse.grading.export import export_grades
 from gdcourse.grading.report import StudentRecord, write_report
 from gdcourse.grading.sandbox import IsolationUnavailable, Limits
 
@@ -299,7 +300,12 @@ def grade_command(
                 except Exception as error:  # grade() never raises; this is belt and braces
                     records[student].needs_human.append(f"{name}: grading failed: {error}")
                 if grade is not None:
-                    _note(records[student], name, masters, grade, submission)
+                    records[student].add_notebook(
+                        grade, prefix=f"{name}:" if len(masters) > 1 else ""
+                    )
+                    records[student].notes.extend(
+                        n for n in submission.notes if n not in records[student].notes
+                    )
                 pending[student] -= 1
                 if pending[student]:
                     continue
@@ -327,7 +333,7 @@ def grade_command(
     reports = layout.reports / assignment
     reports.mkdir(parents=True, exist_ok=True)
     questions = _collect(layout, assignment, masters, records)
-    _export_csv(layout, assignment, reports / "grades.csv")
+    export_grades(layout.db_url, reports / "grades.csv", assignments=[assignment])
     report = write_report(reports, assignment, list(records.values()), questions)
     timings["report"] = time.monotonic() - mark
     flagged = sum(1 for r in records.values() if r.needs_human)
@@ -340,21 +346,6 @@ def grade_command(
         f"Report: {report}\nGrades: {reports / 'grades.csv'}\nFeedback: {layout.feedback}"
     )
     return 1 if failed else 0
-
-
-def _note(
-    record: StudentRecord,
-    name: str,
-    masters: dict[str, Master],
-    grade: NotebookGrade,
-    submission: Submission,
-) -> None:
-    for cell in grade.cells:
-        record.misconceptions.extend(
-            m for m in cell.misconceptions if m not in record.misconceptions
-        )
-    record.needs_human.extend(grade.needs_human)
-    record.notes.extend(submission.notes)
 
 
 @contextlib.contextmanager
@@ -472,14 +463,3 @@ def _record_refused(course: Course, assignment: str, student: str, reasons: list
             for comment in notebook.comments:
                 comment.auto_comment = "Not graded: " + "; ".join(reasons)
         gradebook.db.commit()
-
-
-def _export_csv(course: Course, assignment: str, destination: Path) -> None:
-    from nbgrader.api import Gradebook
-    from nbgrader.plugins import CsvExportPlugin
-
-    plugin = CsvExportPlugin(to=str(destination), assignment=[assignment])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with Gradebook(course.db_url) as gradebook:
-            plugin.export(gradebook)
