@@ -88,6 +88,29 @@ def ensure_bubblewrap() -> None:
     )
 
 
+def postgresql_binaries() -> Path | None:
+    """The newest ``/usr/lib/postgresql/<version>/bin`` with initdb and postgres, if any."""
+    found = [
+        folder
+        for folder in Path("/usr/lib/postgresql").glob("*/bin")
+        if (folder / "initdb").is_file() and (folder / "postgres").is_file()
+    ]
+    return max(found, key=lambda f: _version(f.parent.name), default=None)
+
+
+def _version(name: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in name.split(".") if part.isdigit())
+
+
+def ensure_postgresql() -> None:
+    """Install Debian's PostgreSQL when it is missing: the tests grade into a real server."""
+    _ensure_debian_package(
+        "postgresql",
+        postgresql_binaries() is not None,
+        "the gradebook tests start a PostgreSQL server (/usr/lib/postgresql/*/bin/postgres)",
+    )
+
+
 def ensure_npm() -> None:
     """Install Debian's npm when it is missing: the book's offline JavaScript comes from npm."""
     _ensure_debian_package(

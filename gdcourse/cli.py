@@ -83,12 +83,34 @@ def _parser() -> argparse.ArgumentParser:
         "parallel; write feedback, the grades CSV and a report for the instructor.",
         description="Grade every submission of ASSIGNMENT securely and in parallel.",
     )
-    grade.add_argument("assignment", help="e.g. ps2_gradient_descent")
+    grade.add_argument(
+        "assignment", nargs="?", help="e.g. ps2_gradient_descent (not needed with --check)"
+    )
     grade.add_argument(
         "--workers",
         type=int,
         default=os.cpu_count() or 1,
-        help="parallel graders (default: the number of cores)",
+        help="parallel graders on this machine, and feedback processes\n"
+        "(default: the number of cores)",
+    )
+    grade.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the sandboxes on the workers of the Dask cluster whose scheduler is at\n"
+        "ADDRESS (e.g. tcp://10.0.0.5:8786); judging, the gradebook, feedback and the\n"
+        "report stay on this machine",
+    )
+    grade.add_argument(
+        "--regrade",
+        action="store_true",
+        help="grade every submission again, also those an earlier (interrupted) run\n"
+        "recorded and that have not changed since",
+    )
+    grade.add_argument(
+        "--check",
+        action="store_true",
+        help="run one job in a sandbox on this machine (or on every worker of --scheduler),\n"
+        "say whether student code runs isolated there, and exit",
     )
     grade.add_argument("--student", action="append", help="grade only these students")
     grade.add_argument(
@@ -121,6 +143,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "test":
         _environment.ensure_chromium()
         _environment.ensure_bubblewrap()
+        _environment.ensure_postgresql()
         importlib.import_module("gdcourse.bookbuild").build_book(clean=False)
         pytest_args = list(args.pytest_args)
         command = [sys.executable, "-m", "pytest", *pytest_args]
@@ -147,12 +170,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "grade":
         grading_cli = importlib.import_module("gdcourse.grading.cli")
+        if args.check:
+            checked: int = grading_cli.check_command(
+                isolation=not args.no_isolation, scheduler=args.scheduler
+            )
+            return checked
         result: int = grading_cli.grade_command(
             args.assignment,
             workers=args.workers,
             students=args.student,
             isolation=not args.no_isolation,
             db_url=args.db,
+            scheduler=args.scheduler,
+            regrade=args.regrade,
         )
         return result
     raise AssertionError(args.command)  # argparse only lets known commands through
@@ -164,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(arguments)
     if args.command == "grade" and args.workers < 1:
         raise SystemExit(f"--workers must be >= 1, got {args.workers}")
+    if args.command == "grade" and not args.check and not args.assignment:
+        raise SystemExit("gdcourse grade: which assignment? e.g. gdcourse grade ps4_autograd")
     # Every subcommand runs in the project environment: made or updated here if needed.
     if not _environment.in_project_venv():
         _environment.ensure_venv()

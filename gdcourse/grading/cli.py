@@ -1,21 +1,25 @@
 """``gdcourse grade ASSIGNMENT``: grade every submission securely, in parallel, into nbgrader.
 
-1. Every submission folder is checked (a real folder of regular files, the
-   notebook a regular file of bounded size) and its notebook read and sanitized
-   here (:mod:`gdcourse.grading.autograde.submission`).
-2. Each runs in a sandbox of its own, ``workers`` at a time, all forked from one
-   warm host (:mod:`gdcourse.grading.sandbox`); its replies are judged here.
-3. As each submission's verdicts come back, nbgrader's own autograde records it
-   (its ``SandboxExecute`` finds the verdicts made): only this process writes the
-   gradebook, one submission after another.
-4. After the last write, feedback (read-only forks), the grades CSV and the
-   instructor's report (:mod:`gdcourse.grading.report`).
+1. The submissions are found (:mod:`~gdcourse.grading.intake`); those an earlier
+   run recorded and that have not changed since are skipped
+   (:mod:`~gdcourse.grading.journal`), unless ``regrade``.
+2. One student at a time, while the runner has room, the submission folder is
+   checked and its notebooks read and sanitized here; each notebook's job runs in
+   a sandbox (:mod:`~gdcourse.grading.runners`): on this machine, ``workers`` at a
+   time, or on the workers of a Dask cluster (``scheduler``).
+3. Each result is judged here, and when a student's notebooks are all judged,
+   nbgrader's own autograde records the student (its ``SandboxExecute`` finds the
+   verdicts made): only this process writes the gradebook, one student after
+   another (:mod:`~gdcourse.grading.recording`); then the durable record.
+4. After the last write, feedback (read-only forks) for everyone, the grades CSV
+   and the instructor's report (:mod:`gdcourse.grading.report`).
 
 Whatever goes wrong with one submission (a file that cannot be read, a
 sandbox that breaks, a judge that fails, nbgrader refusing it) is recorded in
 that submission's row with the reason; the run always ends with a CSV row and
-a report line for every student. The command says what it is doing from its
-first second.
+a report line for every student. A run that is interrupted (Ctrl-C, killed, a
+lost cluster) grades only what is missing when started again. The command says
+what it is doing from its first second.
 """
 
 from __future__ import annotations
@@ -23,35 +27,36 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import stat
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import warnings
-from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from gdcourse.course import Course
-from gdcourse.grading.collect import refused_reasons
+from gdcourse.grading import recording
 from gdcourse.grading.export import export_grades
+from gdcourse.grading.intake import find_submissions, folder_digest, submission_problem
+from gdcourse.grading.journal import Journal, masters_digest
 from gdcourse.grading.report import StudentRecord, write_report
+from gdcourse.grading.runners import RunAborted, check_sandbox, describe, fingerprint
+from gdcourse.grading.runners.local import Background, LocalRunner, start_local
 from gdcourse.grading.sandbox import IsolationUnavailable, Limits
 
 if TYPE_CHECKING:
-    from gdcourse.grading.autograde import Master, NotebookGrade, Submission
-    from gdcourse.grading.sandbox import Sandbox
+    from gdcourse.grading.autograde import Master
+    from gdcourse.grading.runners import Runner
 
-__all__ = ["grade_command", "submission_problem"]
+__all__ = ["check_command", "grade_command", "submission_problem"]
 
 log = logging.getLogger(__name__)
 
-MAX_FOLDER_ENTRIES = 1000
-MAX_FOLDER_BYTES = 256 << 20
+JOURNAL = "graded.jsonl"
+"""The durable record's name in ``reports/<assignment>/``."""
+
+CONNECT_SECONDS = 10.0
 
 
 def _say(message: str) -> None:
@@ -65,110 +70,43 @@ def _open_course(root: str | os.PathLike[str] | None, db_url: str | None) -> Cou
         raise SystemExit(f"gdcourse grade: {error}") from None
 
 
-def submission_problem(folder: Path) -> str | None:
-    """Why a student's submission folder cannot be graded, or ``None``.
-
-    The folder and everything in it must be real folders and regular files (no
-    links, devices, pipes or sockets), at most :data:`MAX_FOLDER_ENTRIES` entries
-    and :data:`MAX_FOLDER_BYTES` bytes: nbgrader copies every file it holds.
-    """
-    if folder.parent.is_symlink():
-        return f"{folder.parent.name} is a symbolic link, not the student's folder"
-    try:
-        info = folder.lstat()
-    except OSError as error:
-        return f"{folder.name} cannot be read ({error.strerror})"
-    if not stat.S_ISDIR(info.st_mode):
-        return f"{folder.parent.name}/{folder.name} is not a folder (a link or a file)"
-    count, total = 0, 0
-    for directory, folders, files in os.walk(folder, followlinks=False):
-        for name in [*folders, *files]:
-            count += 1
-            path = Path(directory) / name
-            relative = path.relative_to(folder)
-            if count > MAX_FOLDER_ENTRIES:
-                return f"the submission holds more than {MAX_FOLDER_ENTRIES} files"
-            try:
-                mode = path.lstat().st_mode
-            except OSError as error:
-                return f"{relative} cannot be read ({error.strerror})"
-            if stat.S_ISLNK(mode):
-                return f"{relative} is a symbolic link; a submission may hold regular files only"
-            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
-                return (
-                    f"{relative} is not a regular file; a submission may hold regular files only"
-                )
-            if stat.S_ISREG(mode):
-                total += path.lstat().st_size
-                if total > MAX_FOLDER_BYTES:
-                    return f"the submission is larger than {MAX_FOLDER_BYTES >> 20} MB"
-    return None
-
-
-def _nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    executable = Path(sys.executable).parent / "nbgrader"
-    return subprocess.run(
-        [str(executable), *args], cwd=root, capture_output=True, text=True, check=False
-    )
-
-
-def _ensure_in_gradebook(course: Course, assignment: str, notebooks: Sequence[str]) -> None:
-    """Register the assignment's cells in the gradebook (without touching ``exercises/``)."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(course.db_url) as gradebook:
-        try:
-            known = {nb.name for nb in gradebook.find_assignment(assignment).notebooks}
-        except MissingEntry:
-            known = set()
-    if set(notebooks) <= known:
-        return
-    _say(f"Registering {assignment} in the gradebook (nbgrader generate_assignment)...")
-    with tempfile.TemporaryDirectory(prefix="gdcourse-release-") as release:
-        done = _nbgrader(
-            course.root,
-            "generate_assignment",
-            assignment,
-            "--force",
-            f"--CourseDirectory.release_directory={release}",
-            f"--CourseDirectory.db_url={course.db_url}",
-        )
-    if done.returncode != 0:
-        raise SystemExit(
-            f"gdcourse grade: could not register {assignment} in the gradebook "
-            f"(nbgrader generate_assignment failed):\n{done.stdout}{done.stderr}"
-        )
-
-
 def _progress(total: int, description: str) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, desc=description, unit="submission", file=sys.stderr)
 
 
-class _Starting:
-    """The sandbox host, started in a thread while this process imports nbgrader."""
+def _runner(
+    course: Path,
+    *,
+    isolation: bool,
+    workers: int,
+    scheduler: str | None,
+    client: Any,
+    window: int | None,
+    connect_timeout: float,
+) -> Background[Runner[Any]]:
+    """Start the run stage in the background; a scheduler is reached first (in seconds)."""
+    if scheduler is None and client is None:
+        local: Background[LocalRunner[Any]] = start_local(
+            course, isolation=isolation, workers=workers, window=window
+        )
+        return cast("Background[Runner[Any]]", local)
+    from gdcourse.grading.runners import cluster
 
-    def __init__(self, course: Path, isolation: bool) -> None:
-        self.sandbox: Sandbox | None = None
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._start, args=(course, isolation), daemon=True)
-        self._thread.start()
+    if client is None:
+        assert scheduler is not None
+        _say(f"Connecting to the Dask scheduler at {scheduler}...")
+        client = cluster.connect(scheduler, timeout=connect_timeout)
+    runner: cluster.DaskRunner[Any] = cluster.DaskRunner(
+        client, course_root=str(course), isolation=isolation, window=window
+    )
 
-    def _start(self, course: Path, isolation: bool) -> None:
-        try:
-            from gdcourse.grading.autograde import run
+    def start() -> Runner[Any]:
+        runner.start()
+        return runner
 
-            self.sandbox = run.shared_sandbox(course, isolation=isolation)
-        except BaseException as error:  # raised again where it is needed
-            self.error = error
-
-    def wait(self) -> Sandbox:
-        self._thread.join()
-        if self.error is not None:
-            raise self.error
-        assert self.sandbox is not None
-        return self.sandbox
+    return Background(start)
 
 
 def grade_command(
@@ -180,145 +118,220 @@ def grade_command(
     limits: Limits | None = None,
     isolation: bool = True,
     db_url: str | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    regrade: bool = False,
+    window: int | None = None,
+    connect_timeout: float = CONNECT_SECONDS,
 ) -> int:
     """Grade ``assignment`` for every student in ``submitted/`` (or only ``students``).
 
+    The sandboxes run on this machine (``workers`` at a time), or on the workers of
+    the Dask cluster whose scheduler is at ``scheduler`` (or that ``client``, a
+    ``distributed.Client``, is connected to). ``window`` bounds the jobs in flight
+    (default: twice the parallel sandboxes). Students an earlier run recorded, whose
+    submission and masters have not changed, are not graded again unless ``regrade``.
+
     Returns 0 when every submission was graded (some may need a human: see the
     report), 1 when nbgrader failed on some submission, 2 when there was nothing
-    to grade, 3 when student code cannot be isolated on this machine (the message
-    says what to do, or pass ``isolation=False`` on purpose).
+    to grade, 3 when student code cannot be isolated (the message says what to do,
+    or pass ``isolation=False`` on purpose), 4 when the Dask scheduler cannot be
+    reached or was lost, 130 when interrupted (run again to grade the rest).
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    if window is not None and window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
     started = time.monotonic()
     layout = _open_course(root, db_url)
     course = layout.root
     _say(f"gdcourse grade {assignment}: course {course}")
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    recording.tools_on_path()
     source = layout.source / assignment
     masters_paths = sorted(source.glob("*.ipynb"))
     if not masters_paths:
         raise SystemExit(f"gdcourse grade: no master notebook in {source}")
-    submitted = layout.submitted
-    folders = sorted(
-        p / assignment
-        for p in (submitted.iterdir() if submitted.is_dir() else [])
-        if not p.name.startswith(".")
-        and (p.is_symlink() or (p / assignment).exists() or (p / assignment).is_symlink())
-    )
-    if students:
-        wanted = set(students)
-        for student in sorted(wanted - {p.parent.name for p in folders}):
-            _say(f"gdcourse grade: no submission of {assignment} by {student!r}")
-        folders = [p for p in folders if p.parent.name in wanted]
+    folders, missing = find_submissions(layout.submitted, assignment, students)
+    for student in missing:
+        _say(f"gdcourse grade: no submission of {assignment} by {student!r}")
     if not folders:
-        _say(f"gdcourse grade: nothing to grade in {submitted}/*/{assignment}")
+        _say(f"gdcourse grade: nothing to grade in {layout.submitted}/*/{assignment}")
         return 2
     if not isolation:
         _say(
             "WARNING: grading WITHOUT isolation (--no-isolation): student code can read "
             "and change what your account can."
         )
+    try:
+        starting = _runner(
+            course,
+            isolation=isolation,
+            workers=workers,
+            scheduler=scheduler,
+            client=client,
+            window=window,
+            connect_timeout=connect_timeout,
+        )
+    except RunAborted as error:
+        _say(f"gdcourse grade: {error}")
+        return 4
     _say(
-        f"{len(folders)} submissions found. Starting the sandbox (it loads NumPy and torch "
+        f"{len(folders)} submissions found. Starting the sandboxes (they load NumPy and torch "
         "once, a few seconds) and nbgrader..."
     )
-    starting = _Starting(course, isolation)
     from gdcourse.grading import autograde
 
     if limits is not None:
         autograde.run.LIMITS = limits
     masters = {path.stem: autograde.read_master(path) for path in masters_paths}
+    masters_key = masters_digest(masters_paths)
     records = {p.parent.name: StudentRecord(p.parent.name) for p in folders}
+    reports = layout.reports / assignment
+    journal = Journal(reports / JOURNAL)
     streams = sys.stdout, sys.stderr  # nbgrader's API and the probes redirect them
-    failed = 0
-    timings: dict[str, float] = {}
-    with warnings.catch_warnings(), _restored(streams):
+    timings = {"start": 0.0, "grading": 0.0}
+    with warnings.catch_warnings(), _restored(streams), contextlib.closing(journal):
         warnings.simplefilter("ignore")
-        _ensure_in_gradebook(layout, assignment, list(masters))
-        references = autograde.shared_references(course)
-        warm = threading.Thread(target=_warm, args=(references, masters), daemon=True)
-        warm.start()
-        work: list[tuple[str, str, Submission]] = []
-        refused: dict[str, list[str]] = {}
-        for folder in folders:
-            student = folder.parent.name
-            problem = submission_problem(folder)
-            if problem is not None:
-                refused[student] = [problem]
-                continue
-            records[student].needs_human.extend(
-                f"collect refused: {reason}" for reason in refused_reasons(folder)
-            )
-            for name, master in masters.items():
-                submission = autograde.read_submission(
-                    submitted, [student, assignment, f"{name}.ipynb"], master
-                )
-                if submission.unreadable and not (folder / f"{name}.ipynb").exists():
-                    others = sorted(p.name for p in folder.glob("*.ipynb"))
-                    found = f" (found: {', '.join(others)})" if others else ""
-                    refused.setdefault(student, []).append(f"no notebook {name}.ipynb{found}")
-                    continue
-                work.append((student, name, submission))
-        try:
-            sandbox = starting.wait()
-        except IsolationUnavailable as error:
-            _say(f"gdcourse grade: refusing to grade.\n{error}")
-            return 3
-        timings["start"] = time.monotonic() - started
-        warm.join()
-        from nbgrader.apps import NbGraderAPI
+        recording.prepare_gradebook(layout.db_url, layout.course_id)
+        recording.ensure_assignment(layout, assignment, list(masters), _say)
+        digests = {p.parent.name: folder_digest(p) for p in folders}
+        todo = _still_to_grade(
+            layout, assignment, masters, folders, digests, masters_key, journal, records, regrade
+        )
+        recording.ensure_students(layout.db_url, layout.course_id, [p.parent.name for p in todo])
+        stopped, failed = 0, 0
+        if todo:
+            stopped, failed = _grade(
+                layout, assignment, todo, starting, masters, masters_key, digests, journal,
+                records, timings, started,
+            )  # fmt: skip
+    if stopped:
+        return stopped
+    return _finish(
+        layout, assignment, masters, records, folders, workers, timings, started, failed=failed
+    )
 
-        coursedir = layout.coursedir()
-        coursedir.db_url = layout.db_url
-        api = NbGraderAPI(coursedir=coursedir, config=coursedir.config)
-        pending = Counter(student for student, _, _ in work if student not in refused)
-        _say(f"Grading in {workers} sandboxes at a time; nbgrader records each as it is judged.")
-        with _progress(len(folders), "grading") as bar, ThreadPoolExecutor(workers) as pool:
-            for student, reasons in refused.items():
-                records[student].needs_human.extend(reasons)
-                _record_refused(layout, assignment, student, reasons)
-                bar.update()
-            futures = {
-                pool.submit(
-                    autograde.grade,
-                    submission.notebook,
-                    masters[name],
-                    sandbox=sandbox,
-                    references=references,
-                ): (student, name, submission)
-                for student, name, submission in work
-                if student not in refused
-            }
-            for future in as_completed(futures):
-                student, name, submission = futures[future]
-                grade: NotebookGrade | None = None
-                try:
-                    grade = future.result()
-                except Exception as error:  # grade() never raises; this is belt and braces
-                    records[student].needs_human.append(f"{name}: grading failed: {error}")
-                if grade is not None:
-                    records[student].add_notebook(
-                        grade, prefix=f"{name}:" if len(masters) > 1 else ""
-                    )
-                    records[student].notes.extend(
-                        n for n in submission.notes if n not in records[student].notes
-                    )
-                pending[student] -= 1
-                if pending[student]:
-                    continue
-                try:
-                    outcome = api.autograde(assignment, student, force=True, create=True)
-                except Exception as error:
-                    outcome = {"success": False, "error": f"{type(error).__name__}: {error}"}
-                if not outcome.get("success"):
-                    failed += 1
-                    last = str(outcome.get("error", "")).strip().splitlines()[-1:] or ["?"]
-                    records[student].needs_human.append(f"nbgrader autograde failed: {last[0]}")
-                bar.update()
+
+def _grade(
+    layout: Course,
+    assignment: str,
+    todo: list[Path],
+    starting: Background[Runner[Any]],
+    masters: dict[str, Master],
+    masters_key: str,
+    digests: dict[str, str],
+    journal: Journal,
+    records: dict[str, StudentRecord],
+    timings: dict[str, float],
+    started: float,
+) -> tuple[int, int]:
+    """Grade and record ``todo``; ``(exit code if stopped else 0, nbgrader's failures)``."""
+    from gdcourse.grading import autograde
+    from gdcourse.grading.stream import grade_stream
+
+    references = autograde.shared_references(layout.root)
+    warm = threading.Thread(target=_warm, args=(references, masters), daemon=True)
+    warm.start()
+    try:
+        runner = starting.wait()
+    except IsolationUnavailable as error:
+        _say(f"gdcourse grade: refusing to grade.\n{error}")
+        return 3, 0
+    except RuntimeError as error:  # a Dask worker with another gdcourse
+        _say(f"gdcourse grade: refusing to grade: {error}")
+        return 3, 0
+    timings["start"] = time.monotonic() - started
+    warm.join()
+    recorder = recording.Recorder(layout, assignment)
+    _say(f"Grading on {runner.description}; nbgrader records each as it is judged.")
+    try:
+        with _progress(len(todo), "grading") as bar:
+            outcome = grade_stream(
+                todo,
+                masters=masters,
+                digests=digests,
+                masters_key=masters_key,
+                runner=runner,
+                references=references,
+                recorder=recorder,
+                journal=journal,
+                records=records,
+                done=bar.update,
+            )
+    except KeyboardInterrupt:
+        _say(_stopped("interrupted", recorder.written, len(todo)))
+        return 130, 0
+    except RunAborted as error:
+        _say(f"gdcourse grade: {error}\n" + _stopped("stopped", recorder.written, len(todo)))
+        return 4, 0
+    finally:
+        runner.close()
     timings["grading"] = time.monotonic() - started - timings["start"]
+    return 0, outcome.failed
+
+
+def _stopped(what: str, written: int, total: int) -> str:
+    return (
+        f"gdcourse grade {what}: {written} of {total} submissions were recorded in the "
+        "gradebook. Run the same command again: it grades only what is missing."
+    )
+
+
+def _still_to_grade(
+    layout: Course,
+    assignment: str,
+    masters: dict[str, Master],
+    folders: Sequence[Path],
+    digests: dict[str, str],
+    masters_key: str,
+    journal: Journal,
+    records: dict[str, StudentRecord],
+    regrade: bool,
+) -> list[Path]:
+    """The folders to grade: all with ``regrade``, else those no earlier run recorded as
+    they are now (same submission, same masters, in the gradebook, autograded)."""
+    previous = journal.load()
+    if regrade or not previous:
+        return list(folders)
+    in_gradebook = recording.recorded_students(
+        layout.db_url, layout.course_id, assignment, list(masters)
+    )
+    todo = []
+    for folder in folders:
+        student = folder.parent.name
+        entry = previous.get(student)
+        if (
+            entry is not None
+            and entry.digest == digests[student]
+            and entry.masters == masters_key
+            and student in in_gradebook
+            and (not entry.autograded or (layout.autograded / student / assignment).is_dir())
+        ):
+            entry.restore(records[student])
+        else:
+            todo.append(folder)
+    skipped = len(folders) - len(todo)
+    if skipped:
+        _say(
+            f"{skipped} of {len(folders)} submissions were recorded by an earlier run and have "
+            "not changed since: not graded again (--regrade grades everything again)."
+        )
+    return todo
+
+
+def _finish(
+    layout: Course,
+    assignment: str,
+    masters: dict[str, Master],
+    records: dict[str, StudentRecord],
+    folders: Sequence[Path],
+    workers: int,
+    timings: dict[str, float],
+    started: float,
+    *,
+    failed: int,
+) -> int:
+    """Feedback for everyone, then the CSV and the report; the summary line."""
     mark = time.monotonic()
     _say("Writing feedback...")
     _feedback(layout, assignment, [p.parent.name for p in folders], workers)
@@ -333,19 +346,65 @@ def grade_command(
     reports = layout.reports / assignment
     reports.mkdir(parents=True, exist_ok=True)
     questions = _collect(layout, assignment, masters, records)
-    export_grades(layout.db_url, reports / "grades.csv", assignments=[assignment])
+    recording.retrying(
+        lambda: export_grades(layout.db_url, reports / "grades.csv", assignments=[assignment])
+    )
     report = write_report(reports, assignment, list(records.values()), questions)
     timings["report"] = time.monotonic() - mark
     flagged = sum(1 for r in records.values() if r.needs_human)
     total = time.monotonic() - started
     _say(
-        f"Graded {len(folders)} submissions of {assignment} in {total:.1f} s ({workers} "
-        f"workers; start {timings['start']:.1f} s, grading {timings['grading']:.1f} s, "
+        f"Graded {len(folders)} submissions of {assignment} in {total:.1f} s "
+        f"(start {timings['start']:.1f} s, grading {timings['grading']:.1f} s, "
         f"feedback {timings['feedback']:.1f} s, report {timings['report']:.1f} s); "
         f"{flagged} need a human.\n"
         f"Report: {report}\nGrades: {reports / 'grades.csv'}\nFeedback: {layout.feedback}"
     )
     return 1 if failed else 0
+
+
+def check_command(
+    *,
+    root: str | os.PathLike[str] | None = None,
+    isolation: bool = True,
+    scheduler: str | None = None,
+    client: Any = None,
+    connect_timeout: float = CONNECT_SECONDS,
+) -> int:
+    """Run one job in a sandbox on this machine, or on every worker of a Dask cluster, and
+    say for each whether student code runs isolated there. Returns 0 when every one can
+    grade (isolated, unless ``isolation`` is false; the same gdcourse), 3 when not, 4 when
+    the scheduler cannot be reached."""
+    try:
+        course_root: str | None = str(Course.open(root).root)
+    except FileNotFoundError:
+        course_root = None
+    if scheduler is None and client is None:
+        _say("Checking the sandbox on this machine...")
+        checks = [check_sandbox(isolation, course_root)]
+    else:
+        from gdcourse.grading.runners import cluster
+
+        try:
+            if client is None:
+                assert scheduler is not None
+                client = cluster.connect(scheduler, timeout=connect_timeout)
+        except RunAborted as error:
+            _say(f"gdcourse grade --check: {error}")
+            return 4
+        _say(f"Checking the sandbox on every worker of {client.scheduler.address}...")
+        checks = cluster.check_workers(client, course_root=course_root, isolation=isolation)
+    text, ok = describe(checks, fingerprint(), isolation=isolation)
+    print(text, flush=True)
+    if ok:
+        print(f"All {len(checks)} can grade.", flush=True)
+        return 0
+    print(
+        "Some cannot grade: each needs the same gdcourse as yours, bubblewrap and "
+        "unprivileged user namespaces (see README, 'Grading on a cluster').",
+        flush=True,
+    )
+    return 3
 
 
 @contextlib.contextmanager
@@ -363,14 +422,14 @@ def _collect(
     records: dict[str, StudentRecord],
 ) -> dict[str, float]:
     """Fill the records' scores from the gradebook; return the questions' points."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     questions: dict[str, float] = {}
     for name, master in masters.items():
         for test in master.tests:
             key = f"{name}:{test.grade_id}" if len(masters) > 1 else test.grade_id
             questions[key] = test.points
-    with Gradebook(course.db_url) as gradebook:
+    with recording.gradebook(course.db_url, course.course_id) as gradebook:
         for student, record in records.items():
             for name in masters:
                 try:
@@ -447,19 +506,3 @@ def _warm(references: Any, masters: dict[str, Master]) -> None:
                     references.get(test.call, case)
                 except Exception:  # reported where it matters, when the test cell is judged
                     return
-
-
-def _record_refused(course: Course, assignment: str, student: str, reasons: list[str]) -> None:
-    """Zero every grade of a submission that cannot be graded, with the reasons as comments."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(course.db_url) as gradebook:
-        gradebook.update_or_create_student(student)
-        submission = gradebook.update_or_create_submission(assignment, student)
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                grade.auto_score = 0
-                grade.needs_manual_grade = False
-            for comment in notebook.comments:
-                comment.auto_comment = "Not graded: " + "; ".join(reasons)
-        gradebook.db.commit()

@@ -6,7 +6,12 @@ test cell with the function's banned shortcuts. :func:`grade` runs it and judges
 it; whatever goes wrong, the result is a :class:`~.judge.NotebookGrade` for this
 submission, never an exception that stops the others. Grades are remembered by
 job, so nbgrader's single gradebook writer finds the verdicts that parallel
-sandboxes made (:func:`remember`, :func:`known_grade`).
+sandboxes made (:func:`remember`, :func:`known_grade`), and forgotten once it has
+recorded them (:func:`forget`), so that a long run's memory does not grow.
+
+:func:`grade` is :func:`prepare`, ``Sandbox.run`` and :func:`judge_result` in one
+call; ``gdcourse grade`` calls the three apart, so that the run can happen
+elsewhere (a thread, a Dask worker) while preparing and judging stay here.
 """
 
 from __future__ import annotations
@@ -23,14 +28,18 @@ from gdcourse.grading import checks
 from gdcourse.grading.autograde.judge import NotebookGrade, References, judge, not_graded
 from gdcourse.grading.autograde.master import Master, nbgrader_meta, source_of
 from gdcourse.grading.autograde.submission import META_KEY
-from gdcourse.grading.sandbox import Job, Limits, Sandbox, SandboxError, TestRequest
+from gdcourse.grading.sandbox import Job, Limits, RunResult, Sandbox, SandboxError, TestRequest
 
 __all__ = [
     "LIMITS",
+    "forget",
     "grade",
     "job_key",
+    "judge_result",
+    "known_count",
     "known_grade",
     "make_job",
+    "prepare",
     "remember",
     "shared_references",
     "shared_sandbox",
@@ -109,6 +118,18 @@ def known_grade(notebook: Mapping[str, Any], master: Master) -> NotebookGrade | 
         return _known.get(job_key(job))
 
 
+def forget(key: str) -> None:
+    """Drop the grade remembered under ``key`` (a :func:`job_key`), once it is recorded."""
+    with _known_lock:
+        _known.pop(key, None)
+
+
+def known_count() -> int:
+    """How many grades this process remembers (bounded in a streaming run)."""
+    with _known_lock:
+        return len(_known)
+
+
 _shared: dict[tuple[str, bool], Sandbox] = {}
 _references: dict[str, References] = {}
 _shared_lock = threading.Lock()
@@ -141,6 +162,72 @@ def shared_references(course_root: str | os.PathLike[str] | None) -> References:
         return _references[key]
 
 
+def _notes_of(notebook: Mapping[str, Any]) -> tuple[tuple[str, ...], str | None]:
+    meta = notebook.get("metadata", {}).get(META_KEY, {})
+    if not isinstance(meta, Mapping):
+        return (), None
+    notes = tuple(str(n) for n in meta.get("notes", []))
+    unreadable = meta.get("unreadable")
+    return notes, str(unreadable) if unreadable else None
+
+
+def prepare(
+    notebook: Mapping[str, Any], master: Master, *, limits: Limits | None = None
+) -> tuple[Job, list[int]] | NotebookGrade:
+    """The sandbox job of a sanitized notebook and its cells' indices, or, when there is
+    nothing to run (an unreadable file, a notebook the job cannot be made of), its grade."""
+    notes, unreadable = _notes_of(notebook)
+    if unreadable:
+        return not_graded(master, unreadable, status="unreadable", notes=notes)
+    try:
+        return make_job(notebook, master, limits or LIMITS)
+    except Exception as error:  # a bug of ours must not stop the class: this row only
+        return not_graded(
+            master,
+            f"grader failure: {type(error).__name__}: {error}",
+            status="grader-error",
+            notes=notes,
+        )
+
+
+def judge_result(
+    notebook: Mapping[str, Any],
+    master: Master,
+    job: Job,
+    indices: Sequence[int],
+    result: RunResult | BaseException,
+    *,
+    references: References,
+) -> NotebookGrade:
+    """Judge what the sandbox reported for ``job`` (or the error that stopped it), here, and
+    remember the verdict for nbgrader's writer. Never raises."""
+    notes, _ = _notes_of(notebook)
+    if isinstance(result, BaseException):
+        reason = (
+            str(result)
+            if isinstance(result, SandboxError)
+            else (f"{type(result).__name__}: {result}")
+        )
+        verdict = not_graded(
+            master, f"grader failure: {reason}", status="grader-error", notes=notes
+        )
+    else:
+        try:
+            verdict = judge(
+                master, result, indices, references=references, limits=job.limits, notes=notes
+            )
+        except Exception as error:  # a bug of ours must not stop the class: this row only
+            verdict = not_graded(
+                master,
+                f"grader failure: {type(error).__name__}: {error}",
+                status="grader-error",
+                notes=notes,
+            )
+    with _known_lock:
+        _known[job_key(job)] = verdict
+    return verdict
+
+
 def grade(
     notebook: Mapping[str, Any],
     master: Master,
@@ -150,26 +237,13 @@ def grade(
     limits: Limits | None = None,
 ) -> NotebookGrade:
     """Grade a sanitized notebook: run it in the sandbox, judge it here. Never raises."""
-    limits = limits or LIMITS
-    meta = notebook.get("metadata", {}).get(META_KEY, {})
-    notes: Sequence[str] = ()
-    if isinstance(meta, Mapping):
-        notes = tuple(str(n) for n in meta.get("notes", []))
-        if meta.get("unreadable"):
-            return not_graded(master, str(meta["unreadable"]), status="unreadable", notes=notes)
+    prepared = prepare(notebook, master, limits=limits)
+    if isinstance(prepared, NotebookGrade):
+        return prepared
+    job, indices = prepared
+    result: RunResult | BaseException
     try:
-        job, indices = make_job(notebook, master, limits)
         result = sandbox.run(job)
-        verdict = judge(master, result, indices, references=references, limits=limits, notes=notes)
-    except SandboxError as error:
-        return not_graded(master, f"grader failure: {error}", status="grader-error", notes=notes)
-    except Exception as error:  # a bug of ours must not stop the class: this row only
-        return not_graded(
-            master,
-            f"grader failure: {type(error).__name__}: {error}",
-            status="grader-error",
-            notes=notes,
-        )
-    with _known_lock:
-        _known[job_key(job)] = verdict
-    return verdict
+    except Exception as error:  # judged as a grader failure of this submission only
+        result = error
+    return judge_result(notebook, master, job, indices, result, references=references)

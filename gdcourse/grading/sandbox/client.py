@@ -479,6 +479,10 @@ class Sandbox:
                 pass_fds=[child.fileno()],
                 env=env,
                 cwd="/",
+                # not in the grader's process group: a Ctrl-C at the terminal interrupts the
+                # grader, which stops the host by closing its socket, and never kills a running
+                # job under it (whose report would then read as the grader's failure)
+                process_group=0,
             )
             child.close()
             assert self._process.stdin is not None

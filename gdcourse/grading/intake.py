@@ -1,0 +1,207 @@
+"""Finding and reading the submissions of an assignment: the first stage of ``gdcourse grade``.
+
+:func:`find_submissions` lists the students' folders in ``submitted/``;
+:func:`submission_problem` says why a folder cannot be graded (links, devices,
+too many or too large files); :func:`folder_digest` fingerprints a folder so
+that a restarted run knows what it already graded; :func:`read_student` reads
+and sanitizes one student's notebooks, one student at a time, so that a run
+never holds more of them than it has in flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gdcourse.grading.collect import refused_reasons
+
+if TYPE_CHECKING:
+    from gdcourse.grading.autograde import Master, Submission
+
+__all__ = [
+    "MAX_FOLDER_BYTES",
+    "MAX_FOLDER_ENTRIES",
+    "StudentWork",
+    "find_submissions",
+    "folder_digest",
+    "read_student",
+    "submission_problem",
+]
+
+MAX_FOLDER_ENTRIES = 1000
+MAX_FOLDER_BYTES = 256 << 20
+
+
+def find_submissions(
+    submitted: Path, assignment: str, students: Sequence[str] | None = None
+) -> tuple[list[Path], list[str]]:
+    """The submission folders ``submitted/<student>/<assignment>``, sorted, and the wanted
+    ``students`` who have none. Links and files in place of a folder are listed too: they
+    are refused with a reason when graded, not silently skipped."""
+    folders = sorted(
+        p / assignment
+        for p in (submitted.iterdir() if submitted.is_dir() else [])
+        if not p.name.startswith(".")
+        and (p.is_symlink() or (p / assignment).exists() or (p / assignment).is_symlink())
+    )
+    if students is None:
+        return folders, []
+    wanted = set(students)
+    missing = sorted(wanted - {p.parent.name for p in folders})
+    return [p for p in folders if p.parent.name in wanted], missing
+
+
+def submission_problem(folder: Path) -> str | None:
+    """Why a student's submission folder cannot be graded, or ``None``.
+
+    The folder and everything in it must be real folders and regular files (no
+    links, devices, pipes or sockets), at most :data:`MAX_FOLDER_ENTRIES` entries
+    and :data:`MAX_FOLDER_BYTES` bytes: nbgrader copies every file it holds.
+    """
+    if folder.parent.is_symlink():
+        return f"{folder.parent.name} is a symbolic link, not the student's folder"
+    try:
+        info = folder.lstat()
+    except OSError as error:
+        return f"{folder.name} cannot be read ({error.strerror})"
+    if not stat.S_ISDIR(info.st_mode):
+        return f"{folder.parent.name}/{folder.name} is not a folder (a link or a file)"
+    count, total = 0, 0
+    for directory, folders, files in os.walk(folder, followlinks=False):
+        for name in [*folders, *files]:
+            count += 1
+            path = Path(directory) / name
+            relative = path.relative_to(folder)
+            if count > MAX_FOLDER_ENTRIES:
+                return f"the submission holds more than {MAX_FOLDER_ENTRIES} files"
+            try:
+                mode = path.lstat().st_mode
+            except OSError as error:
+                return f"{relative} cannot be read ({error.strerror})"
+            if stat.S_ISLNK(mode):
+                return f"{relative} is a symbolic link; a submission may hold regular files only"
+            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                return (
+                    f"{relative} is not a regular file; a submission may hold regular files only"
+                )
+            if stat.S_ISREG(mode):
+                total += path.lstat().st_size
+                if total > MAX_FOLDER_BYTES:
+                    return f"the submission is larger than {MAX_FOLDER_BYTES >> 20} MB"
+    return None
+
+
+def folder_digest(folder: Path) -> str:
+    """A SHA-256 of everything in a submission folder: names, kinds and contents.
+
+    Links are not followed (their target's name is hashed), and nothing but regular
+    files is opened; past :data:`MAX_FOLDER_BYTES` in all, or
+    :data:`MAX_FOLDER_ENTRIES` entries, a file counts by its size and modification
+    time only (such a folder is refused anyway). The same folder gives the same digest
+    in any run, on any machine.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.ipynb").write_text("{}")
+    >>> before = folder_digest(folder)
+    >>> before == folder_digest(folder)
+    True
+    >>> _ = (folder / "a.ipynb").write_text("{ }")
+    >>> before == folder_digest(folder)
+    False
+    """
+    digest = hashlib.sha256()
+    try:
+        top = folder.lstat()
+    except OSError as error:
+        digest.update(f"unreadable:{error.errno}".encode())
+        return digest.hexdigest()
+    if stat.S_ISLNK(top.st_mode):
+        digest.update(b"link:" + os.fsencode(os.readlink(folder)))
+        return digest.hexdigest()
+    if not stat.S_ISDIR(top.st_mode):
+        digest.update(f"not a folder:{top.st_mode}:{top.st_size}".encode())
+        return digest.hexdigest()
+    budget, entries = MAX_FOLDER_BYTES, 0
+    for directory, folders, files in os.walk(folder, followlinks=False):
+        folders.sort()
+        for name in sorted(files) + folders:
+            path = Path(directory) / name
+            entries += 1
+            digest.update(os.fsencode(str(path.relative_to(folder))) + b"\0")
+            try:
+                info = path.lstat()
+            except OSError as error:
+                digest.update(f"unreadable:{error.errno}\0".encode())
+                continue
+            if stat.S_ISLNK(info.st_mode):
+                digest.update(b"link:" + os.fsencode(os.readlink(path)) + b"\0")
+            elif stat.S_ISREG(info.st_mode) and info.st_size <= budget and entries <= 10_000:
+                budget -= info.st_size
+                digest.update(b"file:")
+                _hash_file(digest, path)
+            else:
+                digest.update(f"{info.st_mode}:{info.st_size}:{info.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+def _hash_file(digest: hashlib._Hash, path: Path) -> None:
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        digest.update(f"unreadable:{error.errno}\0".encode())
+        return
+    with os.fdopen(descriptor, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    digest.update(b"\0")
+
+
+@dataclass
+class StudentWork:
+    """One student's submission, read and sanitized: what the run stage needs of it.
+
+    ``refused`` holds the reasons when the folder cannot be graded at all; otherwise
+    ``notebooks`` maps each notebook name to its sanitized submission, and
+    ``notes`` says what the collect step refused.
+    """
+
+    student: str
+    digest: str
+    notebooks: dict[str, Submission] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_student(
+    folder: Path, masters: Mapping[str, Master], *, digest: str | None = None
+) -> StudentWork:
+    """Read and sanitize every notebook of one student's folder (never raises on its content)."""
+    from gdcourse.grading import autograde
+
+    student, assignment = folder.parent.name, folder.name
+    work = StudentWork(student, digest if digest is not None else folder_digest(folder))
+    problem = submission_problem(folder)
+    if problem is not None:
+        work.refused.append(problem)
+        return work
+    work.notes.extend(f"collect refused: {reason}" for reason in refused_reasons(folder))
+    submitted = folder.parent.parent
+    for name, master in masters.items():
+        submission = autograde.read_submission(
+            submitted, [student, assignment, f"{name}.ipynb"], master
+        )
+        if submission.unreadable and not (folder / f"{name}.ipynb").exists():
+            others = sorted(p.name for p in folder.glob("*.ipynb"))
+            found = f" (found: {', '.join(others)})" if others else ""
+            work.refused.append(f"no notebook {name}.ipynb{found}")
+            continue
+        work.notebooks[name] = submission
+    if work.refused:
+        work.notebooks.clear()
+    return work

@@ -1,0 +1,386 @@
+"""Jobs on the workers of a Dask cluster (``gdcourse grade --scheduler ADDRESS``).
+
+Each worker keeps one warm sandbox host of its own, started once by
+:class:`SandboxPlugin` (a Dask worker plugin) with the isolation rules of local
+grading: it refuses to start where bubblewrap and unprivileged user namespaces
+are missing, unless the instructor passed ``--no-isolation``. A task
+(:func:`run_job`) receives a :class:`~gdcourse.grading.sandbox.Job` (the
+student's code cells and the master's cases) and returns the sandbox's
+:class:`~gdcourse.grading.sandbox.RunResult`, plain frozen dataclasses; it
+never sees a reference or an expected value, and never opens the gradebook.
+
+A worker that dies takes its running tasks with it; Dask's scheduler runs them
+again on another worker (``distributed.scheduler.allowed-failures`` times at
+most, then the submission needs a human). Results are handed back once per
+job, so each submission is judged and recorded once.
+
+This module imports Dask: ``gdcourse grade`` imports it only when a scheduler is
+given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import importlib
+import os
+import queue
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, Generic, TypeVar
+
+from gdcourse.grading.runners import (
+    RunAborted,
+    SandboxCheck,
+    check_sandbox,
+    fingerprint,
+)
+from gdcourse.grading.sandbox import IsolationUnavailable, Job, RunResult, Sandbox
+
+__all__ = [
+    "DaskRunner",
+    "SandboxPlugin",
+    "SchedulerUnreachable",
+    "check_workers",
+    "connect",
+    "run_job",
+]
+
+T = TypeVar("T")
+
+# Dask is typed in part only: used through ``Any``, like nbgrader.
+distributed: Any = importlib.import_module("distributed")
+_WorkerPlugin: Any = importlib.import_module("distributed.diagnostics.plugin").WorkerPlugin
+
+CONNECT_SECONDS = 10.0
+"""How long :func:`connect` tries to reach the scheduler."""
+
+NO_WORKER_SECONDS = 120.0
+"""How long a run waits with no worker at all before it stops (and says how to resume)."""
+
+
+class SchedulerUnreachable(RunAborted):
+    """The scheduler cannot be reached, or has no worker; the message says what to check."""
+
+
+# ---------------------------------------------------------------- on each worker
+
+_sandboxes: dict[tuple[str, bool], Sandbox] = {}
+_sandboxes_lock = threading.Lock()
+
+
+def worker_sandbox(course_root: str | None, isolation: bool) -> Sandbox:
+    """This worker process's sandbox host: started on first use, stopped when it exits.
+
+    ``course_root`` is the instructor's course folder; where it exists on this
+    machine (a cluster on the instructor's own machine) it is kept out of the
+    sandbox's view as in local grading.
+    """
+    root = course_root if course_root and os.path.isdir(course_root) else None
+    key = (root or "", isolation)
+    with _sandboxes_lock:
+        if key not in _sandboxes:
+            sandbox = Sandbox(isolation=isolation, course_root=root)
+            sandbox.start()
+            atexit.register(sandbox.close)
+            _sandboxes[key] = sandbox
+        return _sandboxes[key]
+
+
+class SandboxPlugin(_WorkerPlugin):  # type: ignore[misc]
+    """Starts the worker's sandbox host once, before its first task; a worker whose
+    gdcourse differs from the instructor's, or that cannot isolate student code, refuses."""
+
+    idempotent = True
+
+    def __init__(self, *, course_root: str | None, isolation: bool, expected: str) -> None:
+        self.course_root = course_root
+        self.isolation = isolation
+        self.expected = expected
+        self.name = (
+            f"gdcourse-sandbox-{'isolated' if isolation else 'not-isolated'}-{expected[:12]}"
+        )
+
+    async def setup(self, worker: Any) -> None:
+        mine = await asyncio.get_running_loop().run_in_executor(None, fingerprint)
+        if mine != self.expected:
+            raise RuntimeError(
+                f"Dask worker {worker.address} has another gdcourse than the instructor's "
+                "(its sandbox, probes or protocol differ): install the same gdcourse version on "
+                "every worker"
+            )
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                None, worker_sandbox, self.course_root, self.isolation
+            )
+        except IsolationUnavailable as error:
+            raise IsolationUnavailable(f"on Dask worker {worker.address}: {error}") from None
+
+
+def run_job(job: Job, course_root: str | None, isolation: bool) -> RunResult:
+    """The task: run one job in this worker's sandbox and return its report."""
+    return worker_sandbox(course_root, isolation).run(job)
+
+
+def _check(course_root: str | None, isolation: bool, dask_worker: Any = None) -> SandboxCheck:
+    """On a worker: run the check job in its sandbox (started if need be)."""
+    try:
+        sandbox = worker_sandbox(course_root, isolation)
+    except Exception:
+        return check_sandbox(isolation, course_root)  # reports why it cannot start
+    check = check_sandbox(isolation, course_root, sandbox=sandbox)
+    if dask_worker is not None:
+        return SandboxCheck(**{**check.__dict__, "host": f"{dask_worker.address} {check.host}"})
+    return check
+
+
+# ---------------------------------------------------------------- in the instructor's process
+
+
+HELP = (
+    "Check that the scheduler is running (`dask scheduler` prints its address; Dask Gateway, "
+    "dask-jobqueue and dask-kubernetes give it as cluster.scheduler_address), that ADDRESS is "
+    "that address with its protocol and port (e.g. tcp://10.0.0.5:8786), and that this machine "
+    "can reach it (firewall, VPN; for tls:// the certificates in your Dask configuration). "
+    "Grading on this machine alone needs no scheduler: leave out --scheduler."
+)
+
+
+def connect(address: str, *, timeout: float = CONNECT_SECONDS) -> Any:
+    """A client of the scheduler at ``address``, or :class:`SchedulerUnreachable` within about
+    ``timeout`` seconds saying what was tried and what to check.
+
+    A TCP address (``tcp://``, ``tls://``) is first reached with a plain socket, so that a
+    refused connection, an unknown host or a silent network is said as such, in seconds.
+    """
+    scheme, host, port = _parse(address)
+    started = time.monotonic()
+    if scheme in ("tcp", "tls"):
+        _reach(address, host, port, timeout, handshake=scheme == "tcp")
+    try:
+        with dask_config(timeout):
+            client = distributed.Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as error:
+        waited = time.monotonic() - started
+        raise SchedulerUnreachable(
+            f"cannot reach the Dask scheduler at {address!r}: tried to connect for "
+            f"{waited:.0f} s ({type(error).__name__}: {error}). {HELP}"
+        ) from None
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except TimeoutError:
+        client.close()
+        raise SchedulerUnreachable(
+            f"the Dask scheduler at {address!r} has no worker (waited {timeout:.0f} s): start "
+            "workers with `dask worker ADDRESS` (or scale your Dask Gateway, dask-jobqueue or "
+            "dask-kubernetes cluster), then run the command again."
+        ) from None
+    return client
+
+
+def _parse(address: str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of a scheduler address (port 0 where the scheme has none)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme not in ("tcp", "tls"):
+            return scheme, location, 0
+        host, port = parse_host_port(location)
+        if not host or not 0 < int(port) < 65536:
+            raise ValueError("no host, or a port outside 1-65535")
+    except (ValueError, TypeError) as error:
+        raise SchedulerUnreachable(
+            f"{address!r} is not a Dask scheduler address ({error}); a scheduler address "
+            "looks like tcp://HOST:PORT (or tls://HOST:PORT)."
+        ) from None
+    return scheme, str(host), int(port)
+
+
+def _reach(address: str, host: str, port: int, timeout: float, *, handshake: bool) -> None:
+    """Open (and close) a TCP connection to the scheduler, or say why it cannot be opened.
+
+    With ``handshake``, the first bytes of Dask's handshake must arrive too (a Dask
+    server speaks first): a port that accepts connections and stays silent (another
+    service, a dashboard) is not waited on for ever.
+    """
+    deadline = time.monotonic() + timeout
+    refused = 0
+    while True:
+        try:
+            left = max(0.5, deadline - time.monotonic())
+            with socket.create_connection((host, port), timeout=left) as connection:
+                if not handshake:
+                    return
+                connection.settimeout(max(1.0, deadline - time.monotonic()))
+                if connection.recv(1):
+                    return
+                problem = f"{host}:{port} closed the connection without a Dask handshake"
+        except socket.gaierror as error:
+            problem = f"the host name {host!r} does not resolve ({error.strerror})"
+        except ConnectionRefusedError:
+            refused += 1
+            problem = f"nothing listens on port {port} of {host} (connection refused)"
+            if refused < 3 and time.monotonic() + 1 < deadline:
+                time.sleep(1)  # a scheduler that is starting
+                continue
+        except TimeoutError:
+            problem = (
+                f"no Dask scheduler answered at {host}:{port} within {timeout:.0f} s (the "
+                "connection was not accepted, or was accepted by something that stayed silent: "
+                "is this the scheduler's port, 8786 by default, and not its dashboard's?)"
+            )
+        except OSError as error:
+            problem = f"{error.strerror or error} ({host}:{port})"
+        raise SchedulerUnreachable(
+            f"cannot reach the Dask scheduler at {address!r}: {problem}. {HELP}"
+        )
+
+
+@contextlib.contextmanager
+def dask_config(timeout: float) -> Iterator[None]:
+    """Dask's connection timeouts no longer than ``timeout`` while connecting."""
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": f"{timeout}s"}):
+        yield
+
+
+class DaskRunner(Generic[T]):
+    """Jobs as tasks on a Dask cluster, ``window`` in flight at most."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        course_root: str | None,
+        isolation: bool,
+        window: int | None = None,
+        no_worker_seconds: float = NO_WORKER_SECONDS,
+    ) -> None:
+        self.client = client
+        self.course_root = course_root
+        self.isolation = isolation
+        self.no_worker_seconds = no_worker_seconds
+        threads = sum(client.nthreads().values())
+        self.window = window or max(4, 2 * threads)
+        self.description = (
+            f"{len(client.nthreads())} Dask workers ({threads} threads) of the scheduler at "
+            f"{client.scheduler.address}"
+        )
+        self._futures: dict[Any, T] = {}
+        self._done: queue.Queue[Any] = queue.Queue()
+        self._run = uuid.uuid4().hex[:8]
+        self._count = 0
+
+    def start(self) -> None:
+        """Start a warm sandbox on every worker (a few seconds); raises
+        :class:`~gdcourse.grading.sandbox.IsolationUnavailable` naming a worker that cannot
+        isolate student code, and RuntimeError for one with another gdcourse."""
+        plugin = SandboxPlugin(
+            course_root=self.course_root, isolation=self.isolation, expected=fingerprint()
+        )
+        try:
+            self.client.register_plugin(plugin)
+        except Exception:
+            with contextlib.suppress(Exception):
+                self.client.unregister_worker_plugin(plugin.name)
+            raise
+
+    def submit(self, tag: T, job: Job) -> None:
+        self._count += 1
+        key = f"gdcourse-run-{self._run}-{self._count}"
+        future = self.client.submit(
+            run_job, job, self.course_root, self.isolation, key=key, pure=False
+        )
+        self._futures[future] = tag
+        future.add_done_callback(self._done.put)  # called in a thread of Dask's
+
+    def pending(self) -> int:
+        return len(self._futures)
+
+    def wait(self) -> list[tuple[T, RunResult | BaseException]]:
+        alone_since: float | None = None
+        while True:
+            try:
+                finished = [self._done.get(timeout=10)]
+            except queue.Empty:
+                if self._workers():
+                    alone_since = None
+                    continue
+                alone_since = alone_since or time.monotonic()
+                if time.monotonic() - alone_since > self.no_worker_seconds:
+                    raise RunAborted(
+                        f"the Dask cluster has had no worker for {self.no_worker_seconds:.0f} s, "
+                        f"with {len(self._futures)} submissions in flight: start workers, then "
+                        "run the same command again to grade what is missing"
+                    ) from None
+                continue
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    finished.append(self._done.get_nowait())
+            return [self._take(future) for future in finished if future in self._futures]
+
+    def _workers(self) -> int:
+        if self.client.status not in ("running", "connecting"):
+            raise RunAborted(
+                "lost the Dask scheduler: run the same command again to grade what is missing"
+            )
+        try:
+            return len(self.client.nthreads())
+        except Exception as error:
+            raise RunAborted(
+                f"lost the Dask scheduler ({type(error).__name__}: {error}): run the same "
+                "command again to grade what is missing"
+            ) from None
+
+    def _take(self, future: Any) -> tuple[T, RunResult | BaseException]:
+        tag = self._futures.pop(future)
+        try:
+            if future.status == "cancelled":
+                raise RunAborted(
+                    "the Dask scheduler dropped the work (its connection was lost?): run the "
+                    "same command again to grade what is missing"
+                )
+            error = future.exception()
+            outcome: RunResult | BaseException
+            outcome = _described(error) if error is not None else future.result()
+        finally:
+            future.release()
+        return tag, outcome
+
+    def close(self) -> None:
+        futures = list(self._futures)
+        self._futures.clear()
+        with contextlib.suppress(Exception):
+            self.client.cancel(futures)
+        with contextlib.suppress(Exception):
+            self.client.close(timeout=5)
+
+
+def _described(error: BaseException) -> BaseException:
+    """A task's error as the grader reports it (a worker that kept dying says so)."""
+    if type(error).__name__ == "KilledWorker":
+        return RuntimeError(
+            "the Dask workers running this submission died every time it ran there "
+            f"({error}); grade it again, and see the workers' logs"
+        )
+    return error
+
+
+def check_workers(client: Any, *, course_root: str | None, isolation: bool) -> list[SandboxCheck]:
+    """Run the check job in the sandbox of every worker (each started if need be)."""
+    results = client.run(_check, course_root, isolation, on_error="return")
+    checks = []
+    for address, outcome in sorted(results.items()):
+        if isinstance(outcome, SandboxCheck):
+            checks.append(outcome)
+        else:
+            checks.append(
+                SandboxCheck(address, "?", "", False, "failed", 0.0, error=repr(outcome))
+            )
+    return checks
