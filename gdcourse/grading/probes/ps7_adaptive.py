@@ -7,7 +7,7 @@ unless ``"start_as": "list"``), ``steps``, the method's options (``momentum``;
 ``betas`` and ``eps``) and ``learning_rate``: a number, or a schedule described by a
 dict (see :func:`schedule_of`) that the probe hands over as a function ``k -> eta_k``:
 
->>> rate = schedule_of({"schedule": "step_decay", "eta0": 0.4, "factor": 0.5, "every": 1})
+>>> rate = schedule_of({"step_decay": {"eta0": 0.4, "factor": 0.5, "every": 1}})
 >>> [rate(k) for k in range(3)]
 [0.4, 0.2, 0.1]
 
@@ -101,27 +101,32 @@ def gradient_of(case: Case) -> Callable[[Any], Any]:
 
 
 def schedule_of(description: Mapping[str, Any]) -> Callable[[int], float]:
-    """The schedule a case's ``learning_rate`` dict describes, as a function of ``k >= 0``:
+    """The schedule a case's ``learning_rate`` dict describes (one key, the schedule's name,
+    whose value holds its parameters), as a function of ``k >= 0``:
 
-    * ``{"schedule": "step_decay", "eta0", "factor", "every"}``:
-      eta0 * factor ** (k // every) (PyTorch's ``StepLR``);
-    * ``{"schedule": "cosine", "eta0", "total", "eta_min" (default 0)}``: half a cosine
-      from eta0 down to eta_min over ``total`` steps, then eta_min;
-    * ``{"schedule": "inverse_time", "eta0", "decay"}``: eta0 / (1 + decay * k).
+    * ``{"step_decay": {"eta0", "factor", "every"}}``: eta0 * factor ** (k // every)
+      (PyTorch's ``StepLR``);
+    * ``{"cosine": {"eta0", "total", "eta_min" (default 0)}}``: half a cosine from eta0
+      down to eta_min over ``total`` steps, then eta_min;
+    * ``{"inverse_time": {"eta0", "decay"}}``: eta0 / (1 + decay * k).
 
-    >>> rate = schedule_of({"schedule": "cosine", "eta0": 1.0, "total": 2})
+    >>> rate = schedule_of({"cosine": {"eta0": 1.0, "total": 2}})
     >>> [rate(k) for k in range(4)]
     [1.0, 0.5, 0.0, 0.0]
     """
-    kind = description.get("schedule")
-    eta0 = float(description["eta0"])
+    if len(description) != 1 or next(iter(description)) not in SCHEDULES:
+        raise ValueError(
+            f"learning_rate must name one schedule of {', '.join(SCHEDULES)}, got {description!r}"
+        )
+    kind, parameters = next(iter(description.items()))
+    eta0 = float(parameters["eta0"])
     if kind == "step_decay":
 
         def step_decay(
             k: int,
             _eta0: float = eta0,
-            _factor: float = float(description["factor"]),
-            _every: int = int(description["every"]),
+            _factor: float = float(parameters["factor"]),
+            _every: int = int(parameters["every"]),
         ) -> float:
             return _eta0 * _factor ** (k // _every)
 
@@ -131,8 +136,8 @@ def schedule_of(description: Mapping[str, Any]) -> Callable[[int], float]:
         def cosine(
             k: int,
             _eta0: float = eta0,
-            _low: float = float(description.get("eta_min", 0.0)),
-            _total: int = int(description["total"]),
+            _low: float = float(parameters.get("eta_min", 0.0)),
+            _total: int = int(parameters["total"]),
             _cos: Callable[[float], float] = math.cos,
             _pi: float = math.pi,
             _min: Any = min,
@@ -140,15 +145,13 @@ def schedule_of(description: Mapping[str, Any]) -> Callable[[int], float]:
             return _low + (_eta0 - _low) * (1 + _cos(_pi * _min(k, _total) / _total)) / 2
 
         return cosine
-    if kind == "inverse_time":
 
-        def inverse_time(
-            k: int, _eta0: float = eta0, _decay: float = float(description["decay"])
-        ) -> float:
-            return _eta0 / (1 + _decay * k)
+    def inverse_time(
+        k: int, _eta0: float = eta0, _decay: float = float(parameters["decay"])
+    ) -> float:
+        return _eta0 / (1 + _decay * k)
 
-        return inverse_time
-    raise ValueError(f"learning_rate schedule must be one of {', '.join(SCHEDULES)}, got {kind!r}")
+    return inverse_time
 
 
 def _learning_rate(case: Case) -> Any:
