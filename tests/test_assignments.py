@@ -348,7 +348,11 @@ def _autograde(assignment: str, course: Path) -> Graded:
 
 
 def _feedback(course: Path, student: str, assignment: str) -> dict[str, str]:
-    """grade_id -> the text of the error each test cell showed in the autograded notebook."""
+    """grade_id -> the text of the error each test cell showed in the autograded notebook.
+
+    The grader's error output carries the summary line as ``evalue`` and the whole feedback
+    (each case and its hint) as the ``traceback`` lines, which is what Jupyter shows.
+    """
     path = course / "autograded" / student / assignment / f"{assignment}.ipynb"
     notebook = json.loads(path.read_text())
     texts = {}
@@ -356,7 +360,9 @@ def _feedback(course: Path, student: str, assignment: str) -> dict[str, str]:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         if grade_id and errors:
-            texts[grade_id] = "\n".join(e.get("evalue", "") for e in errors)
+            texts[grade_id] = "\n".join(
+                "\n".join([e.get("evalue", ""), *e.get("traceback", [])]) for e in errors
+            )
     return texts
 
 

@@ -53,9 +53,10 @@ ASSIGNMENTS = [
     "ps4_autograd",
     "ps5_minibatch_sgd",
     "ps6_momentum",
+    "ps7_adaptive",
 ]
-#: Every assignment the book announces, released or not (ps7 is being written).
-ANNOUNCED = [*ASSIGNMENTS, "ps7_adaptive"]
+#: Every assignment the book announces, released or not.
+ANNOUNCED = [*ASSIGNMENTS]
 #: The demos of gdcourse.widgets and the chapter that shows each.
 DEMOS = {
     "descent_1d": "gradient-descent",
