@@ -23,7 +23,7 @@ import nbformat
 import pytest
 
 from gdcourse.grading.checks import get_spec, parse_check_call
-from gdcourse.release import generate
+from gdcourse.tools.release import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))

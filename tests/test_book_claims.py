@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gdcourse import bookbuild, objectives, optimizers
+from gdcourse.tools import bookbuild, objectives, optimizers
 
 EPS = np.finfo(np.float64).eps
 
