@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gdcourse import bookbuild  # noqa: E402
+from gdcourse.tools import bookbuild  # noqa: E402
 
 LOG = ROOT / "benchmarks" / "_work" / "book_build.log"
 

@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ok = kernel(args.n, args.seed)
     if args.page:
-        from gdcourse import bookbuild
+        from gdcourse.tools import bookbuild
 
         print()
         ok = in_page(bookbuild.HTML) and ok

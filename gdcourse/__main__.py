@@ -1,5 +1,5 @@
 """``python -m gdcourse``: the same as the ``gdcourse`` command."""
 
-from gdcourse.cli import main
+from gdcourse.tools.cli import main
 
 raise SystemExit(main())

@@ -1,6 +1,6 @@
 """The book: its sources follow the house rules, and the built site is complete and offline.
 
-The site is built once per session by ``gdcourse.bookbuild.build_book`` (fast when nothing
+The site is built once per session by ``gdcourse.tools.bookbuild.build_book`` (fast when nothing
 changed: Sphinx is incremental and executed pages come from the jupyter-cache store).
 """
 
@@ -9,13 +9,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import shutil
 from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
 
-from gdcourse import bookbuild
+from gdcourse.tools import bookbuild
 
 BOOK = bookbuild.BOOK
 ROOT = BOOK.parent
@@ -53,9 +54,10 @@ ASSIGNMENTS = [
     "ps4_autograd",
     "ps5_minibatch_sgd",
     "ps6_momentum",
+    "ps7_adaptive",
 ]
-#: Every assignment the book announces, released or not (ps7 is being written).
-ANNOUNCED = [*ASSIGNMENTS, "ps7_adaptive"]
+#: Every assignment the book announces, released or not.
+ANNOUNCED = [*ASSIGNMENTS]
 #: The demos of gdcourse.widgets and the chapter that shows each.
 DEMOS = {
     "descent_1d": "gradient-descent",
@@ -161,6 +163,19 @@ def test_package_changes_drop_the_execution_cache(tmp_path, monkeypatch):
     bookbuild._invalidate_if_code_changed("fingerprint after an edit of gdcourse")
     assert not cache.exists(), "changed code drops the cache, so every page runs again"
     assert len(bookbuild.code_fingerprint()) == 64
+
+
+def test_the_fingerprint_follows_what_pages_run_and_nothing_else(tmp_path: Path) -> None:
+    package = tmp_path / "gdcourse"
+    shutil.copytree(
+        ROOT / "gdcourse", package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    before = bookbuild.code_fingerprint(package)
+    (package / "tools" / "cli.py").write_text("# the command line changed\n", encoding="utf-8")
+    (package / "grading" / "report.py").write_text("# the report changed\n", encoding="utf-8")
+    assert bookbuild.code_fingerprint(package) == before
+    (package / "optimizers.py").write_text("# an algorithm changed\n", encoding="utf-8")
+    assert bookbuild.code_fingerprint(package) != before
 
 
 @pytest.mark.parametrize("page", TEACHING_CHAPTERS)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gdcourse import cli
+from gdcourse.tools import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,7 +63,7 @@ def test_grade_rejects_zero_workers():
 
 def test_missing_debian_package_is_installed_as_root_or_explained(monkeypatch):
     """The test command installs Chromium/npm itself as root, and says how otherwise."""
-    from gdcourse import _environment
+    from gdcourse.tools import environment as _environment
 
     commands = []
     monkeypatch.setattr(_environment, "_run", lambda command, **kw: commands.append(command))

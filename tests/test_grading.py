@@ -24,11 +24,11 @@ from pathlib import Path
 
 import pytest
 
-from gdcourse.cli import main
 from gdcourse.grading import autograde
 from gdcourse.grading.autograde import run
 from gdcourse.grading.cli import grade_command
 from gdcourse.grading.sandbox import Limits
+from gdcourse.tools.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 ATTACKS = Path(__file__).resolve().parent / "attacks"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gdcourse.release import ASIDE, assignments, release, start
+from gdcourse.tools.release import ASIDE, assignments, release, start
 
 ROOT = Path(__file__).resolve().parent.parent
 

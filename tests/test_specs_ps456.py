@@ -1,11 +1,12 @@
-"""Unit tests of the specs of ps4_autograd, ps5_minibatch_sgd and ps6_momentum.
+"""Unit tests of the specs of ps4_autograd, ps5_minibatch_sgd, ps6_momentum and ps7_adaptive.
 
 The cases come from the masters' test cells (read as literals, never run), so the
 tests check the checks that students and the grader actually get: the master's
 solution passes against both references, every misconception variant is named on
 some case, correct float32 work passes, tensors where floats belong are named,
 shortcuts (torch.optim, torch.nn, gdcourse) are found, loaders are judged by their
-seeding, and every wrong-submission fixture loses points with its named hint.
+seeding, and every wrong-submission fixture loses points with its named hint. What is
+particular to ps7 (its references against torch.optim) is in test_specs_ps7.py.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from gdcourse.grading.probes import ps5_minibatch_sgd, ps6_momentum
 from gdcourse.grading.shortcuts import Watch
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENTS = ("ps4_autograd", "ps5_minibatch_sgd", "ps6_momentum")
+ASSIGNMENTS = ("ps4_autograd", "ps5_minibatch_sgd", "ps6_momentum", "ps7_adaptive")
 
 
 def _master(assignment: str) -> dict[str, Any]:

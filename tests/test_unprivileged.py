@@ -9,8 +9,10 @@ runs that way; this test then checks that the sandbox is fully isolated for it.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ UID = 4242
 
 
 @pytest.mark.slow
-def test_the_attack_suite_passes_for_an_ordinary_user(tmp_path):
+def test_the_attack_suite_passes_for_an_ordinary_user():
     if os.geteuid() != 0:
         from gdcourse.grading.sandbox import Job, Limits, Sandbox, TestRequest
 
@@ -40,10 +42,10 @@ def test_the_attack_suite_passes_for_an_ordinary_user(tmp_path):
             result = box.run(job)
         assert result.isolated and result.status == "ok"
         return
-    home = tmp_path / "home"
-    home.mkdir()
+    # pytest's own temporary folders are root's alone: the user's home is made beside them
+    home = Path(tempfile.mkdtemp(prefix="gdcourse-ordinary-user-"))
+    os.chmod(home, 0o700)
     os.chown(home, UID, UID)
-    os.chmod(tmp_path, 0o755)
     command = [
         sys.executable,
         str(SUPPORT / "as_user.py"),
@@ -63,7 +65,10 @@ def test_the_attack_suite_passes_for_an_ordinary_user(tmp_path):
         str(ROOT / "tests" / "test_grading.py"),
         str(ROOT / "tests" / "test_sandbox.py"),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1500)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1500)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     tail = (done.stdout + done.stderr)[-4000:]
     assert done.returncode == 0, tail
     assert " passed" in tail and "failed" not in tail, tail

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, cast
 from gdcourse.course import Course
 from gdcourse.grading import recording
 from gdcourse.grading.export import export_grades
+from gdcourse.grading.gradebook import shared_engines
 from gdcourse.grading.intake import find_submissions, folder_digest, submission_problem
 from gdcourse.grading.journal import Journal, masters_digest
 from gdcourse.grading.report import StudentRecord, write_report
@@ -85,11 +86,15 @@ def _runner(
     client: Any,
     window: int | None,
     connect_timeout: float,
+    master_path: Path,
 ) -> Background[Runner[Any]]:
-    """Start the run stage in the background; a scheduler is reached first (in seconds)."""
+    """Start the run stage in the background; a scheduler is reached first (in seconds).
+
+    The sandbox hosts import what ``master_path``'s submissions use, and its probes only.
+    """
     if scheduler is None and client is None:
         local: Background[LocalRunner[Any]] = start_local(
-            course, isolation=isolation, workers=workers, window=window
+            course, isolation=isolation, workers=workers, window=window, master_path=master_path
         )
         return cast("Background[Runner[Any]]", local)
     from gdcourse.grading.runners import cluster
@@ -103,7 +108,9 @@ def _runner(
     )
 
     def start() -> Runner[Any]:
-        runner.start()
+        from gdcourse.grading.autograde import read_master
+
+        runner.start(read_master(master_path))
         return runner
 
     return Background(start)
@@ -171,6 +178,7 @@ def grade_command(
             client=client,
             window=window,
             connect_timeout=connect_timeout,
+            master_path=masters_paths[0],
         )
     except RunAborted as error:
         _say(f"gdcourse grade: {error}")
@@ -190,7 +198,12 @@ def grade_command(
     journal = Journal(reports / JOURNAL)
     streams = sys.stdout, sys.stderr  # nbgrader's API and the probes redirect them
     timings = {"start": 0.0, "grading": 0.0}
-    with warnings.catch_warnings(), _restored(streams), contextlib.closing(journal):
+    with (
+        warnings.catch_warnings(),
+        _restored(streams),
+        contextlib.closing(journal),
+        shared_engines(),
+    ):
         warnings.simplefilter("ignore")
         recording.prepare_gradebook(layout.db_url, layout.course_id)
         recording.ensure_assignment(layout, assignment, list(masters), _say)

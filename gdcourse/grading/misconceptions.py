@@ -148,6 +148,75 @@ _ALL = [
         "((sqrt(L) - sqrt(mu)) / (sqrt(L) + sqrt(mu)))**2; without the square it is the "
         "momentum of Nesterov's method, a different algorithm.",
     ),
+    # ------------------------------------------------------------ Nesterov, Adam and schedules
+    Misconception(
+        "gradient_not_at_lookahead",
+        "the gradient is taken at the current point x: that is the heavy ball, not Nesterov. "
+        "Nesterov's method takes it at the look-ahead point, where the momentum is about to "
+        "carry x: v = momentum * v - rate * gradient(x + momentum * v), then x = x + v.",
+    ),
+    Misconception(
+        "lookahead_sign_error",
+        "the look-ahead point lies on the wrong side of x: the sign convention of the velocity "
+        "got mixed. With a velocity v that is added to x (v = momentum * v - rate * g) the "
+        "look-ahead point is x + momentum * v; with PyTorch's buffer u, which is subtracted "
+        "(x = x - rate * u), it is x - rate * momentum * u. Keep one convention.",
+    ),
+    Misconception(
+        "lookahead_points_returned",
+        "the path holds the look-ahead points x_k + momentum * v_k (what PyTorch's "
+        "SGD(nesterov=True) keeps as its parameter), not the iterates x_k: the look-ahead "
+        "point is only where the gradient is taken; x = x + v is what the path records.",
+    ),
+    Misconception(
+        "schedule_before_step",
+        "the learning rates are shifted by one step: update k (k = 0, 1, ...) uses the rate "
+        "eta_k of the schedule, so the first update uses eta_0. Calling the schedule with "
+        "k + 1, like PyTorch's scheduler.step() before optimizer.step(), skips the first rate.",
+    ),
+    Misconception(
+        "bias_correction_missing",
+        "Adam's bias correction is missing: m and s start at 0, so at update k = 0, 1, ... "
+        "divide m by (1 - beta1**(k + 1)) and s by (1 - beta2**(k + 1)). Without it the early "
+        "steps are several times too large (about 3.2 times at the first step with the "
+        "default betas).",
+    ),
+    Misconception(
+        "bias_correction_from_zero",
+        "the bias correction counts updates from 0: at the first update 1 - beta1**0 = 0, and "
+        "the division gives inf or nan. The exponent counts the updates including this one: "
+        "k + 1 at update k, starting from k = 0.",
+    ),
+    Misconception(
+        "epsilon_inside_sqrt",
+        "eps belongs outside the square root: m_hat / (np.sqrt(s_hat) + eps). Inside it, "
+        "np.sqrt(s_hat + eps) adds up to sqrt(eps) (1e-4 for eps = 1e-8) to the denominator "
+        "and shrinks the steps wherever the gradients are small.",
+    ),
+    Misconception(
+        "betas_swapped",
+        "beta1 and beta2 are swapped: betas = (beta1, beta2), where beta1 (0.9 by default) "
+        "averages the gradient, m = beta1 * m + (1 - beta1) * g, and beta2 (0.999) its square, "
+        "s = beta2 * s + (1 - beta2) * g**2.",
+    ),
+    Misconception(
+        "second_moment_not_squared",
+        "s must average the *squared* gradient, component by component: "
+        "s = beta2 * s + (1 - beta2) * g**2. Averaging g itself gives s that can be negative, "
+        "whose square root is nan.",
+    ),
+    Misconception(
+        "cosine_without_half_shift",
+        "the cosine factor must fall from 1 to 0: (1 + cos(pi * t / total)) / 2. "
+        "cos(pi * t / total) alone falls to -1, so the rates of the second half are below "
+        "eta_min, even negative.",
+    ),
+    Misconception(
+        "cosine_not_clamped",
+        "after total steps the rate must stay at eta_min: use min(t, total) in the cosine. "
+        "Left alone the cosine rises again after total (as PyTorch's CosineAnnealingLR does, "
+        "a restart nobody asked for here).",
+    ),
 ]
 
 MISCONCEPTIONS: dict[str, Misconception] = {m.name: m for m in _ALL}

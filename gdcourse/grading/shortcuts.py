@@ -36,7 +36,10 @@ __all__ = [
 ]
 
 NAMES: dict[str, str] = {
-    "gdcourse": "the course library's algorithms (gdcourse.optimizers, gdcourse.objectives)",
+    "gdcourse": (
+        "the course library's algorithms (gdcourse.optimizers, gdcourse.objectives, "
+        "gdcourse.schedules)"
+    ),
     "torch.optim": "torch.optim",
     "torch.nn": "torch.nn",
     "torch.autograd": "autograd (backward(), torch.autograd.grad, torch.autograd.functional)",
@@ -61,7 +64,11 @@ STUDENT_PREFIX = "student:"
 # ("function", "module:attr.path") a Python function (its code and nested code) or a C function;
 # ("self", "module:attr.path") every C method bound to that object.
 _TARGETS: dict[str, tuple[tuple[str, str], ...]] = {
-    "gdcourse": (("package", "gdcourse.optimizers"), ("package", "gdcourse.objectives")),
+    "gdcourse": (
+        ("package", "gdcourse.optimizers"),
+        ("package", "gdcourse.objectives"),
+        ("package", "gdcourse.schedules"),
+    ),
     "torch.optim": (("package", "torch.optim"),),
     "torch.nn": (("package", "torch.nn"),),
     "torch.autograd": (

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import hashlib
 import importlib
 import os
 import queue
@@ -31,7 +32,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from gdcourse.grading.runners import (
     RunAborted,
@@ -49,6 +50,9 @@ __all__ = [
     "connect",
     "run_job",
 ]
+
+if TYPE_CHECKING:
+    from gdcourse.grading.autograde import Master
 
 T = TypeVar("T")
 
@@ -69,22 +73,34 @@ class SchedulerUnreachable(RunAborted):
 
 # ---------------------------------------------------------------- on each worker
 
-_sandboxes: dict[tuple[str, bool], Sandbox] = {}
+_sandboxes: dict[tuple[str, bool, tuple[str, ...] | None, tuple[str, ...] | None], Sandbox] = {}
 _sandboxes_lock = threading.Lock()
 
 
-def worker_sandbox(course_root: str | None, isolation: bool) -> Sandbox:
+def worker_sandbox(
+    course_root: str | None,
+    isolation: bool,
+    preload: tuple[str, ...] | None = None,
+    probes: tuple[str, ...] | None = None,
+) -> Sandbox:
     """This worker process's sandbox host: started on first use, stopped when it exits.
 
     ``course_root`` is the instructor's course folder; where it exists on this
     machine (a cluster on the instructor's own machine) it is kept out of the
-    sandbox's view as in local grading.
+    sandbox's view as in local grading. ``preload`` and ``probes`` are what the
+    host imports once (the assignment's, computed by the instructor's process);
+    ``None``: the sandbox's defaults, for every assignment.
     """
     root = course_root if course_root and os.path.isdir(course_root) else None
-    key = (root or "", isolation)
+    key = (root or "", isolation, preload, probes)
     with _sandboxes_lock:
         if key not in _sandboxes:
-            sandbox = Sandbox(isolation=isolation, course_root=root)
+            options: dict[str, Any] = {}
+            if preload is not None:
+                options["preload"] = list(preload)
+            if probes is not None:
+                options["probes"] = list(probes)
+            sandbox = Sandbox(isolation=isolation, course_root=root, **options)
             sandbox.start()
             atexit.register(sandbox.close)
             _sandboxes[key] = sandbox
@@ -97,12 +113,24 @@ class SandboxPlugin(_WorkerPlugin):  # type: ignore[misc]
 
     idempotent = True
 
-    def __init__(self, *, course_root: str | None, isolation: bool, expected: str) -> None:
+    def __init__(
+        self,
+        *,
+        course_root: str | None,
+        isolation: bool,
+        expected: str,
+        preload: tuple[str, ...] | None = None,
+        probes: tuple[str, ...] | None = None,
+    ) -> None:
         self.course_root = course_root
         self.isolation = isolation
         self.expected = expected
+        self.preload = preload
+        self.probes = probes
+        what = hashlib.sha256(repr((preload, probes)).encode()).hexdigest()[:8]
         self.name = (
             f"gdcourse-sandbox-{'isolated' if isolation else 'not-isolated'}-{expected[:12]}"
+            f"-{what}"
         )
 
     async def setup(self, worker: Any) -> None:
@@ -115,15 +143,21 @@ class SandboxPlugin(_WorkerPlugin):  # type: ignore[misc]
             )
         try:
             await asyncio.get_running_loop().run_in_executor(
-                None, worker_sandbox, self.course_root, self.isolation
+                None, worker_sandbox, self.course_root, self.isolation, self.preload, self.probes
             )
         except IsolationUnavailable as error:
             raise IsolationUnavailable(f"on Dask worker {worker.address}: {error}") from None
 
 
-def run_job(job: Job, course_root: str | None, isolation: bool) -> RunResult:
+def run_job(
+    job: Job,
+    course_root: str | None,
+    isolation: bool,
+    preload: tuple[str, ...] | None = None,
+    probes: tuple[str, ...] | None = None,
+) -> RunResult:
     """The task: run one job in this worker's sandbox and return its report."""
-    return worker_sandbox(course_root, isolation).run(job)
+    return worker_sandbox(course_root, isolation, preload, probes).run(job)
 
 
 def _check(course_root: str | None, isolation: bool, dask_worker: Any = None) -> SandboxCheck:
@@ -276,13 +310,25 @@ class DaskRunner(Generic[T]):
         self._done: queue.Queue[Any] = queue.Queue()
         self._run = uuid.uuid4().hex[:8]
         self._count = 0
+        self._preload: tuple[str, ...] | None = None
+        self._probes: tuple[str, ...] | None = None
 
-    def start(self) -> None:
-        """Start a warm sandbox on every worker (a few seconds); raises
-        :class:`~gdcourse.grading.sandbox.IsolationUnavailable` naming a worker that cannot
-        isolate student code, and RuntimeError for one with another gdcourse."""
+    def start(self, master: Master | None = None) -> None:
+        """Start a warm sandbox on every worker (a few seconds), importing what ``master``'s
+        submissions use; raises :class:`~gdcourse.grading.sandbox.IsolationUnavailable`
+        naming a worker that cannot isolate student code, and RuntimeError for one with
+        another gdcourse."""
+        if master is not None:
+            from gdcourse.grading.autograde.run import preload_for, probe_module
+
+            self._preload = tuple(preload_for(master))
+            self._probes = (probe_module(master.assignment),)
         plugin = SandboxPlugin(
-            course_root=self.course_root, isolation=self.isolation, expected=fingerprint()
+            course_root=self.course_root,
+            isolation=self.isolation,
+            expected=fingerprint(),
+            preload=self._preload,
+            probes=self._probes,
         )
         try:
             self.client.register_plugin(plugin)
@@ -295,7 +341,14 @@ class DaskRunner(Generic[T]):
         self._count += 1
         key = f"gdcourse-run-{self._run}-{self._count}"
         future = self.client.submit(
-            run_job, job, self.course_root, self.isolation, key=key, pure=False
+            run_job,
+            job,
+            self.course_root,
+            self.isolation,
+            self._preload,
+            self._probes,
+            key=key,
+            pure=False,
         )
         self._futures[future] = tag
         future.add_done_callback(self._done.put)  # called in a thread of Dask's

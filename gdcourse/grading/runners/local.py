@@ -6,6 +6,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import Generic, TypeVar
 
 from gdcourse.grading.sandbox import Job, RunResult, Sandbox
@@ -77,17 +78,20 @@ def start_local(
     isolation: bool,
     workers: int,
     window: int | None = None,
+    master_path: os.PathLike[str] | str | None = None,
 ) -> Background[LocalRunner[T]]:
     """Start this process's sandbox host in the background; ``wait()`` gives the runner.
 
     ``wait()`` raises :class:`~gdcourse.grading.sandbox.IsolationUnavailable` when
-    isolation is asked for and the machine cannot give it.
+    isolation is asked for and the machine cannot give it. With ``master_path``, the host
+    imports what that assignment's submissions use, and its probes only.
     """
 
     def start() -> LocalRunner[T]:
-        from gdcourse.grading.autograde import run
+        from gdcourse.grading.autograde import read_master, run
 
-        sandbox = run.shared_sandbox(course_root, isolation=isolation)
+        master = read_master(Path(master_path)) if master_path is not None else None
+        sandbox = run.shared_sandbox(course_root, isolation=isolation, master=master)
         return LocalRunner(sandbox, workers, window=window)
 
     return Background(start)

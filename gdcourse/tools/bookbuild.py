@@ -41,7 +41,7 @@ __all__ = [
     "verify_site",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
 BUILD = BOOK / "_build"
 HTML = BUILD / "html"
@@ -49,8 +49,9 @@ NODE_MODULES = BOOK / "node_modules"
 NPM_STAMP = NODE_MODULES / ".gdcourse-lock-sha256"
 CACHE = BUILD / ".jupyter_cache"
 CODE_STAMP = BUILD / ".gdcourse-code-sha256"
-#: Modules of the package that no page runs: changing them does not invalidate the book.
-_NOT_RUN_BY_PAGES = {"bookbuild.py", "cli.py", "_environment.py", "__main__.py", "release.py"}
+#: Parts of the package that no page runs (the repository's tooling and the grader):
+#: changing them does not invalidate the book.
+_NOT_RUN_BY_PAGES = ("tools", "grading")
 
 #: Files the site must serve itself, relative to the html folder.
 OFFLINE_ASSETS = (
@@ -107,20 +108,21 @@ def _npm_ci() -> None:
     NPM_STAMP.write_text(digest)
 
 
-def code_fingerprint() -> str:
+def code_fingerprint(package: Path | None = None) -> str:
     """A hash of the code the pages run besides their own: the package and the pinned versions.
 
     The execution cache recognises a page by its own cells only; when the package changes
     (say, a demo or an optimizer), every page must run again, or the site would show outputs
-    of code that no longer exists.
+    of code that no longer exists. The tooling and the grader are left out: no page runs them.
     """
-    package = Path(__file__).resolve().parent
+    package = package or Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     files = [
         p
         for p in sorted(package.rglob("*"))
         if p.suffix in (".py", ".js", ".css") and "__pycache__" not in p.parts
-        and p.name not in _NOT_RUN_BY_PAGES
+        and p.relative_to(package).parts[0] not in _NOT_RUN_BY_PAGES
+        and p.name != "__main__.py"
     ]  # fmt: skip
     for path in [*files, ROOT / "constraints.txt"]:
         if path.is_file():

@@ -58,7 +58,7 @@ def _root(root: str | os.PathLike[str] | None) -> Path:
     """The course at ``root``, by default this checkout."""
     from gdcourse.course import find_root
 
-    return find_root(root if root is not None else Path(__file__).resolve().parent.parent)
+    return find_root(root if root is not None else Path(__file__).resolve().parents[2])
 
 
 def assignments(root: str | os.PathLike[str] | None = None) -> list[str]:

@@ -23,7 +23,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from gdcourse import _environment
+from gdcourse.tools import environment as _environment
 
 DESCRIPTION = "Build, test and grade the gdcourse course on gradient descent."
 
@@ -132,8 +132,8 @@ def _parser() -> argparse.ArgumentParser:
 def _dispatch(args: argparse.Namespace) -> int:
     """Run a subcommand that needs the course's dependencies (we are inside .venv)."""
     if args.command == "build":
-        book = importlib.import_module("gdcourse.bookbuild")
-        release = importlib.import_module("gdcourse.release")
+        book = importlib.import_module("gdcourse.tools.bookbuild")
+        release = importlib.import_module("gdcourse.tools.release")
         release.release([], only_changed=True)
         site = book.build_book(clean=False)
         print(f"\nThe book is built: {site / 'index.html'}")
@@ -144,24 +144,24 @@ def _dispatch(args: argparse.Namespace) -> int:
         _environment.ensure_chromium()
         _environment.ensure_bubblewrap()
         _environment.ensure_postgresql()
-        importlib.import_module("gdcourse.bookbuild").build_book(clean=False)
+        importlib.import_module("gdcourse.tools.bookbuild").build_book(clean=False)
         pytest_args = list(args.pytest_args)
         command = [sys.executable, "-m", "pytest", *pytest_args]
         print("+", " ".join(command), flush=True)
         return subprocess.call(command, cwd=_environment.ROOT)
     if args.command == "book":
-        site = importlib.import_module("gdcourse.bookbuild").build_book(clean=args.clean)
+        site = importlib.import_module("gdcourse.tools.bookbuild").build_book(clean=args.clean)
         print(f"The book is built: {site / 'index.html'}")
         return 0
     if args.command == "release":
-        release = importlib.import_module("gdcourse.release")
+        release = importlib.import_module("gdcourse.tools.release")
         try:
             release.release(args.assignments, force=args.force)
         except ValueError as error:
             raise SystemExit(f"gdcourse release: {error}") from None
         return 0
     if args.command == "start":
-        release = importlib.import_module("gdcourse.release")
+        release = importlib.import_module("gdcourse.tools.release")
         try:
             folder = release.start(args.assignment)
         except (ValueError, FileExistsError) as error:
