@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gdcourse._environment import postgresql_binaries
+from gdcourse.tools.environment import postgresql_binaries
 
 NOBODY = 65534
 
