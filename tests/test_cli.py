@@ -85,6 +85,25 @@ def test_missing_debian_package_is_installed_as_root_or_explained(monkeypatch):
     monkeypatch.setattr(_environment.os, "geteuid", lambda: 0)
     _environment.ensure_bubblewrap()
     assert commands[-1][:2] == ["apt-get", "install"] and commands[-1][-1] == "bubblewrap"
+    # PostgreSQL (the gradebook tests' server) is found by its binaries
+    monkeypatch.setattr(_environment, "postgresql_binaries", lambda: None)
+    _environment.ensure_postgresql()
+    assert commands[-1][:2] == ["apt-get", "install"] and commands[-1][-1] == "postgresql"
+    monkeypatch.setattr(_environment.os, "geteuid", lambda: 1000)
+    with pytest.raises(SystemExit, match="sudo apt-get install -y postgresql"):
+        _environment.ensure_postgresql()
+
+
+def test_postgresql_binaries_are_the_newest_installed_version(tmp_path, monkeypatch):
+    from gdcourse.tools import environment as _environment
+
+    for version in ("9.6", "15", "17"):
+        folder = tmp_path / version / "bin"
+        folder.mkdir(parents=True)
+        for name in ("initdb", "postgres") if version != "17" else ("initdb",):
+            (folder / name).write_text("")
+    monkeypatch.setattr(_environment, "POSTGRESQL", tmp_path)
+    assert _environment.postgresql_binaries() == tmp_path / "15" / "bin"  # 17 has no server
 
 
 BARE_PYTHON = Path(sys.base_prefix) / "bin" / "python3"

@@ -50,6 +50,9 @@ def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(tmp_path, caps
     code = grade_command("ps4_autograd", workers=1, root=course, scheduler="localhost:port")
     assert code == 4
     assert "is not a Dask scheduler address" in capsys.readouterr().err
+    code = grade_command("ps4_autograd", workers=1, root=course, scheduler="gateway://gw:80/c1")
+    assert code == 4
+    assert "Dask here speaks no gateway://" in capsys.readouterr().err
     assert not (course / "gradebook.db").exists()  # nothing was started, nothing written
 
 

@@ -88,11 +88,15 @@ def ensure_bubblewrap() -> None:
     )
 
 
+POSTGRESQL = Path("/usr/lib/postgresql")
+"""Where Debian's PostgreSQL packages put each version's programs."""
+
+
 def postgresql_binaries() -> Path | None:
     """The newest ``/usr/lib/postgresql/<version>/bin`` with initdb and postgres, if any."""
     found = [
         folder
-        for folder in Path("/usr/lib/postgresql").glob("*/bin")
+        for folder in POSTGRESQL.glob("*/bin")
         if (folder / "initdb").is_file() and (folder / "postgres").is_file()
     ]
     return max(found, key=lambda f: _version(f.parent.name), default=None)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import functools
 import hashlib
 import importlib
 import os
@@ -149,14 +150,29 @@ class SandboxPlugin(_WorkerPlugin):  # type: ignore[misc]
             raise IsolationUnavailable(f"on Dask worker {worker.address}: {error}") from None
 
 
+@functools.cache
+def _own_fingerprint() -> str:
+    return fingerprint()
+
+
 def run_job(
     job: Job,
     course_root: str | None,
     isolation: bool,
     preload: tuple[str, ...] | None = None,
     probes: tuple[str, ...] | None = None,
+    expected: str | None = None,
 ) -> RunResult:
-    """The task: run one job in this worker's sandbox and return its report."""
+    """The task: run one job in this worker's sandbox and return its report.
+
+    A worker that joined after the plugin ran, with another gdcourse than ``expected``
+    (the instructor's :func:`fingerprint`), refuses the job.
+    """
+    if expected is not None and _own_fingerprint() != expected:
+        raise RuntimeError(
+            "this Dask worker has another gdcourse than the instructor's: install the same "
+            "gdcourse version on every worker"
+        )
     return worker_sandbox(course_root, isolation, preload, probes).run(job)
 
 
@@ -219,9 +235,17 @@ def connect(address: str, *, timeout: float = CONNECT_SECONDS) -> Any:
 def _parse(address: str) -> tuple[str, str, int]:
     """``(scheme, host, port)`` of a scheduler address (port 0 where the scheme has none)."""
     from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import backends
 
     try:
         scheme, location = parse_address(address)
+        if scheme not in backends:  # Client() would fail, and leave a client to clean up
+            raise SchedulerUnreachable(
+                f"{address!r}: Dask here speaks no {scheme}:// (it speaks "
+                f"{', '.join(sorted(backends))}://). A scheduler address looks like "
+                "tcp://HOST:PORT; for Dask Gateway, hand the client of cluster.get_client() to "
+                "gdcourse.grading.cli.grade_command (see README, 'Grading on a cluster')."
+            )
         if scheme not in ("tcp", "tls"):
             return scheme, location, 0
         host, port = parse_host_port(location)
@@ -312,6 +336,7 @@ class DaskRunner(Generic[T]):
         self._count = 0
         self._preload: tuple[str, ...] | None = None
         self._probes: tuple[str, ...] | None = None
+        self._expected = fingerprint()
 
     def start(self, master: Master | None = None) -> None:
         """Start a warm sandbox on every worker (a few seconds), importing what ``master``'s
@@ -326,7 +351,7 @@ class DaskRunner(Generic[T]):
         plugin = SandboxPlugin(
             course_root=self.course_root,
             isolation=self.isolation,
-            expected=fingerprint(),
+            expected=self._expected,
             preload=self._preload,
             probes=self._probes,
         )
@@ -347,6 +372,7 @@ class DaskRunner(Generic[T]):
             self.isolation,
             self._preload,
             self._probes,
+            self._expected,
             key=key,
             pure=False,
         )
