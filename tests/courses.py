@@ -28,7 +28,6 @@ VISIBLE, HIDDEN = "test_train_autograd_visible", "test_train_autograd_hidden"
 #: (visible, hidden) points of each scenario: correct, wrong, untouched, unreadable...
 SCORES = {
     "correct": (1.0, 2.0),
-    "correct_with_warnings": (1.0, 2.0),
     "invalid_json": (0.0, 0.0),
     "syntax_error_elsewhere": (1.0, 2.0),
     "untouched": (0.0, 0.0),

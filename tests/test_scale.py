@@ -130,8 +130,9 @@ def test_a_killed_worker_loses_no_submission(on_dask):
     assert not (on_dask["course"] / "gradebook.db").exists()  # nothing went to SQLite
 
 
-def test_check_runs_a_job_in_every_workers_sandbox(cluster, capsys):
-    assert check_command(scheduler=cluster.scheduler_address) == 0
+def test_check_runs_a_job_in_every_workers_sandbox(cluster, on_dask, capsys):
+    # in the course graded above: each worker's warm sandbox runs the check
+    assert check_command(root=on_dask["course"], scheduler=cluster.scheduler_address) == 0
     out = capsys.readouterr().out
     assert out.count("isolated (bubblewrap, user namespaces)") == 2, out
     assert "All 2 can grade." in out

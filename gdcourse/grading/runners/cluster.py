@@ -177,9 +177,12 @@ def run_job(
 
 
 def _check(course_root: str | None, isolation: bool, dask_worker: Any = None) -> SandboxCheck:
-    """On a worker: run the check job in its sandbox (started if need be)."""
+    """On a worker: run the check job in its sandbox (a warm one, else one started now)."""
+    root = course_root if course_root and os.path.isdir(course_root) else None
+    with _sandboxes_lock:
+        warm = [box for key, box in _sandboxes.items() if key[:2] == (root or "", isolation)]
     try:
-        sandbox = worker_sandbox(course_root, isolation)
+        sandbox = warm[0] if warm else worker_sandbox(course_root, isolation)
     except Exception:
         return check_sandbox(isolation, course_root)  # reports why it cannot start
     check = check_sandbox(isolation, course_root, sandbox=sandbox)
