@@ -75,6 +75,17 @@ def test_canonical_header(assignment: str) -> None:
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_title_names_the_assignment_as_the_book_does(assignment: str) -> None:
+    """Every notebook opens with "# Assignment N: ...", N from its folder (``psN_...``), the
+    name the book's assignment list and chapter endings use."""
+    number = assignment.removeprefix("ps").partition("_")[0]
+    for notebook in (master(assignment), exercise(assignment)):
+        first = notebook.cells[0]
+        assert first.cell_type == "markdown"
+        assert first.source.startswith(f"# Assignment {number}: "), first.source.splitlines()[0]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_cell_ids_are_grade_ids_and_descriptive(assignment: str) -> None:
     notebook = master(assignment)
     ids = [cell.id for cell in notebook.cells]

@@ -129,3 +129,17 @@ def test_every_subcommand_runs_in_the_project_environment_from_a_bare_python(com
     )
     assert expected in result.stderr, result.stderr[-2000:]
     assert "No module named" not in result.stderr
+
+
+def test_test_passes_every_argument_after_it_to_pytest_as_written():
+    args = cli.parse(["test", "--durations=5", "-p", "no:cacheprovider", "tests/test_cli.py"])
+    assert args.command == "test"
+    assert args.pytest_args == ["--durations=5", "-p", "no:cacheprovider", "tests/test_cli.py"]
+    assert cli.parse(["test"]).pytest_args == []
+
+
+def test_test_runs_two_workers_unless_told_otherwise():
+    command = cli.pytest_command(["-x"])
+    assert command[1:] == ["-m", "pytest", "-n", "2", "--dist", "loadgroup", "-x"]
+    assert cli.pytest_command(["-n", "0", "-x"])[3:] == ["-n", "0", "-x"]
+    assert cli.pytest_command(["--numprocesses=1"])[3:] == ["--numprocesses=1"]

@@ -145,8 +145,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         _environment.ensure_bubblewrap()
         _environment.ensure_postgresql()
         importlib.import_module("gdcourse.tools.bookbuild").build_book(clean=False)
-        pytest_args = list(args.pytest_args)
-        command = [sys.executable, "-m", "pytest", *pytest_args]
+        command = pytest_command(args.pytest_args)
         print("+", " ".join(command), flush=True)
         return subprocess.call(command, cwd=_environment.ROOT)
     if args.command == "book":
@@ -188,10 +187,30 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)  # argparse only lets known commands through
 
 
+def parse(arguments: Sequence[str]) -> argparse.Namespace:
+    """The command line, read; after ``test`` everything goes to pytest as written."""
+    arguments = list(arguments)
+    if arguments[:1] == ["test"] and not {"-h", "--help"} & set(arguments[1:2]):
+        args = _parser().parse_args(["test"])
+        args.pytest_args = arguments[1:]
+        return args
+    return _parser().parse_args(arguments)
+
+
+def pytest_command(pytest_args: Sequence[str]) -> list[str]:
+    """How ``gdcourse test`` runs pytest: on two xdist workers, one test module (or the
+    built site's modules together, see tests/conftest.py) per worker at a time, unless
+    the arguments choose the number of workers (``-n 0`` runs in this process)."""
+    args = list(pytest_args)
+    if not any(arg.startswith(("-n", "--numprocesses")) for arg in args):
+        args = ["-n", "2", "--dist", "loadgroup", *args]
+    return [sys.executable, "-m", "pytest", *args]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``gdcourse`` and ``python -m gdcourse``."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(arguments)
+    args = parse(arguments)
     if args.command == "grade" and args.workers < 1:
         raise SystemExit(f"--workers must be >= 1, got {args.workers}")
     if args.command == "grade" and not args.check and not args.assignment:
