@@ -124,6 +124,9 @@ def main() -> int:
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address=None,
+                    # no dashboard; its metrics server on a free loopback port, not 8787 (which
+                    # another cluster may hold: the warning would fail the test)
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                     memory_limit=0,
                     silence_logs=40,
                 ) as cluster:
