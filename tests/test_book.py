@@ -12,6 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
+import built_site
 import jupytext
 import nbformat
 import pytest
@@ -80,9 +81,12 @@ kernelspec:
 """
 
 
+pytestmark = pytest.mark.usefixtures("site_reader")
+
+
 @pytest.fixture(scope="session")
 def site() -> Path:
-    return bookbuild.build_book(clean=False)
+    return built_site.build()
 
 
 def _source(page: str) -> str:
@@ -336,7 +340,8 @@ def test_build_succeeds_and_passes_its_own_checks(site):
 
 def test_a_rebuild_with_nothing_changed_executes_nothing(site, capfd):
     capfd.readouterr()
-    bookbuild.build_book(clean=False)
+    with built_site.exclusive():
+        bookbuild.build_book(clean=False)
     out, err = capfd.readouterr()
     assert "build succeeded" in out + err
     assert "Executing notebook" not in out + err

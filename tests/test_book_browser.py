@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 import browser as browser_helpers  # tests/browser.py: Debian's Chromium, offline routing
+import built_site
 import pytest
 import widget_sweep  # tests/widget_sweep.py: drive a demo, replay it in Python
 from playwright import sync_api
@@ -33,7 +34,7 @@ from playwright import sync_api
 from gdcourse import widgets
 from gdcourse.tools import bookbuild
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.usefixtures("site_reader")]
 
 
 PAGES = [*bookbuild.chapter_pages(), "genindex", "search"]
@@ -74,7 +75,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site() -> Path:
-    return bookbuild.build_book(clean=False)
+    return built_site.build()
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import built_site
 import numpy as np
 import pytest
 
@@ -25,9 +26,12 @@ from gdcourse.tools import bookbuild
 EPS = np.finfo(np.float64).eps
 
 
+pytestmark = pytest.mark.usefixtures("site_reader")
+
+
 @pytest.fixture(scope="module")
 def site() -> Path:
-    return bookbuild.build_book(clean=False)
+    return built_site.build()
 
 
 def _glued(page: str) -> dict[str, Any]:

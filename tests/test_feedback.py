@@ -355,9 +355,9 @@ def test_every_masters_text_and_maths_render_within_the_bounds(master: Path) -> 
             html = render_markdown("".join(cell["source"]), budget=budget)
             assert 'class="gd-note"' not in html and 'class="tex"' not in html, html[:300]
             assert "$" not in "".join(Elements(html).text)
-    full = Budget()
-    assert budget.chars > full.chars * 0.9 and budget.tex_chars > full.tex_chars * 0.9
-    assert budget.tags > full.tags * 0.9
+    full = Budget()  # each master uses at most a quarter of any bound
+    assert budget.chars > full.chars * 0.75 and budget.tex_chars > full.tex_chars * 0.75
+    assert budget.tags > full.tags * 0.75
 
 
 @pytest.mark.slow

@@ -198,12 +198,12 @@ def parse(arguments: Sequence[str]) -> argparse.Namespace:
 
 
 def pytest_command(pytest_args: Sequence[str]) -> list[str]:
-    """How ``gdcourse test`` runs pytest: on two xdist workers, one test module (or the
-    built site's modules together, see tests/conftest.py) per worker at a time, unless
-    the arguments choose the number of workers (``-n 0`` runs in this process)."""
+    """How ``gdcourse test`` runs pytest: on two xdist workers, one test module per worker
+    at a time (tests/conftest.py), unless the arguments choose the number of workers
+    (``-n 0`` runs in this process)."""
     args = list(pytest_args)
     if not any(arg.startswith(("-n", "--numprocesses")) for arg in args):
-        args = ["-n", "2", "--dist", "loadgroup", *args]
+        args = ["-n", "2", "--dist", "loadfile", *args]
     return [sys.executable, "-m", "pytest", *args]
 
 
