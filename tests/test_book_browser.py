@@ -30,7 +30,8 @@ import pytest
 import widget_sweep  # tests/widget_sweep.py: drive a demo, replay it in Python
 from playwright import sync_api
 
-from gdcourse.tools import bookbuild, widgets
+from gdcourse import widgets
+from gdcourse.tools import bookbuild
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gdcourse.tools import bookbuild, objectives, optimizers
+from gdcourse import objectives, optimizers
+from gdcourse.tools import bookbuild
 
 EPS = np.finfo(np.float64).eps
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from gdcourse.course import Course
 from gdcourse.grading.collect import refused_reasons
 from gdcourse.grading.export import export_grades
+from gdcourse.grading.gradebook import shared_engines
 from gdcourse.grading.report import StudentRecord, write_report
 from gdcourse.grading.sandbox import IsolationUnavailable, Limits
 
@@ -149,17 +150,20 @@ def _progress(total: int, description: str) -> Any:
 class _Starting:
     """The sandbox host, started in a thread while this process imports nbgrader."""
 
-    def __init__(self, course: Path, isolation: bool) -> None:
+    def __init__(self, course: Path, isolation: bool, master_path: Path) -> None:
         self.sandbox: Sandbox | None = None
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._start, args=(course, isolation), daemon=True)
+        self._thread = threading.Thread(
+            target=self._start, args=(course, isolation, master_path), daemon=True
+        )
         self._thread.start()
 
-    def _start(self, course: Path, isolation: bool) -> None:
+    def _start(self, course: Path, isolation: bool, master_path: Path) -> None:
         try:
-            from gdcourse.grading.autograde import run
+            from gdcourse.grading.autograde import read_master, run
 
-            self.sandbox = run.shared_sandbox(course, isolation=isolation)
+            master = read_master(master_path)
+            self.sandbox = run.shared_sandbox(course, isolation=isolation, master=master)
         except BaseException as error:  # raised again where it is needed
             self.error = error
 
@@ -225,7 +229,7 @@ def grade_command(
         f"{len(folders)} submissions found. Starting the sandbox (it loads NumPy and torch "
         "once, a few seconds) and nbgrader..."
     )
-    starting = _Starting(course, isolation)
+    starting = _Starting(course, isolation, masters_paths[0])
     from gdcourse.grading import autograde
 
     if limits is not None:
@@ -235,7 +239,7 @@ def grade_command(
     streams = sys.stdout, sys.stderr  # nbgrader's API and the probes redirect them
     failed = 0
     timings: dict[str, float] = {}
-    with warnings.catch_warnings(), _restored(streams):
+    with warnings.catch_warnings(), _restored(streams), shared_engines():
         warnings.simplefilter("ignore")
         _ensure_in_gradebook(layout, assignment, list(masters))
         references = autograde.shared_references(course)

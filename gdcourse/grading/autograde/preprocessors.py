@@ -138,7 +138,7 @@ class SandboxExecute(_Preprocessor):  # type: ignore[misc]
             grade = run.grade(
                 notebook,
                 master,
-                sandbox=run.shared_sandbox(root, isolation=self.isolation),
+                sandbox=run.shared_sandbox(root, isolation=self.isolation, master=master),
                 references=run.shared_references(root),
             )
         by_id = {cell.grade_id: cell for cell in grade.cells}

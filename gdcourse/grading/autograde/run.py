@@ -31,6 +31,8 @@ __all__ = [
     "job_key",
     "known_grade",
     "make_job",
+    "preload_for",
+    "probe_module",
     "remember",
     "shared_references",
     "shared_sandbox",
@@ -109,23 +111,86 @@ def known_grade(notebook: Mapping[str, Any], master: Master) -> NotebookGrade | 
         return _known.get(job_key(job))
 
 
-_shared: dict[tuple[str, bool], Sandbox] = {}
+def preload_for(master: Master) -> list[str]:
+    """What the sandbox host imports once for ``master``'s submissions: every module the
+    master's code cells import (a student's notebook is the master's, filled in), its
+    assignment's probes, and what they load on first use.
+
+    A module imported by every submission costs its import once in the host, instead of
+    once per submission in each sandbox.
+    """
+    import ast
+    import importlib.util
+
+    names: list[str] = ["numpy", "gdcourse.grading.protocol", "gdcourse.grading.sandbox.student"]
+    optimizers = False
+    for cell in master.content.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = source_of(cell)
+        optimizers = optimizers or "optim" in source
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.append(node.module)
+                names.extend(f"{node.module}.{alias.name}" for alias in node.names)
+    if optimizers and "torch" in names:
+        names.append("torch._dynamo")  # an optimizer's first step imports it
+    installed: dict[str, bool] = {}
+    found = []
+    for name in dict.fromkeys(names):
+        top = name.partition(".")[0]
+        if top not in installed:  # only the top level: a submodule's spec imports its parent
+            try:
+                installed[top] = importlib.util.find_spec(top) is not None
+            except (ImportError, ValueError):
+                installed[top] = False
+        if installed[top]:
+            found.append(name)
+    return found
+
+
+def probe_module(assignment: str) -> str:
+    """The probe module of ``assignment`` (``gdcourse.grading.probes.<assignment>``)."""
+    return f"gdcourse.grading.probes.{assignment}"
+
+
+_shared: dict[tuple[str, bool, str | None], Sandbox] = {}
 _references: dict[str, References] = {}
 _shared_lock = threading.Lock()
 
 
 def shared_sandbox(
-    course_root: str | os.PathLike[str] | None, *, isolation: bool = True
+    course_root: str | os.PathLike[str] | None,
+    *,
+    isolation: bool = True,
+    master: Master | None = None,
 ) -> Sandbox:
     """This process's sandbox for a course: started on first use, stopped at exit.
 
-    Raises :class:`~gdcourse.grading.sandbox.IsolationUnavailable` (with what to do)
-    when isolation is asked for and the machine cannot give it.
+    With ``master``, the host imports what that assignment's submissions use
+    (:func:`preload_for`) and only its probes; without, a general set for every
+    assignment. Raises :class:`~gdcourse.grading.sandbox.IsolationUnavailable` (with
+    what to do) when isolation is asked for and the machine cannot give it.
     """
-    key = (str(Path(course_root).resolve()) if course_root else "", isolation)
+    assignment = master.assignment if master is not None else None
+    key = (str(Path(course_root).resolve()) if course_root else "", isolation, assignment)
     with _shared_lock:
         if key not in _shared:
-            sandbox = Sandbox(isolation=isolation, course_root=course_root)
+            if master is None:
+                sandbox = Sandbox(isolation=isolation, course_root=course_root)
+            else:
+                sandbox = Sandbox(
+                    isolation=isolation,
+                    course_root=course_root,
+                    preload=preload_for(master),
+                    probes=[probe_module(master.assignment)],
+                )
             sandbox.start()
             atexit.register(sandbox.close)
             _shared[key] = sandbox

@@ -210,6 +210,9 @@ class RunResult:
     seconds: float
     isolated: bool
     attempts: int
+    timings: Mapping[str, float] = field(default_factory=dict)
+    """Seconds the supervisor spent starting processes, running the cells, asking the cases
+    and stopping (for benchmarks)."""
 
 
 def _text(value: Any, limit: int = 2000) -> str:
@@ -265,6 +268,11 @@ def parse_report(data: bytes, job: Job) -> RunResult:
         seconds=float(report.get("seconds", 0.0) or 0.0),
         isolated=bool(report.get("isolated", False)),
         attempts=int(report.get("attempts", 0) or 0),
+        timings={
+            str(name): float(value)
+            for name, value in (report.get("timings") or {}).items()
+            if isinstance(value, int | float)
+        },
     )
 
 

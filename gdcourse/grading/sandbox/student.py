@@ -314,4 +314,7 @@ def _serve(setup: Setup, compiled: list[Any]) -> None:
 def preload(names: Sequence[str]) -> None:
     """Import what every submission uses once, in the host, before any fork."""
     for name in names:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError:  # a name from ``from x import y`` that is no module
+            continue

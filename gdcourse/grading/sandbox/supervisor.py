@@ -600,6 +600,7 @@ def _run(
     output = bytearray()
     output_bytes = 0
     next_test = 0
+    timings = report["timings"] = {"start": 0.0, "cells": 0.0, "cases": 0.0, "close": 0.0}
     while next_test < len(tests) or report["attempts"] == 0:
         if time.monotonic() >= wall_deadline:
             for test in tests[next_test:]:
@@ -610,11 +611,15 @@ def _run(
             report["reason"] = f"wall-clock limit of {float(limits['wall_seconds']):g} s exceeded"
             break
         report["attempts"] += 1
+        mark = time.monotonic()
         proc = _Student(factory, limits)
+        timings["start"] += time.monotonic() - mark
         try:
             next_test = _attempt(proc, job, tests, next_test, report, limits, wall_deadline)
         finally:
+            mark = time.monotonic()
             late = proc.close()
+            timings["close"] += time.monotonic() - mark
             if late and tests:
                 tests[max(0, min(next_test, len(tests)) - 1)].channel.extend(late)
             output += proc.output_text[: max(0, int(limits["output_bytes"]) - len(output))]
@@ -624,6 +629,7 @@ def _run(
                 _attribute(tests, where, kind, text, report)
         if report["cells"] is None:
             break  # the cells did not finish: no test can run
+    report["timings"] = {name: round(value, 4) for name, value in timings.items()}
     report["tests"] = [test.to_json() for test in tests]
     report["output"] = output.decode("utf-8", "replace")
     report["output_bytes"] = output_bytes
@@ -658,6 +664,8 @@ def _attempt(
         wall_deadline,
         time.monotonic() + float(limits["cell_seconds"]) * max(1, len(job["cells"])) + 5.0,
     )
+    timings = report["timings"]
+    mark = time.monotonic()
     proc.send(student.OP_CELLS, token, b"", ())
     try:
         cells = proc.await_reply(token, cells_deadline)
@@ -679,6 +687,8 @@ def _attempt(
     if report["cells"] is None:
         report["cells"] = cells.decode("utf-8", "replace")
     proc.kill_strays()
+    timings["cells"] += time.monotonic() - mark
+    mark = time.monotonic()
     for index in range(first, len(tests)):
         spec = job["tests"][index]
         test = tests[index]
@@ -709,6 +719,7 @@ def _attempt(
                     if stopped.reason == "did not answer in time":
                         reason = f"did not return within {float(limits['probe_seconds']):g} s"
                     test.stopped = f"{spec['function']} {reason}"
+                timings["cases"] += time.monotonic() - mark
                 return index + 1
             except ValueError as error:
                 test.channel.append(str(error))
@@ -717,4 +728,5 @@ def _attempt(
                 proc.kill_strays()
             for kind, text in proc.take_evidence():
                 _attribute(tests, index, kind, text, report)
+    timings["cases"] += time.monotonic() - mark
     return len(tests)
