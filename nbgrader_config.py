@@ -21,7 +21,7 @@ c.CourseDirectory.root = str(Path(__file__).resolve().parent)
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 
-# ---------------------------------------------------------------- exchange (release, submit, collect)
+# ---------------------------------------------------------------- exchange (release, submit)
 # Where assignments, submissions and feedback travel between you and the students. A hub's
 # shared exchange (c.Exchange.root in /etc/jupyter/nbgrader_config.py, set by its admin for
 # everyone, or in your ~/.jupyter/nbgrader_config.py) is used when there is one; otherwise
@@ -29,6 +29,10 @@ c.CourseDirectory.release_directory = "exercises"
 # /usr/local/share/nbgrader/exchange. Students' JupyterLab needs the same course id and exchange
 # in a config file (README, "Set up the exchange"): the Assignment List reads no command line.
 c.Exchange.root = exchange_root(c.CourseDirectory.root)
+# A student who fetches from this folder (the Assignment List of a JupyterLab started here, or
+# `nbgrader fetch_assignment`) gets the assignment in work/<assignment>/, git-ignored, where
+# `python3 -m gdcourse start` puts copies too; submit and fetch_feedback use the same folder.
+c.Exchange.assignment_dir = str(Path(c.CourseDirectory.root) / "work")
 
 # ---------------------------------------------------------------- grading (secure autograder)
 # Student code runs in a sandbox; the grader judges plain data against the master's reference

@@ -9,7 +9,8 @@ release stopped on it with ``FileNotFoundError ... timestamp.txt``, releasing
 nothing after it. Its student could not fetch it anyway: there is no secret on
 their side. So this release sends every page that came through the exchange, and
 lists each hand-placed one, with its path, for the instructor to hand out (by
-mail, the LMS). Nothing in ``submitted/`` or ``feedback/`` is changed.
+mail, the LMS). Nothing in ``submitted/`` or ``feedback/`` is changed, and the exchange
+is created when missing, as ``release_assignment`` creates it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignment
 from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
 from nbgrader.utils import notebook_hash
 
@@ -32,6 +34,11 @@ RECEIPT_FILES = ("timestamp.txt", "submission_secret.txt")
 
 class SafeReleaseFeedback(ExchangeReleaseFeedback):  # type: ignore[misc]
     """Release feedback of exchange submissions; list the hand-placed ones instead of failing."""
+
+    # Create the exchange when it does not exist yet, as release_assignment does: a course whose
+    # submissions all came by hand has never released through it, and nbgrader's own check
+    # would stop here with "Unwritable directory, please contact your instructor".
+    ensure_root = ExchangeReleaseAssignment.ensure_root
 
     def copy_files(self) -> None:
         coursedir: Any = self.coursedir
