@@ -77,6 +77,11 @@ def ensure_venv() -> None:
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return
     python = str(venv_python())
+    print(
+        "Installing the project environment in .venv (every package pinned by constraints.txt;"
+        " a few minutes the first time, quiet unless something fails)...",
+        flush=True,
+    )
     _run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
     _run(
         [python, "-m", "pip", "install", "--quiet", "-c", "constraints.txt", "-e", ".[dev]"],
