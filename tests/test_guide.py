@@ -78,9 +78,10 @@ def _scratch_course(folder: Path) -> Path:
     return course
 
 
-def _student(action: str) -> str:
+def _student(*actions: str) -> str:
     python = shlex.quote(str(ROOT / ".venv" / "bin" / "python"))
-    return f'{python} {shlex.quote(str(STUDENT))} "$PWD" {action} ps4_autograd\n'
+    script = shlex.quote(str(STUDENT))
+    return f'{python} {script} "$PWD" ps4_autograd {shlex.join(actions)}\n'
 
 
 def _listing(folder: Path) -> list[str]:
@@ -100,11 +101,8 @@ def test_the_instructor_guide_runs_as_written(tmp_path: Path) -> None:
     for code in blocks(guide, "bash"):
         script.append(code)
         if "release_assignment" in code:  # the student fetches, fills in and submits
-            script.append(_student("courses"))
-            script.append(_student("fetch"))
-            correct = shlex.quote(str(ATTACKS / "correct.ipynb"))
-            script.append(f"cp {correct} work/ps4_autograd/ps4_autograd.ipynb\n")
-            script.append(_student("submit"))
+            correct = ATTACKS / "correct.ipynb"
+            script.append(_student("courses", "fetch", f"fill={correct}", "submit"))
         if "release_feedback" in code:
             script.append(_student("fetch_feedback"))
     system_exchange_before = _listing(SYSTEM_EXCHANGE)
@@ -124,7 +122,7 @@ def test_the_instructor_guide_runs_as_written(tmp_path: Path) -> None:
     # the exchange is the course's own, and nbgrader's system folder was left alone
     assert (course / "exchange" / "gdcourse" / "outbound" / "ps4_autograd").is_dir()
     assert _listing(SYSTEM_EXCHANGE) == system_exchange_before
-    assert '["gdcourse"]' in done.stdout  # the Assignment List's course list
+    assert 'courses {"success": true, "value": ["gdcourse"]}' in done.stdout  # the drop-down
 
     # the roster's names are in the gradebook; the exchange's student was added by grading
     with sqlite3.connect(course / "gradebook.db") as db:
