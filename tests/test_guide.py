@@ -182,3 +182,18 @@ def test_release_feedback_releases_exchange_pages_and_lists_the_others(tmp_path:
     assert "hand these pages out yourself" in log
     assert "feedback/alan/ps4_autograd/ps4_autograd.html" in log
     assert "feedback/ada/" not in log.split("hand these pages out yourself")[1]
+
+
+def test_a_hubs_exchange_wins_over_the_courses_own(tmp_path: Path, monkeypatch) -> None:
+    """exchange_root: the course's exchange/ unless a Jupyter config outside it names one."""
+    import jupyter_core.paths
+
+    from gdcourse.course import exchange_root
+
+    course, etc = tmp_path / "course", tmp_path / "etc" / "jupyter"
+    course.mkdir()
+    etc.mkdir(parents=True)
+    monkeypatch.setattr(jupyter_core.paths, "jupyter_config_path", lambda: [str(etc)])
+    assert exchange_root(course) == str(course.resolve() / "exchange")
+    (etc / "nbgrader_config.py").write_text('c.Exchange.root = "/srv/nbgrader/exchange"\n')
+    assert exchange_root(course) == "/srv/nbgrader/exchange"
