@@ -4,10 +4,14 @@ Masters live in ``solutions/<assignment>/`` (nbgrader's "source" folder) and
 ``nbgrader generate_assignment`` (or ``gdcourse release``) writes the student
 versions to ``exercises/<assignment>/`` (nbgrader's "release" folder).
 Instructor working folders (``submitted/``, ``autograded/``, ``feedback/``,
-``gradebook.db``) sit next to this file and are git-ignored.
+``gradebook.db``, ``reports/``) and the exchange (``exchange/``, unless a hub names
+another) sit next to this file and are git-ignored. README's instructor guide walks
+through a term with them.
 """
 
 from pathlib import Path
+
+from gdcourse.course import exchange_root
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821  (injected by traitlets)
 
@@ -16,6 +20,19 @@ c.CourseDirectory.course_id = "gdcourse"
 c.CourseDirectory.root = str(Path(__file__).resolve().parent)
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
+
+# ---------------------------------------------------------------- exchange (release, submit)
+# Where assignments, submissions and feedback travel between you and the students. A hub's
+# shared exchange (c.Exchange.root in /etc/jupyter/nbgrader_config.py, set by its admin for
+# everyone, or in your ~/.jupyter/nbgrader_config.py) is used when there is one; otherwise
+# exchange/ in this course (git-ignored), never nbgrader's system folder
+# /usr/local/share/nbgrader/exchange. Students' JupyterLab needs the same course id and exchange
+# in a config file (README, "Set up the exchange"): the Assignment List reads no command line.
+c.Exchange.root = exchange_root(c.CourseDirectory.root)
+# A student who fetches from this folder (the Assignment List of a JupyterLab started here, or
+# `nbgrader fetch_assignment`) gets the assignment in work/<assignment>/, git-ignored, where
+# `python3 -m gdcourse start` puts copies too; submit and fetch_feedback use the same folder.
+c.Exchange.assignment_dir = str(Path(c.CourseDirectory.root) / "work")
 
 # ---------------------------------------------------------------- grading (secure autograder)
 # Student code runs in a sandbox; the grader judges plain data against the master's reference
@@ -36,6 +53,10 @@ c.Autograde.autograde_preprocessors = [
 # Collect copies regular files only: a link, a device or a pipe in a submission is refused,
 # and the reason is kept for `gdcourse grade` to report (gdcourse.grading.collect).
 c.ExchangeFactory.collect = "gdcourse.grading.collect.SafeCollect"
+# Feedback goes back through the exchange for submissions that came through it; one placed in
+# submitted/ by hand has no exchange receipt to fetch it with, so it is listed for you to hand
+# out instead of stopping the release with a traceback (gdcourse.grading.release_feedback).
+c.ExchangeFactory.release_feedback = "gdcourse.grading.release_feedback.SafeReleaseFeedback"
 
 # Feedback: one self-contained HTML page per notebook, one block per check with its points,
 # maths as MathML, student text sanitized and a Content-Security-Policy that runs no script and

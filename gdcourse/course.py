@@ -16,9 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CONFIG_FILE", "Course", "find_root"]
+__all__ = [
+    "CONFIG_FILE",
+    "EXCHANGE",
+    "Course",
+    "configured_exchange_root",
+    "exchange_root",
+    "find_root",
+]
 
 CONFIG_FILE = "nbgrader_config.py"
+EXCHANGE = "exchange"
+"""The course's own exchange folder (git-ignored), used when no Jupyter configuration names one."""
 
 
 def find_root(
@@ -52,6 +61,45 @@ def find_root(
     )
 
 
+def configured_exchange_root(course_root: str | os.PathLike[str] | None = None) -> str | None:
+    """``c.Exchange.root`` as set by a Jupyter configuration file outside the course, if any.
+
+    nbgrader reads ``nbgrader_config.py`` (or ``.json``) from each folder of
+    ``jupyter_config_path()``: the environment's ``etc/jupyter``, the user's
+    ``~/.jupyter``, then ``/usr/local/etc/jupyter`` and ``/etc/jupyter``, where a
+    hub's admin sets the exchange for everyone. The first that sets ``Exchange.root``
+    wins, as in nbgrader; the course's own file (``course_root``) is not consulted.
+    """
+    from jupyter_core.paths import jupyter_config_path
+    from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
+
+    skip = Path(course_root).resolve() if course_root is not None else None
+    for folder in jupyter_config_path():
+        if skip is not None and Path(folder).resolve() == skip:
+            continue
+        for loader in (PyFileConfigLoader, JSONFileConfigLoader):
+            name = "nbgrader_config" + (".py" if loader is PyFileConfigLoader else ".json")
+            if not (Path(folder) / name).is_file():
+                continue
+            config = loader(name, path=str(folder)).load_config()
+            root = config.get("Exchange", {}).get("root")
+            if root:
+                return str(root)
+    return None
+
+
+def exchange_root(course_root: str | os.PathLike[str]) -> str:
+    """Where release, submit, collect and feedback meet: the exchange a Jupyter configuration
+    outside the course names (a hub's ``/etc/jupyter/nbgrader_config.py``, the user's
+    ``~/.jupyter``), else the course's own ``exchange/`` folder, which git ignores.
+
+    ``nbgrader_config.py`` sets ``c.Exchange.root`` with it, so that a release never falls
+    back to nbgrader's system-wide default (``/usr/local/share/nbgrader/exchange``, which
+    root would create without a word) and a hub's shared exchange still wins.
+    """
+    return configured_exchange_root(course_root) or str(Path(course_root).resolve() / EXCHANGE)
+
+
 @dataclass(frozen=True)
 class Course:
     """A course directory as nbgrader's configuration describes it."""
@@ -67,6 +115,8 @@ class Course:
     feedback: Path
     db_url: str
     """The gradebook's address (SQLite by default; PostgreSQL when configured)."""
+    exchange: Path
+    """nbgrader's exchange (``c.Exchange.root``): see :func:`exchange_root`."""
 
     @property
     def reports(self) -> Path:
@@ -125,4 +175,5 @@ def _open(root: Path, db_url: str | None) -> Course:
         autograded=root / coursedir.autograded_directory,
         feedback=root / coursedir.feedback_directory,
         db_url=db_url or str(coursedir.db_url),
+        exchange=Path(config.get("Exchange", {}).get("root") or exchange_root(root)),
     )

@@ -143,3 +143,28 @@ def test_test_runs_two_workers_unless_told_otherwise():
     assert command[1:] == ["-m", "pytest", "-n", "2", "--dist", "loadfile", "-x"]
     assert cli.pytest_command(["-n", "0", "-x"])[3:] == ["-n", "0", "-x"]
     assert cli.pytest_command(["--numprocesses=1"])[3:] == ["--numprocesses=1"]
+
+
+def test_the_environments_jupyterlab_opens_book_pages_as_notebooks(tmp_path):
+    """ensure_lab_defaults sets jupytext's notebook as the viewer of Markdown, where
+    JupyterLab reads defaults (labconfig in the environment), keeping other settings."""
+    from jupyter_server.config_manager import BaseJSONConfigManager
+
+    from gdcourse.tools import environment as _environment
+
+    settings = tmp_path / _environment.LAB_DEFAULTS
+    settings.parent.mkdir(parents=True)
+    settings.write_text('{"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}')
+    assert _environment.ensure_lab_defaults(tmp_path) == settings
+    before = settings.stat().st_mtime_ns
+    _environment.ensure_lab_defaults(tmp_path)  # idempotent: nothing rewritten
+    assert settings.stat().st_mtime_ns == before
+    read = BaseJSONConfigManager(config_dir=str(settings.parent)).get("default_setting_overrides")
+    viewers = read["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
+    assert viewers == {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}
+    assert read["@jupyterlab/apputils-extension:themes"] == {"theme": "JupyterLab Dark"}
+    # the viewer is the one jupytext's JupyterLab extension registers under that name
+    extension = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "jupyterlab-jupytext"
+    assert any(
+        "Jupytext Notebook" in p.read_text(errors="ignore") for p in extension.rglob("*.js")
+    )

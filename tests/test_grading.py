@@ -390,3 +390,33 @@ def test_an_unreadable_notebook_is_graded_zero_with_the_reason(tmp_path):
     assert grade.score == 0 and grade.max_score == 3
     assert "not a readable notebook" in grade.needs_human[0]
     assert path.read_text() == "{ not json"
+
+
+@pytest.mark.slow
+def test_the_notebook_and_the_grader_show_the_same_message(graded):
+    """A visible check's text (float32 expectations included) is the same in the student's
+    kernel and in what the grader records for feedback."""
+    from gdcourse.grading.checks import CheckFailed, parse_check_call, run_check
+
+    notebook = json.loads((ATTACKS / "wrong_sign.ipynb").read_text())
+    namespace: dict = {}
+    call = None
+    for cell in notebook["cells"]:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+        source = "".join(cell["source"])
+        if grade_id.startswith("setup") or grade_id == "train_autograd":
+            exec(source, namespace)
+        if grade_id == VISIBLE:
+            call = parse_check_call(source)
+    assert call is not None
+    with pytest.raises(CheckFailed) as failed:
+        run_check(call.assignment, call.function, namespace["train_autograd"],
+                  cases=call.cases, hidden=False)  # fmt: skip
+    autograded = graded["course"] / "autograded" / "wrong_sign" / "ps4_autograd"
+    graded_cells = json.loads((autograded / "ps4_autograd.ipynb").read_text())["cells"]
+    cell = next(
+        c for c in graded_cells if c["metadata"].get("nbgrader", {}).get("grade_id") == VISIBLE
+    )
+    recorded = "\n".join(line for o in cell["outputs"] for line in o.get("traceback", []))
+    assert "expected 13.64708184" in str(failed.value)
+    assert recorded == str(failed.value)

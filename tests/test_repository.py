@@ -55,9 +55,17 @@ def test_instructor_folders_and_build_outputs_are_ignored():
         "book/_build/html/index.html",
         ".venv/bin/python",
         "reports/x",
+        "roster.csv",
+        "exchange/gdcourse/outbound/a/a.ipynb",
+        "work/a/a.ipynb",
     ]:
         result = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT, check=False)
         assert result.returncode == 0, f"{path} is not git-ignored"
+    # what points the Assignment List at the course from work/ is committed
+    kept = subprocess.run(
+        ["git", "check-ignore", "-q", "work/nbgrader_config.py"], cwd=ROOT, check=False
+    )
+    assert kept.returncode == 1
 
 
 def test_constraints_pin_every_package_and_torch_cpu():

@@ -20,8 +20,9 @@ def check(
     cases: list[dict[str, Any]],
     hidden: bool = False,
 ) -> None:
-    """Check ``fn`` (the student's ``function``) on ``cases``; raise ``AssertionError`` with
-    feedback that teaches when a case fails. See :mod:`gdcourse.grading.checks`."""
+    """Check ``fn`` (the student's ``function``) on ``cases``; raise ``CheckFailed`` (an
+    ``AssertionError``) with feedback that teaches when a case fails. See
+    :mod:`gdcourse.grading.checks`."""
     __tracebackhide__ = True  # the student needs the message, not the grader's frames
     from gdcourse.grading.checks import run_check
 

@@ -32,6 +32,7 @@ import importlib
 import io
 import json
 import os
+import textwrap
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -45,7 +46,9 @@ from gdcourse.grading.protocol import Case, decode
 from gdcourse.grading.shortcuts import Watch, describe
 
 __all__ = [
+    "MESSAGE_WIDTH",
     "CheckCall",
+    "CheckFailed",
     "decoded",
     "get_spec",
     "judge_case",
@@ -54,7 +57,55 @@ __all__ = [
     "parse_check_call",
     "probe_safely",
     "run_check",
+    "wrap_message",
 ]
+
+
+# ------------------------------------------------------------------ what a student sees
+
+MESSAGE_WIDTH = 79
+"""The longest line of a failed check's message as a student sees it. ``nbgrader validate``
+(and JupyterLab's Validate dialog, which shows its output) indents error lines by 4 and cuts
+them at 87 characters; 79 leaves room, and reads well in a notebook too."""
+
+
+def wrap_message(message: str, width: int = MESSAGE_WIDTH) -> list[str]:
+    """``message`` as lines of at most ``width`` characters, every word kept.
+
+    Each line is wrapped on its own and keeps its indentation (continuations are
+    indented two more); blank lines stay.
+
+    >>> wrap_message("Hint: the update steps uphill, against the gradient.", width=24)
+    ['Hint: the update steps', '  uphill, against the', '  gradient.']
+    """
+    lines: list[str] = []
+    for line in message.splitlines():
+        if len(line) <= width:
+            lines.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        lines += textwrap.wrap(
+            line.strip(),
+            width=width,
+            initial_indent=indent,
+            subsequent_indent=indent + "  ",
+            break_on_hyphens=False,
+        )
+    return lines
+
+
+class CheckFailed(AssertionError):
+    """A check that failed: its message is all a student needs to see.
+
+    IPython shows what ``_render_traceback_`` returns instead of a traceback, so a failing
+    test cell prints the check's message, wrapped, and no frame of the grader's (nor the
+    test cell's ``check(...)`` line, which the student can read above it). It is an
+    ``AssertionError``: ``except AssertionError`` and nbgrader still treat it as a failed test.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        lines = wrap_message(str(self)) or [type(self).__name__]
+        return [f"\x1b[0;31m{lines[0]}\x1b[0m", *lines[1:]]
 
 
 # ------------------------------------------------------------------ specs
@@ -260,7 +311,7 @@ def run_check(
     cases: Sequence[Case],
     hidden: bool,
 ) -> None:
-    """Check ``fn`` on ``cases`` in this process; raise ``AssertionError`` that teaches.
+    """Check ``fn`` on ``cases`` in this process; raise :class:`CheckFailed` that teaches.
 
     Visible checks compare with the spec's public reference and show each failing
     case's inputs, expectation and result; hidden checks compare with the master's
@@ -270,7 +321,7 @@ def run_check(
     __tracebackhide__ = True  # IPython and pytest show the student the message, not our frames
     spec = get_spec(assignment, function)
     if not callable(fn):
-        raise AssertionError(
+        raise CheckFailed(
             f"{function} must be a function, got {type(fn).__name__}: run the cell that "
             f"defines {function} first."
         )
@@ -283,7 +334,7 @@ def run_check(
             data = probe_safely(spec, fn, case)
         if watch.found:
             used = ", ".join(describe(name) for name in watch.found)
-            raise AssertionError(
+            raise CheckFailed(
                 f"{function} uses {used}, which this exercise asks you to write yourself: "
                 "no credit.\n"
                 f"Hint: write {function} with plain Python, NumPy or tensor operations, as the "
@@ -295,7 +346,7 @@ def run_check(
     if failures:
         kind = "hidden" if hidden else "visible"
         header = f"{function}: {len(failures)} of {len(cases)} {kind} checks failed."
-        raise AssertionError("\n\n".join([header, *failures]))
+        raise CheckFailed("\n\n".join([header, *failures]))
     print(f"{function}: all {len(cases)} {'hidden' if hidden else 'visible'} checks passed.")
 
 

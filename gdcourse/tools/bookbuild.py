@@ -49,6 +49,8 @@ NODE_MODULES = BOOK / "node_modules"
 NPM_STAMP = NODE_MODULES / ".gdcourse-lock-sha256"
 CACHE = BUILD / ".jupyter_cache"
 CODE_STAMP = BUILD / ".gdcourse-code-sha256"
+LOG = BUILD / "build.log"
+"""Jupyter Book's whole output of the last build; the terminal gets a line per step."""
 #: Parts of the package that no page runs (the repository's tooling and the grader):
 #: changing them does not invalidate the book.
 _NOT_RUN_BY_PAGES = ("tools", "grading")
@@ -62,6 +64,12 @@ OFFLINE_ASSETS = (
     "_static/vendor/anywidget/index.js",
 )
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_EXECUTING = re.compile(r"^(?P<page>\S+\.md): Executing notebook")
+_EXECUTED = re.compile(r"^(?P<page>\S+\.md): Executed notebook in (?P<seconds>[0-9.]+) seconds")
+#: ipykernel says this for every kernel it starts (the kernel listens on localhost only);
+#: it stays in the log.
+_KERNEL_OVER_TCP = "Kernel is running over TCP without encryption"
 _FIGURE_CELL = re.compile(r"^mystnb:\n  figure:", re.MULTILINE)
 _SCRIPT_SRC = re.compile(r"<script[^>]*\ssrc=\"([^\"]+)\"", re.IGNORECASE)
 _STYLESHEET = re.compile(r"<link[^>]*rel=\"stylesheet\"[^>]*href=\"([^\"]+)\"", re.IGNORECASE)
@@ -209,6 +217,57 @@ def build_book(clean: bool = False) -> Path:
         return _build(clean)
 
 
+def progress_line(line: str) -> str | None:
+    """What the terminal shows of one line of Jupyter Book's output, or ``None``.
+
+    A page that runs (the slow step) is announced before and timed after; warnings and
+    errors (which fail the build) and Sphinx's verdict are shown; the rest is in :data:`LOG`.
+
+    >>> progress_line("/x/book/beyond.md: Executing notebook using local CWD [mystnb]")
+    '  running beyond.md ...'
+    >>> progress_line("/x/book/beyond.md: Executed notebook in 70.05 seconds [mystnb]")
+    '  ran beyond.md in 70 s'
+    >>> progress_line("reading sources... [ 24%] beyond") is None
+    True
+    >>> progress_line("[IPKernelApp] WARNING | Kernel is running over TCP without encryption.")
+    >>> progress_line("/x/book/a.md:3: WARNING: undefined label: 'x'")
+    "/x/book/a.md:3: WARNING: undefined label: 'x'"
+    """
+    text = _ANSI.sub("", line).rstrip()
+    if match := _EXECUTING.match(text):
+        return f"  running {Path(match['page']).name} ..."
+    if match := _EXECUTED.match(text):
+        return f"  ran {Path(match['page']).name} in {float(match['seconds']):.0f} s"
+    if _KERNEL_OVER_TCP in text:
+        return None
+    if "WARNING" in text or "ERROR" in text or "Traceback" in text or text.startswith("build "):
+        return text
+    return None
+
+
+def _run_logged(command: list[str], env: dict[str, str]) -> int:
+    """Run ``command``, its whole output to :data:`LOG`, :func:`progress_line` to the terminal."""
+    with (
+        LOG.open("w", encoding="utf-8") as log,
+        subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        ) as process,
+    ):
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.write(line)
+            shown = progress_line(line)
+            if shown is not None:
+                print(shown, flush=True)
+    return process.returncode
+
+
 def _build(clean: bool) -> Path:
     if clean:
         for child in BUILD.iterdir():
@@ -220,19 +279,23 @@ def _build(clean: bool) -> Path:
     _invalidate_if_code_changed(fingerprint)
     _npm_ci()
     command = [_jupyter_book(), "build", str(BOOK), "-W", "-n", "--keep-going"]
-    print("+", " ".join(command), flush=True)
+    print(
+        f"Building the book ({' '.join(['jupyter-book', *command[1:]])}); pages run only when "
+        f"their code changed. Full log: {LOG.relative_to(ROOT)}",
+        flush=True,
+    )
     # The pages' figures come from the kernel's inline backend: a backend chosen for the
     # calling process (tests set MPLBACKEND=Agg) would silently drop every figure.
     env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}
-    result = subprocess.run(command, cwd=ROOT, env=env, check=False)
-    if result.returncode != 0:
+    returncode = _run_logged(command, env)
+    if returncode != 0:
         # Sphinx keeps its environment after a failed build, and an incremental rebuild would
         # not repeat the warnings of unchanged pages: forget it, so that the next build reads
         # every page again (executed pages still come from the cache).
         shutil.rmtree(BUILD / ".doctrees", ignore_errors=True)
         raise BookBuildError(
-            f"the book build failed (exit status {result.returncode}): any warning or failing "
-            "cell is an error; see the messages above"
+            f"the book build failed (exit status {returncode}): any warning or failing "
+            f"cell is an error; see the messages above and the whole log in {LOG}"
         )
     try:
         verify_site(HTML)

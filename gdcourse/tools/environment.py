@@ -9,6 +9,7 @@ command inside it. Installing is skipped when neither ``pyproject.toml`` nor
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -19,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv"
 STAMP = VENV / ".gdcourse-installed"
 CHROMIUM = Path("/usr/bin/chromium")
+LAB_DEFAULTS = Path("etc") / "jupyter" / "labconfig" / "default_setting_overrides.json"
+"""JupyterLab's default settings in an environment (``jupyter_config_path()`` reads them)."""
 
 
 def _fingerprint() -> str:
@@ -36,6 +39,28 @@ def in_project_venv() -> bool:
     return Path(sys.prefix).resolve() == VENV.resolve()
 
 
+def ensure_lab_defaults(venv: Path = VENV) -> Path:
+    """Make the environment's JupyterLab open Markdown files as notebooks (jupytext).
+
+    The book's pages are MyST Markdown notebooks; JupyterLab opens a ``.md`` file in its text
+    editor unless the default viewer of the ``markdown`` file type is jupytext's notebook
+    (what ``jupytext-config set-default-viewer`` sets, but for every user of ``.venv`` rather
+    than in one home). Settings already there are kept. Returns the settings file.
+    """
+    path = venv / LAB_DEFAULTS
+    settings = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    viewers = settings.setdefault("@jupyterlab/docmanager-extension:plugin", {}).setdefault(
+        "defaultViewers", {}
+    )
+    wanted = {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}
+    if all(viewers.get(kind) == viewer for kind, viewer in wanted.items()):
+        return path
+    viewers.update(wanted)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def _run(command: list[str], **kwargs: object) -> None:
     print("+", " ".join(command), flush=True)
     subprocess.run(command, check=True, cwd=ROOT, **kwargs)  # type: ignore[call-overload]
@@ -47,10 +72,16 @@ def ensure_venv() -> None:
         raise SystemExit(f"gdcourse needs Python >= 3.11, this is {sys.version.split()[0]}")
     if not venv_python().exists():
         _run([sys.executable, "-m", "venv", str(VENV)])
+    ensure_lab_defaults()
     fingerprint = _fingerprint()
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return
     python = str(venv_python())
+    print(
+        "Installing the project environment in .venv (every package pinned by constraints.txt;"
+        " a few minutes the first time, quiet unless something fails)...",
+        flush=True,
+    )
     _run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
     _run(
         [python, "-m", "pip", "install", "--quiet", "-c", "constraints.txt", "-e", ".[dev]"],
