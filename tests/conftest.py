@@ -2,9 +2,11 @@
 
 - A headless matplotlib backend for every test.
 - ``python3 -m gdcourse test`` runs the suite on two pytest-xdist workers with
-  ``--dist loadfile``: a module's expensive fixtures (a graded class, a running
-  Jupyter server) are made once, in one worker. The modules that read the built book
-  use ``site_reader`` (tests/built_site.py), so no build runs while they read it.
+  ``--dist loadfile --no-loadscope-reorder``: a module's expensive fixtures (a graded
+  class, a running Jupyter server) are made once, in one worker, and the modules that
+  take longest (:data:`LONGEST_FIRST`) are handed out first, so that no worker is left
+  with a long module at the end while the other idles. The modules that read the built
+  book use ``site_reader`` (tests/built_site.py), so no build runs while they read it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,27 @@ from collections.abc import Iterator
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+LONGEST_FIRST = (
+    "test_unprivileged.py",
+    "test_assignments.py",
+    "test_grading.py",
+    "test_book_browser.py",
+    "test_scale.py",
+    "test_feedback.py",
+    "test_release.py",
+    "test_guide.py",
+    "test_sandbox.py",
+    "test_widgets_browser.py",
+    "test_feedback_browser.py",
+    "test_export.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest modules first (a stable sort: each module's tests stay in order)."""
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 @pytest.fixture

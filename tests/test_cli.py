@@ -140,7 +140,8 @@ def test_test_passes_every_argument_after_it_to_pytest_as_written():
 
 def test_test_runs_two_workers_unless_told_otherwise():
     command = cli.pytest_command(["-x"])
-    assert command[1:] == ["-m", "pytest", "-n", "2", "--dist", "loadfile", "-x"]
+    assert command[1:3] == ["-m", "pytest"]
+    assert command[3:] == ["-n", "2", "--dist", "loadfile", "--no-loadscope-reorder", "-x"]
     assert cli.pytest_command(["-n", "0", "-x"])[3:] == ["-n", "0", "-x"]
     assert cli.pytest_command(["--numprocesses=1"])[3:] == ["--numprocesses=1"]
 

@@ -147,7 +147,11 @@ def add(a, b):
     assert found["specs"] == [], "the judge's references must not be readable"
     assert found["proc"] == []
     assert found["net"] == 101  # ENETUNREACH: no network at all
-    assert not any(value == "written" for value in found.values())
+    # a checkout under /tmp lies in the student's private /tmp: a write there is private
+    private = str(ROOT).startswith(("/tmp/", "/var/tmp/", "/dev/shm/", "/run/"))
+    written = {path for path, value in found.items() if value == "written"}
+    assert written <= ({str(ROOT / "x")} if private else set()), written
+    assert not (ROOT / "x").exists(), "nothing written in the sandbox survives"
     assert set(found["root"]) <= {
         "bin",
         "dev",

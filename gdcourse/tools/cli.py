@@ -199,11 +199,11 @@ def parse(arguments: Sequence[str]) -> argparse.Namespace:
 
 def pytest_command(pytest_args: Sequence[str]) -> list[str]:
     """How ``gdcourse test`` runs pytest: on two xdist workers, one test module per worker
-    at a time (tests/conftest.py), unless the arguments choose the number of workers
-    (``-n 0`` runs in this process)."""
+    at a time, the longest first (tests/conftest.py), unless the arguments choose the
+    number of workers (``-n 0`` runs in this process)."""
     args = list(pytest_args)
     if not any(arg.startswith(("-n", "--numprocesses")) for arg in args):
-        args = ["-n", "2", "--dist", "loadfile", *args]
+        args = ["-n", "2", "--dist", "loadfile", "--no-loadscope-reorder", *args]
     return [sys.executable, "-m", "pytest", *args]
 
 

@@ -456,6 +456,62 @@ def _exit_reason(stopped: _Stopped) -> tuple[str, bool]:
 # ------------------------------------------------------------------------------- the helper
 
 
+PRIVATE_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run")
+
+
+def _mounts_beneath(folders: Sequence[str], mountinfo: str) -> list[str]:
+    r"""The outermost mount points strictly inside ``folders``, from ``/proc/self/mountinfo``
+    text: what the sandbox bound there (the package or Python of a course kept under
+    ``/tmp``), which a private folder mounted on top must not hide.
+
+    >>> info = "\n".join([
+    ...     "1 0 0:1 / / ro - tmpfs x ro",
+    ...     "2 1 0:2 / /tmp rw - tmpfs x rw",
+    ...     r"3 2 8:1 /c/pkg /tmp/c\040d/pkg ro - ext4 /dev/sda1 ro",
+    ...     r"4 3 0:3 / /tmp/c\040d/pkg/specs ro - tmpfs x ro",
+    ...     "5 1 0:4 / /run rw - tmpfs x rw",
+    ... ])
+    >>> _mounts_beneath(("/tmp", "/run"), info)
+    ['/tmp/c d/pkg']
+    """
+    points = []
+    for line in mountinfo.splitlines():
+        fields = line.split(" ")
+        if len(fields) > 4:
+            points.append(fields[4].encode().decode("unicode_escape").encode("latin-1").decode())
+    inside = sorted(
+        {p for p in points for f in folders if p.startswith(f.rstrip("/") + "/")}, key=len
+    )
+    outermost: list[str] = []
+    for point in inside:
+        if not any(point.startswith(kept.rstrip("/") + "/") for kept in outermost):
+            outermost.append(point)
+    return outermost
+
+
+def _private_folders(size: int) -> None:
+    """Mount a fresh, size-capped tmpfs on each of :data:`PRIVATE_FOLDERS`, then bind back
+    (read-only, as they were) the sandbox's own mounts that lay beneath them."""
+    with open("/proc/self/mountinfo", encoding="utf-8") as file:
+        beneath = _mounts_beneath(PRIVATE_FOLDERS, file.read())
+    handles = [(point, os.open(point, os.O_PATH | os.O_CLOEXEC)) for point in beneath]
+    private = linux.MS_NOSUID | linux.MS_NODEV
+    for path in PRIVATE_FOLDERS:
+        if os.path.isdir(path):
+            linux.mount("tmpfs", path, "tmpfs", private, f"size={size},mode=1777")
+    for point, handle in handles:
+        os.makedirs(point, exist_ok=True)
+        linux.mount(f"/proc/self/fd/{handle}", point, None, linux.MS_BIND | linux.MS_REC)
+        with contextlib.suppress(OSError):  # already read-only where the flag is locked
+            linux.mount(
+                None,
+                point,
+                None,
+                linux.MS_REMOUNT | linux.MS_BIND | linux.MS_RDONLY | private,
+            )
+        os.close(handle)
+
+
 def _vm_size() -> int:
     with open("/proc/self/status") as status:
         for line in status:
@@ -501,10 +557,7 @@ def _helper(
         linux.map_own_ids(uid, gid)
         linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
         private = linux.MS_NOSUID | linux.MS_NODEV
-        size = int(limits["tmp_bytes"])
-        for path in ("/tmp", "/var/tmp", "/dev/shm", "/run"):
-            if os.path.isdir(path):
-                linux.mount("tmpfs", path, "tmpfs", private, f"size={size},mode=1777")
+        _private_folders(int(limits["tmp_bytes"]))
         workdir = "/tmp/work"
         os.mkdir(workdir, 0o700)
         linux.mount(
