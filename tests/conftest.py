@@ -19,10 +19,10 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 LONGEST_FIRST = (
+    "test_book_browser.py",  # first: it builds the book (if needed) while the other worker tests
     "test_unprivileged.py",
     "test_assignments.py",
     "test_grading.py",
-    "test_book_browser.py",
     "test_scale.py",
     "test_feedback.py",
     "test_release.py",

@@ -144,7 +144,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         _environment.ensure_chromium()
         _environment.ensure_bubblewrap()
         _environment.ensure_postgresql()
-        importlib.import_module("gdcourse.tools.bookbuild").build_book(clean=False)
+        # the book is built (when anything changed) by the first test that reads it
+        # (tests/built_site.py), while the other worker runs tests that do not
         command = pytest_command(args.pytest_args)
         print("+", " ".join(command), flush=True)
         return subprocess.call(command, cwd=_environment.ROOT)
