@@ -169,3 +169,49 @@ def test_the_environments_jupyterlab_opens_book_pages_as_notebooks(tmp_path):
     assert any(
         "Jupytext Notebook" in p.read_text(errors="ignore") for p in extension.rglob("*.js")
     )
+
+
+PIP_OUTPUT = """\
+Collecting numpy>=1.26
+  Downloading numpy-2.3.0-cp311-manylinux.whl (16.9 MB)
+{collecting}
+  .../setuptools/command/editable_wheel.py:354: BuildBackendWarning: Editable installation.
+  !!
+          Please be careful with folders in your working directory with the same
+  !!
+Installing collected packages: numpy, torch, gdcourse
+Successfully installed gdcourse-0.1.0 numpy-2.3.0 torch-2.13.0
+"""
+
+
+@pytest.mark.parametrize("status", [0, 1])
+def test_the_install_shows_steps_and_keeps_pips_output_in_a_log(
+    tmp_path, monkeypatch, capsys, status
+):
+    """A first install prints a few progress lines, never a third-party warning (setuptools'
+    BuildBackendWarning goes to .venv/install.log); a failed one shows pip's last lines."""
+    from gdcourse.tools import environment as _environment
+
+    collecting = "\n".join(f"Collecting package{i}" for i in range(40))
+    output = tmp_path / "pip-output.txt"
+    output.write_text(PIP_OUTPUT.format(collecting=collecting))
+    fake_python = tmp_path / "python"
+    fake_python.write_text(f"#!/bin/sh\ncat {output}\nexit {status}\n")
+    fake_python.chmod(0o755)
+    monkeypatch.setattr(_environment, "ROOT", tmp_path)
+    monkeypatch.setattr(_environment, "INSTALL_LOG", tmp_path / ".venv" / "install.log")
+    if status:
+        with pytest.raises(SystemExit, match=r"all of it is in \.venv/install\.log"):
+            _environment._pip(str(fake_python), ["-e", ".[dev]"], "installing gdcourse[dev]")
+    else:
+        _environment._pip(str(fake_python), ["-e", ".[dev]"], "installing gdcourse[dev]")
+    shown = capsys.readouterr()
+    assert shown.out.splitlines() == [
+        "  installing gdcourse[dev]",
+        "  resolved 20 packages ...",
+        "  resolved 40 packages ...",
+        "  installing 3 packages ...",
+    ]
+    log = (tmp_path / ".venv" / "install.log").read_text()
+    assert "BuildBackendWarning" in log and "Successfully installed" in log
+    assert ("BuildBackendWarning" in shown.err) == bool(status)

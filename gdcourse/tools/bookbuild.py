@@ -30,6 +30,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from gdcourse.tools.environment import run_logged
+
 __all__ = [
     "BOOK",
     "HTML",
@@ -245,29 +247,6 @@ def progress_line(line: str) -> str | None:
     return None
 
 
-def _run_logged(command: list[str], env: dict[str, str]) -> int:
-    """Run ``command``, its whole output to :data:`LOG`, :func:`progress_line` to the terminal."""
-    with (
-        LOG.open("w", encoding="utf-8") as log,
-        subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-        ) as process,
-    ):
-        assert process.stdout is not None
-        for line in process.stdout:
-            log.write(line)
-            shown = progress_line(line)
-            if shown is not None:
-                print(shown, flush=True)
-    return process.returncode
-
-
 def _build(clean: bool) -> Path:
     if clean:
         for child in BUILD.iterdir():
@@ -287,7 +266,7 @@ def _build(clean: bool) -> Path:
     # The pages' figures come from the kernel's inline backend: a backend chosen for the
     # calling process (tests set MPLBACKEND=Agg) would silently drop every figure.
     env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}
-    returncode = _run_logged(command, env)
+    returncode = run_logged(command, LOG, progress_line, env)
     if returncode != 0:
         # Sphinx keeps its environment after a failed build, and an incremental rebuild would
         # not repeat the warnings of unchanged pages: forget it, so that the next build reads

@@ -11,14 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv"
 STAMP = VENV / ".gdcourse-installed"
+INSTALL_LOG = VENV / "install.log"
+"""pip's whole output of the last install; the terminal gets a line per step."""
 CHROMIUM = Path("/usr/bin/chromium")
 LAB_DEFAULTS = Path("etc") / "jupyter" / "labconfig" / "default_setting_overrides.json"
 """JupyterLab's default settings in an environment (``jupyter_config_path()`` reads them)."""
@@ -66,6 +70,87 @@ def _run(command: list[str], **kwargs: object) -> None:
     subprocess.run(command, check=True, cwd=ROOT, **kwargs)  # type: ignore[call-overload]
 
 
+def run_logged(
+    command: list[str],
+    log: Path,
+    shown: Callable[[str], str | None],
+    env: dict[str, str] | None = None,
+) -> int:
+    """Run ``command`` with its whole output in ``log``; the terminal gets what ``shown`` keeps.
+
+    Returns the exit status. The book build and the install both report this way: a line per
+    step on the terminal, every detail (warnings of third-party tools included) in the log.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        log.open("w", encoding="utf-8") as out,
+        subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        ) as process,
+    ):
+        assert process.stdout is not None
+        for line in process.stdout:
+            out.write(line)
+            out.flush()
+            line_shown = shown(line)
+            if line_shown is not None:
+                print(line_shown, flush=True)
+    return process.returncode
+
+
+_COLLECTING = re.compile(r"^Collecting (?P<name>[A-Za-z0-9._-]+)")
+_INSTALLING = re.compile(r"^Installing collected packages: (?P<names>.*)$")
+
+
+class InstallProgress:
+    """What the terminal shows of pip's output: a count every 20 packages, errors, the end.
+
+    >>> progress = InstallProgress()
+    >>> [progress(f"Collecting package{i}>=1.0") for i in range(1, 21)][-1]
+    '  resolved 20 packages ...'
+    >>> progress("  Downloading numpy-2.3.0.whl (16 MB)") is None
+    True
+    >>> progress("Installing collected packages: a, b, c")
+    '  installing 3 packages ...'
+    >>> progress("ERROR: No matching distribution found for torch==9")
+    'ERROR: No matching distribution found for torch==9'
+    """
+
+    def __init__(self) -> None:
+        self.collected = 0
+
+    def __call__(self, line: str) -> str | None:
+        text = line.rstrip()
+        if _COLLECTING.match(text):
+            self.collected += 1
+            if self.collected % 20 == 0:
+                return f"  resolved {self.collected} packages ..."
+            return None
+        if match := _INSTALLING.match(text):
+            return f"  installing {len(match['names'].split(','))} packages ..."
+        if text.startswith("ERROR"):
+            return text
+        return None
+
+
+def _pip(python: str, arguments: list[str], step: str) -> None:
+    command = [python, "-m", "pip", "install", "--progress-bar", "off", *arguments]
+    print(f"  {step}", flush=True)
+    if run_logged(command, INSTALL_LOG, InstallProgress()) != 0:
+        lines = INSTALL_LOG.read_text(encoding="utf-8", errors="replace").splitlines()
+        print("\n".join(lines[-30:]), file=sys.stderr)
+        raise SystemExit(
+            f"installing the project environment failed ({' '.join(command[1:])}): the last "
+            f"lines of pip's output are above, all of it is in {INSTALL_LOG.relative_to(ROOT)}"
+        )
+
+
 def ensure_venv() -> None:
     """Create or update ``.venv`` so that it matches ``pyproject.toml`` and ``constraints.txt``."""
     if sys.version_info < (3, 11):  # noqa: UP036 - runs under whatever python3 the machine has
@@ -78,15 +163,14 @@ def ensure_venv() -> None:
         return
     python = str(venv_python())
     print(
-        "Installing the project environment in .venv (every package pinned by constraints.txt;"
-        " a few minutes the first time, quiet unless something fails)...",
+        "Installing the project environment in .venv, every package pinned by constraints.txt "
+        f"(a few minutes the first time; pip's output goes to {INSTALL_LOG.relative_to(ROOT)})",
         flush=True,
     )
-    _run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-    _run(
-        [python, "-m", "pip", "install", "--quiet", "-c", "constraints.txt", "-e", ".[dev]"],
-    )
+    _pip(python, ["--upgrade", "pip"], "upgrading pip")
+    _pip(python, ["-c", "constraints.txt", "-e", ".[dev]"], "installing gdcourse[dev]")
     STAMP.write_text(fingerprint)
+    print("  done", flush=True)
 
 
 def _ensure_debian_package(package: str, present: bool, purpose: str) -> None:
