@@ -127,6 +127,22 @@ class Course:
     def config_file(self) -> Path:
         return self.root / CONFIG_FILE
 
+    def ensure_exchange(self) -> Path | None:
+        """Create the course's own exchange folder if it is the exchange and is missing.
+
+        Without it, JupyterLab's Assignment List says "Error fetching courses!" until the
+        first release creates it; with it (empty), the list says there is nothing to fetch
+        yet. The folder gets the mode nbgrader's release would give it (``rwxrwxrwx``), so
+        that the release does not warn about it. A shared exchange named outside the course
+        (a hub's) is the admin's to create: left alone. Returns the folder created, if any.
+        """
+        own = (self.root / EXCHANGE).resolve()
+        if self.exchange.resolve() != own or own.exists():
+            return None
+        own.mkdir()
+        own.chmod(0o777)
+        return own
+
     def master(self, assignment: str, notebook: str | None = None) -> Path:
         """``<source>/<assignment>/<notebook or assignment>.ipynb``."""
         return self.source / assignment / f"{notebook or assignment}.ipynb"

@@ -197,3 +197,36 @@ def test_a_hubs_exchange_wins_over_the_courses_own(tmp_path: Path, monkeypatch) 
     assert exchange_root(course) == str(course.resolve() / "exchange")
     (etc / "nbgrader_config.py").write_text('c.Exchange.root = "/srv/nbgrader/exchange"\n')
     assert exchange_root(course) == "/srv/nbgrader/exchange"
+
+
+def test_the_build_makes_the_assignment_list_work_before_any_release(tmp_path: Path) -> None:
+    """Before the first release, the Assignment List (nbgrader's ExchangeList, which its
+    server extension runs) failed with "Error fetching courses!": the exchange did not exist.
+    ``gdcourse build`` creates the course's own exchange (Course.ensure_exchange), with the
+    mode nbgrader's release gives it; the list is then empty, not an error."""
+    import stat
+
+    from nbgrader.auth import Authenticator
+    from nbgrader.exchange import ExchangeError
+    from nbgrader.exchange.default.list import ExchangeList
+
+    from gdcourse.course import Course
+
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    opened = Course.open(course)
+
+    def listed() -> list[object]:
+        config = opened.config()
+        lister = ExchangeList(
+            coursedir=opened.coursedir(), authenticator=Authenticator(config=config), config=config
+        )
+        return list(lister.start())
+
+    with pytest.raises(ExchangeError):
+        listed()
+    assert opened.ensure_exchange() == course / "exchange"
+    assert stat.S_IMODE((course / "exchange").stat().st_mode) == 0o777
+    assert opened.ensure_exchange() is None  # there already: nothing to do
+    assert listed() == []

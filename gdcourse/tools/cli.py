@@ -135,6 +135,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         book = importlib.import_module("gdcourse.tools.bookbuild")
         release = importlib.import_module("gdcourse.tools.release")
         release.release([], only_changed=True)
+        importlib.import_module("gdcourse.course").Course.open(_environment.ROOT).ensure_exchange()
         site = book.build_book(clean=False)
         print(f"\nThe book is built: {site / 'index.html'}")
         print(f"Open it in a browser, or serve it with: python3 -m http.server -d {site} 8000")
