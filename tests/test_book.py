@@ -6,10 +6,12 @@ changed: Sphinx is incremental and executed pages come from the jupyter-cache st
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import built_site
@@ -454,3 +456,51 @@ def test_assignments_page_explains_the_workflow(site):
     text = re.sub(r"<[^>]+>", "", _html(site, "assignments"))
     for step in ("JupyterLab", "Validate", "Submit", "nbgrader validate"):
         assert step in text
+
+
+def _downloads_module():
+    spec = importlib.util.spec_from_file_location("downloads", BOOK / "_ext" / "downloads.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["downloads"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_download_rewriter_knows_its_markup_and_refuses_the_rest():
+    import doctest
+
+    downloads = _downloads_module()
+    assert doctest.testmod(downloads, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+    with pytest.raises(downloads.UnreadableMarkup, match=r"the role \{numref\}"):
+        downloads.readable_markdown("See {numref}`fig-1`.", {})
+    with pytest.raises(downloads.UnreadableMarkup, match="no glued value named 'rate'"):
+        downloads.readable_markdown("{glue:text}`rate:.2f`", {})
+    with pytest.raises(downloads.UnreadableMarkup, match="is never closed"):
+        downloads.readable_markdown(":::{admonition} Exercise\nNo end.", {})
+
+
+@pytest.mark.parametrize("page", bookbuild.notebook_pages())
+def test_a_downloaded_page_reads_like_the_page(site, page):
+    """The page's notebook download (what JupyterLab shows of it) has the numbers the page
+    shows, in the same order, and no MyST role or directive left raw."""
+    notebook = json.loads((site / "_sources" / f"{page}.ipynb").read_text(encoding="utf-8"))
+    markdown = "\n".join(
+        "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        for cell in notebook["cells"]
+        if cell["cell_type"] == "markdown"
+    )
+    raw = re.findall(r"\{[a-z][\w:-]*\}`|^(?::{3,}|`{3,})\{", markdown, re.MULTILINE)
+    assert raw == [], f"{page}: MyST markup left raw in the download: {raw[:5]}"
+    shown = [
+        html.unescape(value)
+        for value in re.findall(r'<span class="pasted-text">([^<]*)</span>', _html(site, page))
+    ]
+    assert len(shown) == _source(page).count("{glue:text}`")
+    position = 0
+    for value in shown:
+        found = markdown.find(value, position)
+        assert found >= 0, f"{page}: {value!r} (as on the page) is not in the download in order"
+        position = found + len(value)
+    # a code cell ran there as on the site: its outputs came along
+    assert any(cell.get("outputs") for cell in notebook["cells"] if cell["cell_type"] == "code")

@@ -12,6 +12,8 @@
 * Puts the outputs back into the downloadable notebooks (``_sources/PAGE.ipynb``). MyST-NB
   1.4 writes the notebook it read, not the one it merged from the execution cache, so every
   page that came from the cache was offered for download without any output.
+* Makes the downloadable notebooks read like their page (``downloads.py``): the numbers the
+  prose glues in, references and admonitions in Markdown that JupyterLab renders.
 * Turns each line ``% download: NAME`` of the assignments page into a ``{download}`` link to
   the student notebook ``exercises/NAME/NAME.ipynb`` (which Sphinx then copies into the site),
   or into a note that it is not released yet while that file does not exist. The page is read
@@ -140,6 +142,15 @@ def _finish(app: Sphinx, exception: Exception | None) -> None:
     cache_path = getattr(app.config, "nb_execution_cache_path", "") or ""
     cache_dir = Path(cache_path) if cache_path else outdir.parent / ".jupyter_cache"
     restore_outputs(outdir / "_sources", cache_dir)
+    from downloads import UnreadableMarkup, rewrite_downloads  # book/_ext, on Sphinx's path
+
+    labels = app.env.get_domain("std").labels  # type: ignore[attr-defined]
+    titles = {label: title for label, (_, _, title) in labels.items() if title}
+    glue_folder = Path(app.env.mystnb_config.output_folder)  # type: ignore[attr-defined]
+    try:
+        rewrite_downloads(outdir / "_sources", glue_folder, titles)
+    except UnreadableMarkup as error:
+        raise ExtensionError(f"a downloadable notebook would show raw MyST: {error}") from None
 
 
 def _dedupe_scripts(
