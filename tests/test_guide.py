@@ -17,7 +17,6 @@ exported; and ``git status --porcelain`` is empty (every output is git-ignored).
 from __future__ import annotations
 
 import csv
-import re
 import shlex
 import shutil
 import sqlite3
@@ -26,25 +25,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.scratch_course import ROOT, blocks, scratch_course, section
 
-ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
 ATTACKS = ROOT / "tests" / "attacks"
 STUDENT = ROOT / "tests" / "support" / "assignment_list.py"
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 SYSTEM_EXCHANGE = Path("/usr/local/share/nbgrader/exchange")
-
-
-def section(title: str) -> str:
-    """README's ``## <title>`` section, up to the next ``## `` heading."""
-    text = README.read_text(encoding="utf-8")
-    start = text.index(f"\n## {title}\n")
-    end = text.find("\n## ", start + 1)
-    return text[start : end if end > 0 else None]
-
-
-def blocks(text: str, language: str) -> list[str]:
-    return [code for lang, code in FENCE.findall(text) if lang == language]
 
 
 def test_the_guide_shows_the_course_config_as_it_is() -> None:
@@ -53,29 +38,6 @@ def test_the_guide_shows_the_course_config_as_it_is() -> None:
     quoted = blocks(section("For instructors"), "python")[0]
     for line in quoted.splitlines():
         assert line in config, line
-
-
-def _scratch_course(folder: Path) -> Path:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")  # fmt: skip
-    course = folder / "course"
-    for name in filter(None, listed):
-        if name.startswith("gdcourse/") or not (ROOT / name).is_file():
-            continue
-        (course / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, course / name)
-    (course / "gdcourse").symlink_to(ROOT / "gdcourse")
-    (course / ".venv").symlink_to(ROOT / ".venv")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
-    subprocess.run([*git, "init", "-q"], cwd=course, check=True)
-    # .gitignore's ".venv/" matches a folder, not this link to one
-    with (course / ".git" / "info" / "exclude").open("a") as exclude:
-        exclude.write("/.venv\n")
-    subprocess.run([*git, "add", "-A"], cwd=course, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "course"], cwd=course, check=True)
-    return course
 
 
 def _student(*actions: str) -> str:
@@ -91,7 +53,7 @@ def _listing(folder: Path) -> list[str]:
 @pytest.mark.slow
 def test_the_instructor_guide_runs_as_written(tmp_path: Path) -> None:
     guide = section("For instructors")
-    course = _scratch_course(tmp_path)
+    course = scratch_course(tmp_path)
     home = tmp_path / "home"
     (home / "Downloads").mkdir(parents=True)
     shutil.copy(ATTACKS / "wrong_sign.ipynb", home / "Downloads" / "ps4_autograd.ipynb")
