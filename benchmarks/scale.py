@@ -116,20 +116,9 @@ def main() -> int:
             if mode == "local":
                 result = _run(course, args.workers, None)
             else:
-                from distributed import LocalCluster
+                from gdcourse.grading.runners.cluster import loopback_cluster
 
-                with LocalCluster(
-                    n_workers=args.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    # no dashboard; its metrics server on a free loopback port, not 8787 (which
-                    # another cluster may hold: the warning would fail the test)
-                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                    memory_limit=0,
-                    silence_logs=40,
-                ) as cluster:
+                with loopback_cluster(args.workers, silence_logs=40) as cluster:
                     result = _run(course, args.workers, cluster.scheduler_address)
             results[mode, n] = result
             scores = _scores(course)

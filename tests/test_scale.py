@@ -62,19 +62,9 @@ def server():
 
 @pytest.fixture(scope="module")
 def cluster():
-    from distributed import LocalCluster
+    from gdcourse.grading.runners.cluster import loopback_cluster
 
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        # no dashboard; its metrics server on a free loopback port, not 8787 (which
-        # another cluster may hold: the warning would fail the test)
-        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        memory_limit=0,
-    ) as cluster:
+    with loopback_cluster(2) as cluster:
         yield cluster
 
 

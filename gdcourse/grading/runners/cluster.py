@@ -49,6 +49,7 @@ __all__ = [
     "SchedulerUnreachable",
     "check_workers",
     "connect",
+    "loopback_cluster",
     "run_job",
 ]
 
@@ -60,6 +61,27 @@ T = TypeVar("T")
 # Dask is typed in part only: used through ``Any``, like nbgrader.
 distributed: Any = importlib.import_module("distributed")
 _WorkerPlugin: Any = importlib.import_module("distributed.diagnostics.plugin").WorkerPlugin
+
+
+def loopback_cluster(workers: int, **options: Any) -> Any:
+    """A Dask ``LocalCluster`` of ``workers`` processes (one thread each) on 127.0.0.1.
+
+    What the tests and ``benchmarks/scale.py`` grade on, standing in for a real cluster: no
+    dashboard (its metrics server on a free loopback port, not 8787, which another cluster
+    may hold), no memory limit (the sandboxes have their own). ``options`` go to
+    ``LocalCluster`` (e.g. ``silence_logs``). Use it as a context manager.
+    """
+    settings: dict[str, Any] = {
+        "n_workers": workers,
+        "threads_per_worker": 1,
+        "processes": True,
+        "host": "127.0.0.1",
+        "dashboard_address": None,
+        "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"},
+        "memory_limit": 0,
+    }
+    return distributed.LocalCluster(**{**settings, **options})
+
 
 CONNECT_SECONDS = 10.0
 """How long :func:`connect` tries to reach the scheduler."""
