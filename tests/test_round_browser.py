@@ -3,13 +3,14 @@
 On a scratch copy of the course (tests/support/scratch_course.py, made as for
 tests/test_guide.py), with the course's own exchange, using only commands README shows:
 
-1. The instructor releases ``ps4_autograd`` (``nbgrader release_assignment``).
-2. A student, in JupyterLab (started from the course folder, with a Jupyter data folder of
-   their own) in Debian's headless Chromium, opens *Nbgrader > Assignment List*, clicks
-   **Fetch**, opens the notebook from the list, pastes the master's solution into the
-   ``train_autograd`` cell, runs every cell from the *Run* menu and sees the visible check
-   pass, clicks the toolbar's **Validate** and reads that the notebook passes, then clicks
-   **Submit** in the list.
+1. A student, in JupyterLab (started from the course folder, with a Jupyter data folder of
+   their own) in Debian's headless Chromium, opens *Nbgrader > Assignment List* before
+   anything is released and reads "No courses found." (not "Error fetching courses!").
+2. The instructor releases ``ps4_autograd`` (``nbgrader release_assignment``); the student
+   refreshes the list, clicks **Fetch**, opens the notebook from the list, pastes the
+   master's solution into the ``train_autograd`` cell, runs every cell from the *Run* menu
+   and sees the visible check pass, clicks the toolbar's **Validate** and reads that the
+   notebook passes, then clicks **Submit** in the list.
 3. The instructor collects and grades (``nbgrader collect``, ``python3 -m gdcourse
    grade``), opens the student's feedback page (from ``file://``, offline) and the report
    (``reports/ps4_autograd/report.md`` in JupyterLab's Markdown preview): full marks on
@@ -35,6 +36,8 @@ from typing import Any
 import pytest
 from browser import block_external_requests, jupyter_server, launch_chromium
 from support.scratch_course import ROOT, blocks, scratch_course, section
+
+from gdcourse.course import Course
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -152,9 +155,24 @@ def _cell(page: Any, panel_id: str, cell_id: str) -> Any:
     return page.locator(f'[id="{panel_id}"] .jp-Notebook .jp-Cell').nth(index)
 
 
-def _student_fetches_and_opens(page: Any) -> str:
-    """Assignment List: Fetch, then open the notebook from the list. Returns the panel's id."""
+COURSES_SHOWN = """() => {
+    const shown = document.querySelector('#course_list_default');
+    return shown && ['No courses found.', 'Error fetching courses!', 'gdcourse']
+        .includes(shown.innerText.trim()); }"""
+
+
+def _student_opens_the_assignment_list(page: Any) -> str:
+    """Nbgrader > Assignment List; what its course menu says once the list has loaded."""
     _menu(page, "Nbgrader", "Assignment List")
+    page.wait_for_function(COURSES_SHOWN, timeout=60_000)
+    return str(page.locator("#course_list_default").inner_text()).strip()
+
+
+def _student_fetches_and_opens(page: Any) -> str:
+    """Assignment List: refresh, Fetch, then open the notebook from the list. Returns the
+    panel's id."""
+    page.locator("#refresh_assignments_list").click()
+    page.wait_for_function(COURSES_SHOWN, timeout=60_000)
     released = page.locator("#released_assignments_list > .list_item", has_text=ASSIGNMENT)
     released.get_by_role("button", name="Fetch").click(timeout=60_000)
     fetched = page.locator("#fetched_assignments_list > .list_item", has_text=ASSIGNMENT)
@@ -262,8 +280,9 @@ def test_a_round_in_jupyterlab(
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
     me = pwd.getpwuid(os.geteuid()).pw_name  # whom nbgrader submit records
     instructor = Instructor(course, home)
-    instructor.run(f"nbgrader release_assignment {ASSIGNMENT}", timeout=120)
-    assert (course / "exchange" / "gdcourse" / "outbound" / ASSIGNMENT).is_dir()
+    # README's step 0, `python3 -m gdcourse build`, creates the course's exchange (the rest
+    # of the build, the book and the release in exercises/, has no part in this round)
+    Course.open(course).ensure_exchange()
 
     monkeypatch.chdir(course)  # README: students start JupyterLab from the course folder
     with jupyter_server(course) as server:
@@ -278,6 +297,10 @@ def test_a_round_in_jupyterlab(
             page.wait_for_function("() => Boolean(window.jupyterapp)", timeout=60_000)
             page.evaluate("() => window.jupyterapp.restored.then(() => true)")
 
+            # before the first release: an empty list, not "Error fetching courses!"
+            assert _student_opens_the_assignment_list(page) == "No courses found."
+            instructor.run(f"nbgrader release_assignment {ASSIGNMENT}", timeout=120)
+            assert (course / "exchange" / "gdcourse" / "outbound" / ASSIGNMENT).is_dir()
             panel_id = _student_fetches_and_opens(page)
             cells = _student_solves_and_runs(page, panel_id)
             failed = [c for c in cells if any(o["output_type"] == "error" for o in c["outputs"])]
