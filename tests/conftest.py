@@ -40,6 +40,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    """With ``GDCOURSE_TIMELINE=FILE``, append when each test ran and on which worker (beside
+    ``vmstat``'s record of the machine, it shows where the suite waits instead of working)."""
+    path = os.environ.get("GDCOURSE_TIMELINE")
+    if not path:
+        return (yield)
+    import json
+    import time
+
+    start = time.time()
+    try:
+        return (yield)
+    finally:
+        record = {
+            "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+            "test": item.nodeid,
+            "start": start,
+            "seconds": time.time() - start,
+        }
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+
+
 @pytest.fixture
 def site_reader() -> Iterator[None]:
     """The test reads the built book: no worker rebuilds it meanwhile."""
