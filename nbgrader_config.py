@@ -34,6 +34,12 @@ c.Exchange.root = exchange_root(c.CourseDirectory.root)
 # `python3 -m gdcourse start` puts copies too; submit and fetch_feedback use the same folder.
 c.Exchange.assignment_dir = str(Path(c.CourseDirectory.root) / "work")
 
+# ---------------------------------------------------------------- validate (students)
+# `nbgrader validate` and JupyterLab's Validate button run the notebook in a kernel on
+# loopback TCP, as every Jupyter kernel does; ipykernel 7 then logs "Kernel is running over
+# TCP without encryption" into the student's output. That kernel logs errors only.
+c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
+
 # ---------------------------------------------------------------- grading (secure autograder)
 # Student code runs in a sandbox; the grader judges plain data against the master's reference
 # (gdcourse.grading.autograde). No test-cell code runs; a broken or hostile submission is graded

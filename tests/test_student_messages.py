@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import warnings
@@ -87,8 +88,11 @@ def test_in_a_kernel_the_check_message_comes_first_with_no_frames(tmp_path: Path
 
 @pytest.mark.slow
 def test_nbgrader_validate_prints_the_message_whole(tmp_path: Path) -> None:
+    """Run as README tells students, in the course folder (its nbgrader_config.py), it shows
+    each failed check's message whole, and no warning."""
     notebook = tmp_path / "ps7_adaptive.ipynb"
     notebook.write_bytes(WRONG.read_bytes())
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
     env = {**os.environ, "PATH": f"{NBGRADER.parent}{os.pathsep}{os.environ['PATH']}"}
     env["PYTHONWARNINGS"] = "ignore"
     done = subprocess.run(
@@ -97,6 +101,8 @@ def test_nbgrader_validate_prints_the_message_whole(tmp_path: Path) -> None:
     )  # fmt: skip
     out = done.stdout
     assert "VALIDATION FAILED" in out, out + done.stderr
+    warned = [line for line in (out + done.stderr).splitlines() if "WARNING" in line]
+    assert warned == [], warned  # e.g. ipykernel's "Kernel is running over TCP ..."
     # nbgrader shows each failing cell's source (its long lines cut), then "The error was:"
     errors = [part.split("=" * 20)[0] for part in out.split("The error was:")[1:]]
     assert errors, out
