@@ -76,7 +76,7 @@ def _directives(lines: list[str], inline: Callable[[str], str]) -> list[str]:
     while index < len(lines):
         opening = OPENING.match(lines[index])
         if opening is None:
-            out.append(inline(lines[index]))
+            out.append(lines[index])
             index += 1
             continue
         fence, name = opening["fence"], opening["name"]
@@ -110,9 +110,9 @@ def readable_markdown(
     >>> glue = {"rate": {"data": {"text/plain": "0.123456"}}, "n": {"data": {"text/plain": "15"}}}
     >>> readable_markdown("A rate of {glue:text}`rate:.2f` over {glue}`n` steps.", glue)
     'A rate of 0.12 over 15 steps.'
-    >>> readable_markdown("See {ref}`the primer <primer>` and {ref}`adaptive`.", {},
+    >>> readable_markdown("See {ref}`the\\nprimer <primer>` and {ref}`adaptive`.", {},
     ...                   {"adaptive": "Adaptive methods"})
-    'See the primer and Adaptive methods.'
+    'See the\\nprimer and Adaptive methods.'
     >>> print(readable_markdown(":::{admonition} Exercise 1\\nHow many steps?\\n:::", {}))
     > **Exercise 1**
     >
@@ -126,10 +126,11 @@ def readable_markdown(
     </details>
     """
 
-    def inline(line: str) -> str:
-        return ROLE.sub(lambda match: _role(match, glue, titles or {}), line)
+    def inline(text: str) -> str:
+        return ROLE.sub(lambda match: _role(match, glue, titles or {}), text)
 
-    return "\n".join(_directives(source.split("\n"), inline))
+    # roles last, over the whole text: one may run over a line break
+    return inline("\n".join(_directives(source.split("\n"), inline)))
 
 
 def readable_notebook(
