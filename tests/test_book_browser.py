@@ -113,6 +113,36 @@ class Visit:
     blocked: list[str] = field(default_factory=list)
 
 
+def _open(context: Any, url: str) -> Visit:
+    """Open ``url`` in a new page of ``context``, recording what goes wrong from then on, and
+    return once the network is idle and MathJax has typeset the page."""
+    page = context.new_page()
+    result = Visit(page, blocked=browser_helpers.block_external_requests(context))
+    page.on(
+        "console",
+        lambda m: result.console_errors.append(m.text) if m.type == "error" else None,
+    )
+    page.on("pageerror", lambda error: result.page_errors.append(str(error)))
+    page.on(
+        "requestfailed",
+        lambda request: result.failed_requests.append(f"{request.url} {request.failure}"),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            result.failed_requests.append(f"{response.url} {response.status}")
+            if response.status >= 400
+            else None
+        ),
+    )
+    page.goto(url, wait_until="networkidle")
+    # MathJax typesets asynchronously: wait until it says it is done.
+    page.evaluate(
+        "() => window.MathJax && window.MathJax.startup ? window.MathJax.startup.promise : null"
+    )
+    return result
+
+
 @pytest.fixture
 def visit(browser: Any, base_url: str) -> Iterator[Any]:
     contexts: list[Any] = []
@@ -120,32 +150,7 @@ def visit(browser: Any, base_url: str) -> Iterator[Any]:
     def _visit(path: str) -> Visit:
         context = browser.new_context()
         contexts.append(context)
-        page = context.new_page()
-        result = Visit(page, blocked=browser_helpers.block_external_requests(context))
-        page.on(
-            "console",
-            lambda m: result.console_errors.append(m.text) if m.type == "error" else None,
-        )
-        page.on("pageerror", lambda error: result.page_errors.append(str(error)))
-        page.on(
-            "requestfailed",
-            lambda request: result.failed_requests.append(f"{request.url} {request.failure}"),
-        )
-        page.on(
-            "response",
-            lambda response: (
-                result.failed_requests.append(f"{response.url} {response.status}")
-                if response.status >= 400
-                else None
-            ),
-        )
-        page.goto(f"{base_url}/{path}", wait_until="networkidle")
-        # MathJax typesets asynchronously: wait until it says it is done.
-        page.evaluate(
-            "() => window.MathJax && window.MathJax.startup"
-            " ? window.MathJax.startup.promise : null"
-        )
-        return result
+        return _open(context, f"{base_url}/{path}")
 
     yield _visit
     for context in contexts:
@@ -157,52 +162,106 @@ def _expected_figures(page: str) -> int:
     return len(re.findall(r"^mystnb:\n  figure:", source.read_text(encoding="utf-8"), re.M))
 
 
+#: What one visit of a page records for the tests below: its maths, its figures (each image
+#: scrolled into view first, so that it loads), axe-core's WCAG 2.1 AA results and its links.
+SURVEY = """async (tags) => {
+    const main = document.querySelector('main');
+    const maths = {
+        formulas: main.querySelectorAll('.math').length,
+        typeset: main.querySelectorAll('.math mjx-container').length,
+        errors: main.querySelectorAll('mjx-merror').length,
+        containers: main.querySelectorAll('mjx-container').length,
+        readable: main.querySelectorAll('mjx-container > mjx-assistive-mml > math').length,
+    };
+    const images = [];
+    for (const img of document.querySelectorAll('article img')) {
+        img.scrollIntoView();
+        if (!img.complete) {
+            await new Promise((done) => { img.onload = done; img.onerror = done; });
+        }
+        images.push({alt: img.getAttribute('alt') || '',
+                     loaded: img.complete && img.naturalWidth > 0});
+    }
+    const axeResults = await axe.run(document,
+        {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+    return {
+        title: document.title,
+        maths,
+        figures: main.querySelectorAll('figure').length,
+        images,
+        axeEngine: axeResults.testEngine.name,
+        violations: axeResults.violations.map((v) => ({
+            id: v.id, impact: v.impact, help: v.help,
+            targets: v.nodes.slice(0, 5).map((node) => String(node.target)) })),
+        links: [...document.querySelectorAll('a[href]')].map((a) => a.href),
+    };
+}"""
+
+
+@dataclass
+class Survey:
+    """One page, loaded once, as every test of it sees it: what went wrong while loading and
+    using it, and what :data:`SURVEY` recorded."""
+
+    seen: Visit
+    found: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def survey(browser: Any, base_url: str) -> Iterator[Any]:
+    """``survey(page)``: each page visited once for the module's per-page tests (visiting it
+    once per test took twice as long)."""
+    surveys: dict[str, Survey] = {}
+    contexts: list[Any] = []
+
+    def _survey(page: str) -> Survey:
+        if page not in surveys:
+            context = browser.new_context()
+            contexts.append(context)
+            seen = _open(context, f"{base_url}/{page}.html")
+            assert AXE.is_file(), f"{AXE} is missing: gdcourse book installs it with npm ci"
+            seen.page.add_script_tag(path=str(AXE))
+            surveys[page] = Survey(seen, seen.page.evaluate(SURVEY, WCAG_21_AA))
+        return surveys[page]
+
+    yield _survey
+    for context in contexts:
+        context.close()
+
+
 @pytest.mark.parametrize("page", PAGES)
-def test_page_works_offline_without_errors(visit, page):
-    seen = visit(f"{page}.html")
+def test_page_works_offline_without_errors(survey, page):
+    seen = survey(page).seen
     assert seen.blocked == [], "the page asked for something from another host"
     assert seen.failed_requests == []
     assert seen.page_errors == []
     assert seen.console_errors == []
-    assert seen.page.title()
+    assert survey(page).found["title"]
 
 
 @pytest.mark.parametrize("page", MATH_PAGES)
-def test_maths_is_typeset_by_mathjax(visit, page):
-    seen = visit(f"{page}.html")
-    n_math = seen.page.locator("main .math").count()
-    assert n_math > 0
-    typeset = seen.page.locator("main .math mjx-container").count()
-    assert typeset >= n_math, f"{n_math - typeset} of {n_math} formulas were not typeset"
-    assert seen.page.locator("main mjx-merror").count() == 0, "MathJax reported a TeX error"
+def test_maths_is_typeset_by_mathjax(survey, page):
+    maths = survey(page).found["maths"]
+    assert maths["formulas"] > 0
+    typeset, formulas = maths["typeset"], maths["formulas"]
+    assert typeset >= formulas, f"{formulas - typeset} of {formulas} formulas were not typeset"
+    assert maths["errors"] == 0, "MathJax reported a TeX error"
     # what a screen reader reads: MathJax's assistive MathML next to every formula
-    containers = seen.page.locator("main mjx-container")
-    readable = seen.page.locator("main mjx-container > mjx-assistive-mml > math")
-    assert readable.count() == containers.count() > 0
+    assert maths["readable"] == maths["containers"] > 0
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_page_meets_wcag_21_aa(visit, page):
+def test_page_meets_wcag_21_aa(survey, page):
     """axe-core finds no WCAG 2.1 A or AA violation of serious or critical impact."""
-    assert AXE.is_file(), f"{AXE} is missing: gdcourse book installs it with npm ci"
-    seen = visit(f"{page}.html")
-    seen.page.add_script_tag(path=str(AXE))
-    results = seen.page.evaluate(
-        """(tags) => axe.run(
-            document,
-            {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]},
-        )""",
-        WCAG_21_AA,
-    )
-    assert results["testEngine"]["name"] == "axe-core"
+    found = survey(page).found
+    assert found["axeEngine"] == "axe-core"
     failures = [
         f"{violation['id']} ({violation['impact']}): {violation['help']}; "
-        + ", ".join(str(node["target"]) for node in violation["nodes"][:5])
-        for violation in results["violations"]
+        + ", ".join(violation["targets"])
+        for violation in found["violations"]
         if violation["impact"] in ("serious", "critical")
     ]
     assert failures == [], "\n".join(failures)
-    assert seen.blocked == [], "the page asked for something from another host"
 
 
 def test_axe_reports_what_it_should(visit):
@@ -222,19 +281,14 @@ def test_axe_reports_what_it_should(visit):
 
 
 @pytest.mark.parametrize("page", bookbuild.notebook_pages())
-def test_every_figure_is_present_with_alt_text(visit, page):
-    seen = visit(f"{page}.html")
-    figures = seen.page.locator("main figure")
-    assert figures.count() == _expected_figures(page)
-    images = seen.page.locator("article img")
-    assert images.count() >= figures.count()
-    for index in range(images.count()):
-        image = images.nth(index)
-        image.scroll_into_view_if_needed()
-        alt = image.get_attribute("alt") or ""
+def test_every_figure_is_present_with_alt_text(survey, page):
+    found = survey(page).found
+    assert found["figures"] == _expected_figures(page)
+    assert len(found["images"]) >= found["figures"]
+    for index, image in enumerate(found["images"]):
+        alt = image["alt"]
         assert len(alt.strip()) > 20, f"image {index} has no useful alt text: {alt!r}"
-        loaded = image.evaluate("img => img.complete && img.naturalWidth > 0")
-        assert loaded, f"image {index} ({alt[:40]}...) did not load"
+        assert image["loaded"], f"image {index} ({alt[:40]}...) did not load"
 
 
 @pytest.mark.parametrize("page, n_demos", sorted(WIDGET_PAGES.items()))
@@ -369,12 +423,10 @@ def test_demo_controls_are_named_and_reached_by_keyboard(offline_tab, site, page
     assert offline_tab.page_errors == [] and offline_tab.console_errors == []
 
 
-def test_no_broken_internal_links(visit, base_url):
+def test_no_broken_internal_links(survey, base_url):
     links: set[str] = set()
     for page in PAGES:
-        seen = visit(f"{page}.html")
-        hrefs = seen.page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
-        links.update(h for h in hrefs if h.startswith(base_url))
+        links.update(h for h in survey(page).found["links"] if h.startswith(base_url))
     assert len(links) > 50
     bodies: dict[str, str] = {}
     broken = []
