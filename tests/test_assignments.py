@@ -23,7 +23,7 @@ import nbformat
 import pytest
 
 from gdcourse.grading.checks import get_spec, parse_check_call
-from gdcourse.tools.release import generate
+from gdcourse.tools.release import generate_many
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -201,10 +201,18 @@ def test_exercise_has_no_solution_code_and_no_hidden_tests(assignment: str) -> N
             assert not cell.outputs
 
 
+@pytest.fixture(scope="module")
+def fresh_generation(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every assignment generated again from its master, in one nbgrader run."""
+    return generate_many(ASSIGNMENTS, tmp_path_factory.mktemp("fresh"))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_exercise_equals_a_fresh_generation(assignment: str, tmp_path: Path) -> None:
-    fresh = generate(assignment, tmp_path)
+def test_exercise_equals_a_fresh_generation(
+    assignment: str, fresh_generation: dict[str, Path]
+) -> None:
+    fresh = fresh_generation[assignment]
     committed = ROOT / "exercises" / assignment
     fresh_files = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
     committed_files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())

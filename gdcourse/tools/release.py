@@ -7,8 +7,8 @@ last time (a student who filled in the notebook in place, say), it is left as
 it is, the new release goes to ``.gdcourse-cache/release/<assignment>/`` and
 the command says so; ``force=True`` (``gdcourse release --force``) replaces it.
 
-``release(names)`` runs ``nbgrader generate_assignment`` for each assignment in a
-temporary copy of the course directory that holds only the master's folder and a
+``release(names)`` runs ``nbgrader generate_assignment`` once for the assignments due, in a
+temporary copy of the course directory that holds only their masters and a
 throw-away gradebook, then replaces ``exercises/<assignment>/`` with what it
 produced. So releasing never touches the instructor's gradebook, ``submitted/``,
 ``autograded/`` or ``feedback/``, and the result depends on the master alone:
@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["EditedRelease", "assignments", "generate", "release", "start"]
+__all__ = ["EditedRelease", "assignments", "generate", "generate_many", "release", "start"]
 
 SOURCE = "solutions"
 RELEASE = "exercises"
@@ -72,30 +72,46 @@ def assignments(root: str | os.PathLike[str] | None = None) -> list[str]:
 def generate(name: str, destination: Path, root: str | os.PathLike[str] | None = None) -> Path:
     """Generate the student version of ``name`` into ``destination/<name>/``; return that folder.
 
-    Runs nbgrader in a temporary course directory with its own gradebook, so
-    nothing of the real course directory but the master is read, and nothing
-    of it is written.
+    :func:`generate_many` for one assignment.
+    """
+    return generate_many([name], destination, root)[name]
+
+
+def generate_many(
+    names: Sequence[str], destination: Path, root: str | os.PathLike[str] | None = None
+) -> dict[str, Path]:
+    """Generate the student version of each of ``names`` into ``destination/<name>/``.
+
+    One ``nbgrader generate_assignment`` run (its assignment id a glob, ``*``) in a temporary
+    course directory holding only these masters and a throw-away gradebook, so nothing of the
+    real course directory but the masters is read, and nothing of it is written. Returns the
+    folder of each name.
     """
     course = _root(root)
-    master_folder = course / SOURCE / name
-    if not (master_folder / f"{name}.ipynb").is_file():
+    known = assignments(course)
+    unknown = [name for name in names if name not in known]
+    if unknown:
         raise ValueError(
-            f"unknown assignment {name!r}: no master {SOURCE}/{name}/{name}.ipynb; "
-            f"known: {', '.join(assignments(course)) or 'none'}"
+            f"unknown assignment {unknown[0]!r}: no master {SOURCE}/{unknown[0]}/"
+            f"{unknown[0]}.ipynb; known: {', '.join(known) or 'none'}"
         )
+    names = list(dict.fromkeys(names))
+    if not names:
+        return {}
     with tempfile.TemporaryDirectory(prefix="gdcourse-release-") as scratch:
         work = Path(scratch)
-        shutil.copytree(
-            master_folder,
-            work / SOURCE / name,
-            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc"),
-        )
+        for name in names:
+            shutil.copytree(
+                course / SOURCE / name,
+                work / SOURCE / name,
+                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc"),
+            )
         command = [
             sys.executable,
             "-m",
             "nbgrader",
             "generate_assignment",
-            name,
+            "*",  # every master copied above
             "--force",
             "--log-level=WARN",
             f"--CourseDirectory.root={work}",
@@ -115,22 +131,26 @@ def generate(name: str, destination: Path, root: str | os.PathLike[str] | None =
         result = subprocess.run(
             command, cwd=work, capture_output=True, text=True, env=env, check=False
         )
-        produced = work / RELEASE / name
-        if result.returncode != 0 or not produced.is_dir():
+        missing = [name for name in names if not (work / RELEASE / name).is_dir()]
+        if result.returncode != 0 or missing:
             raise RuntimeError(
-                f"nbgrader generate_assignment {name} failed (exit {result.returncode}):\n"
+                f"nbgrader generate_assignment {', '.join(names)} failed (exit "
+                f"{result.returncode}; not generated: {', '.join(missing) or 'none'}):\n"
                 f"{result.stdout}{result.stderr}"
             )
-        target = destination / name
-        staging = destination / f".{name}.new"
-        if staging.exists():
-            shutil.rmtree(staging)
         destination.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(produced, staging)
-    if target.exists():
-        shutil.rmtree(target)
-    staging.rename(target)
-    return target
+        folders = {}
+        for name in names:
+            staging = destination / f".{name}.new"
+            if staging.exists():
+                shutil.rmtree(staging)
+            shutil.copytree(work / RELEASE / name, staging)
+            target = destination / name
+            if target.exists():
+                shutil.rmtree(target)
+            staging.rename(target)
+            folders[name] = target
+    return folders
 
 
 def release(
@@ -166,33 +186,45 @@ def release(
         stamps = json.loads(stamps_file.read_text()) if stamps_file.exists() else {}
     except ValueError:
         stamps = {}
-    written = []
-    for name in dict.fromkeys(wanted):
-        current = course / RELEASE / name
-        key = [_digest(course / SOURCE / name), _digest(current)]
+    keys = {
+        name: [_digest(course / SOURCE / name), _digest(course / RELEASE / name)]
+        for name in dict.fromkeys(wanted)
+    }
+    for name, key in keys.items():
         if only_changed and stamps.get(name) == key:
             print(f"{RELEASE}/{name} is up to date")
-            continue
-        previous = stamps.get(name, [None, None])[1]
-        someone_wrote = any(p.is_file() for p in current.rglob("*")) if current.is_dir() else False
-        if someone_wrote and not force and previous is not None and key[1] != previous:
-            folder = generate(name, course / ASIDE, course)
-            print(_kept_message(course, name, folder))
-            continue
-        if someone_wrote and not force and previous is None:
-            # never generated here: keep the folder unless it is what would be generated
-            fresh = generate(name, course / ASIDE, course)
-            if _digest(fresh) != key[1]:
-                print(_kept_message(course, name, fresh))
+    due = [name for name, key in keys.items() if not (only_changed and stamps.get(name) == key)]
+    written = []
+    (course / STAMPS).parent.mkdir(exist_ok=True)  # git-ignored; on the course's file system
+    with tempfile.TemporaryDirectory(prefix="fresh-", dir=course / STAMPS.parent) as fresh_folder:
+        fresh = generate_many(due, Path(fresh_folder), course)  # one nbgrader run for all
+        for name in due:
+            current, key = course / RELEASE / name, keys[name]
+            previous = stamps.get(name, [None, None])[1]
+            someone_wrote = current.is_dir() and any(p.is_file() for p in current.rglob("*"))
+            # edited since generated here, or never generated here and not what is generated
+            # now: a person wrote it, keep it and put the release aside
+            edited = previous is not None and key[1] != previous
+            foreign = previous is None and _digest(fresh[name]) != key[1]
+            if someone_wrote and not force and (edited or foreign):
+                aside = _replace(fresh[name], course / ASIDE / name)
+                print(_kept_message(course, name, aside))
                 continue
-            shutil.rmtree(fresh)
-        folder = generate(name, course / RELEASE, course)
-        print(f"released {folder.relative_to(course)}")
-        stamps[name] = [key[0], _digest(folder)]
-        written.append(folder)
-    stamps_file.parent.mkdir(exist_ok=True)
+            folder = _replace(fresh[name], current)
+            print(f"released {folder.relative_to(course)}")
+            stamps[name] = [key[0], _digest(folder)]
+            written.append(folder)
     stamps_file.write_text(json.dumps(stamps, indent=1) + "\n")
     return written
+
+
+def _replace(source: Path, target: Path) -> Path:
+    """Move the folder ``source`` to ``target``, replacing what is there; return ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.move(source, target)
+    return target
 
 
 def _kept_message(course: Path, name: str, aside: Path) -> str:
