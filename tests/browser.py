@@ -57,6 +57,19 @@ def launch_chromium(playwright: Any) -> Any:
     )
 
 
+@contextlib.contextmanager
+def running_chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless (:func:`launch_chromium`), for the ``with`` block."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def is_local_url(url: str) -> bool:
     """True for URLs that never leave the machine: loopback, ``file:``, ``data:``, ``blob:``..."""
     parts = urlsplit(url)

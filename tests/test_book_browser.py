@@ -29,7 +29,6 @@ import browser as browser_helpers  # tests/browser.py: Debian's Chromium, offlin
 import built_site
 import pytest
 import widget_sweep  # tests/widget_sweep.py: drive a demo, replay it in Python
-from playwright import sync_api
 
 from gdcourse import widgets
 from gdcourse.tools import bookbuild
@@ -94,12 +93,8 @@ def base_url(site: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = browser_helpers.launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with browser_helpers.running_chromium() as chromium:
+        yield chromium
 
 
 @dataclass

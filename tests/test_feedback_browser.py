@@ -70,12 +70,8 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = browser_helpers.launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with browser_helpers.running_chromium() as browser:
+        yield browser
 
 
 @dataclass

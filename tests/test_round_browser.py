@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import block_external_requests, jupyter_server, launch_chromium
+from browser import block_external_requests, jupyter_server, running_chromium
 from support.scratch_course import ROOT, blocks, scratch_course, section
 
 from gdcourse.course import Course
@@ -133,14 +133,8 @@ def course(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with running_chromium() as browser:
+        yield browser
 
 
 def _menu(page: Any, menu: str, item: str) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import block_external_requests, jupyter_server, launch_chromium
+from browser import block_external_requests, jupyter_server, running_chromium
 from PIL import Image, ImageChops
 
 pytestmark = pytest.mark.browser
@@ -64,14 +64,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with running_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
