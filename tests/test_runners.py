@@ -82,3 +82,39 @@ def test_the_fingerprint_changes_with_what_runs_in_the_sandbox(tmp_path, monkeyp
     before = runners.fingerprint()
     (package / "grading" / "probes" / "a.py").write_text("x = 2\n")
     assert runners.fingerprint() != before
+
+
+@pytest.mark.slow
+def test_a_cluster_left_without_workers_stops_the_run_and_says_how_to_resume():
+    """Submissions in flight and no worker to run them (all died, none started): the run stops
+    after ``no_worker_seconds`` with a message, instead of waiting for ever."""
+    from distributed import Client
+
+    from gdcourse.grading.runners import RunAborted
+    from gdcourse.grading.runners.cluster import DaskRunner, loopback_cluster
+    from gdcourse.grading.sandbox import Job, Limits, TestRequest
+
+    job = Job(
+        "sandbox_probes",
+        ["def add(a, b):\n    return a + b\n"],
+        [TestRequest("t", "add", [{"a": 1, "b": 2}])],
+        Limits(wall_seconds=5.0),
+    )
+    with loopback_cluster(0) as cluster, Client(cluster) as client:
+        runner: DaskRunner[str] = DaskRunner(
+            client, course_root=None, isolation=False, no_worker_seconds=1.0, poll_seconds=0.2
+        )
+        assert runner.description.startswith("0 Dask workers (0 threads)")
+        try:
+            runner.submit("ada", job)
+            started = time.monotonic()
+            with pytest.raises(RunAborted) as stopped:
+                runner.wait()
+            took = time.monotonic() - started
+        finally:
+            runner.close()
+    assert 1.0 < took < 10, took
+    assert str(stopped.value) == (
+        "the Dask cluster has had no worker for 1 s, with 1 submission in flight: start "
+        "workers, then run the same command again to grade what is missing"
+    )

@@ -35,6 +35,7 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from gdcourse.grading.report import plural
 from gdcourse.grading.runners import (
     RunAborted,
     SandboxCheck,
@@ -344,15 +345,19 @@ class DaskRunner(Generic[T]):
         isolation: bool,
         window: int | None = None,
         no_worker_seconds: float = NO_WORKER_SECONDS,
+        poll_seconds: float = 10.0,
     ) -> None:
         self.client = client
         self.course_root = course_root
         self.isolation = isolation
         self.no_worker_seconds = no_worker_seconds
+        self.poll_seconds = poll_seconds
+        """How often :meth:`wait` looks at the workers while no result comes."""
         threads = sum(client.nthreads().values())
         self.window = window or max(4, 2 * threads)
         self.description = (
-            f"{len(client.nthreads())} Dask workers ({threads} threads) of the scheduler at "
+            f"{plural(len(client.nthreads()), 'Dask worker')} ({plural(threads, 'thread')}) of "
+            "the scheduler at "
             f"{client.scheduler.address}"
         )
         self._futures: dict[Any, T] = {}
@@ -411,7 +416,7 @@ class DaskRunner(Generic[T]):
         alone_since: float | None = None
         while True:
             try:
-                finished = [self._done.get(timeout=10)]
+                finished = [self._done.get(timeout=self.poll_seconds)]
             except queue.Empty:
                 if self._workers():
                     alone_since = None
@@ -419,8 +424,9 @@ class DaskRunner(Generic[T]):
                 alone_since = alone_since or time.monotonic()
                 if time.monotonic() - alone_since > self.no_worker_seconds:
                     raise RunAborted(
-                        f"the Dask cluster has had no worker for {self.no_worker_seconds:.0f} s, "
-                        f"with {len(self._futures)} submissions in flight: start workers, then "
+                        f"the Dask cluster has had no worker for {self.no_worker_seconds:g} s, "
+                        f"with {plural(len(self._futures), 'submission')} in flight: start "
+                        "workers, then "
                         "run the same command again to grade what is missing"
                     ) from None
                 continue
