@@ -113,7 +113,7 @@ BARE_PYTHON = Path(sys.base_prefix) / "bin" / "python3"
     ("command", "expected"),
     [
         (["release", "ps9_nope"], "gdcourse release: unknown assignment(s) 'ps9_nope'"),
-        (["start", "ps9_nope"], "gdcourse start: unknown assignment 'ps9_nope'"),
+        (["start", "ps9_nope"], "gdcourse start: unknown assignment or book page 'ps9_nope'"),
         (["grade", "ps9_nope"], "gdcourse grade: no master notebook"),
     ],
 )

@@ -126,5 +126,31 @@ def test_start_copies_the_exercise_to_a_folder_of_ones_own(tmp_path: Path) -> No
     with pytest.raises(FileExistsError, match="your work is there"):
         start("ps3_linear_regression", root=course)
     assert mine.read_text() == "my answers"
-    with pytest.raises(ValueError, match="unknown assignment 'ps9'"):
+    with pytest.raises(ValueError, match="unknown assignment or book page 'ps9'"):
         start("ps9", root=course)
+
+
+def test_start_copies_a_book_page_as_the_sites_notebook(tmp_path: Path) -> None:
+    """`gdcourse start gradients`: the page as the site's notebook download (numbers filled in,
+    tests/test_book.py checks them) in work/book/, never overwritten; a clear error before the
+    book is built and for a page without code."""
+    course = _course(tmp_path)
+    (course / "book").mkdir()
+    for page in ("gradients", "notation"):
+        (course / "book" / f"{page}.md").write_text(f"# {page}\n")
+    with pytest.raises(ValueError, match="the book is not built yet.*python3 -m gdcourse build"):
+        start("gradients", root=course)
+    sources = course / "book" / "_build" / "html" / "_sources"
+    sources.mkdir(parents=True)
+    (sources / "gradients.ipynb").write_text('{"cells": "as the site offers them"}')
+    copy = start("gradients", root=course)
+    assert copy == course / "work" / "book" / "gradients.ipynb"
+    assert copy.read_text() == '{"cells": "as the site offers them"}'
+    copy.write_text("my notes")
+    with pytest.raises(FileExistsError, match=r"work/book/gradients.ipynb exists already"):
+        start("gradients", root=course)
+    assert copy.read_text() == "my notes"
+    with pytest.raises(ValueError, match="'notation' runs no code"):
+        start("notation", root=course)
+    with pytest.raises(ValueError, match="book pages: gradients, notation"):
+        start("gradient", root=course)

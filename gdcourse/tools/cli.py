@@ -6,7 +6,7 @@ Subcommands::
     test      set up .venv and Chromium, build the book, run the whole test suite
     book      build the book site (warnings are errors; the execution cache is reused)
     release   regenerate exercises/ from solutions/ with nbgrader
-    start     copy an assignment to work/ for a student to fill in
+    start     copy an assignment (or a book page, as a notebook) to work/ for a student
     grade     autograde every submission of an assignment in a sandbox, in parallel
 
 Only the standard library is imported here: every subcommand runs under a bare
@@ -71,11 +71,15 @@ def _parser() -> argparse.ArgumentParser:
 
     start = commands.add_parser(
         "start",
-        help="copy an assignment's student notebook to work/ASSIGNMENT/, your own folder:\n"
-        "builds and releases never touch it (exercises/ is regenerated).",
-        description="Copy exercises/ASSIGNMENT/ to work/ASSIGNMENT/ to work on it.",
+        help="copy an assignment's student notebook to work/ASSIGNMENT/, or a book page as\n"
+        "a notebook (its numbers filled in) to work/book/PAGE.ipynb: your own folder,\n"
+        "which builds and releases never touch (exercises/ is regenerated).",
+        description="Copy exercises/ASSIGNMENT/ to work/ASSIGNMENT/, or the built book's\n"
+        "notebook of a page to work/book/PAGE.ipynb, to work on it.",
     )
-    start.add_argument("assignment", help="e.g. ps4_autograd")
+    start.add_argument(
+        "assignment", metavar="ASSIGNMENT_OR_PAGE", help="e.g. ps4_autograd, or gradients"
+    )
 
     grade = commands.add_parser(
         "grade",
@@ -167,7 +171,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             folder = release.start(args.assignment)
         except (ValueError, FileExistsError) as error:
             raise SystemExit(f"gdcourse start: {error}") from None
-        print(f"Your copy is in {folder}/. Open it in JupyterLab: .venv/bin/jupyter lab {folder}")
+        shown = f"{folder}/" if folder.is_dir() else str(folder)
+        print(f"Your copy is in {shown}. Open it in JupyterLab: .venv/bin/jupyter lab {folder}")
         return 0
     if args.command == "grade":
         grading_cli = importlib.import_module("gdcourse.grading.cli")

@@ -34,6 +34,9 @@ SOURCE = "solutions"
 RELEASE = "exercises"
 WORK = "work"
 """Students' own copies (git-ignored): ``gdcourse start`` puts a notebook there."""
+BOOK = "book"
+#: Where the built site keeps each page's notebook download (``gdcourse start PAGE`` copies it).
+BOOK_SOURCES = Path(BOOK) / "_build" / "html" / "_sources"
 #: Where ``release`` remembers what it generated (git-ignored).
 STAMPS = Path(".gdcourse-cache") / "release.json"
 #: Where a release goes when ``exercises/<assignment>/`` was edited by hand.
@@ -237,20 +240,43 @@ def _kept_message(course: Path, name: str, aside: Path) -> str:
 
 
 def start(name: str, root: str | os.PathLike[str] | None = None) -> Path:
-    """Copy ``exercises/<name>/`` to ``work/<name>/`` for a student to fill in; return it.
+    """Copy an assignment, or a book page as a notebook, to ``work/`` for a student; return it.
 
-    ``work/`` is the student's own folder: git-ignored and never touched by a
-    build or a release. An existing copy is never overwritten.
+    An assignment: ``exercises/<name>/`` to ``work/<name>/``. A book page (``book/<name>.md``
+    that runs code): the notebook the built site offers for download, with its outputs and
+    the numbers its text quotes filled in (``book/_build/html/_sources/<name>.ipynb``), to
+    ``work/book/<name>.ipynb``. ``work/`` is the student's own folder: git-ignored and never
+    touched by a build or a release. An existing copy is never overwritten.
     """
     course = _root(root)
     known = assignments(course)
-    if name not in known:
-        raise ValueError(f"unknown assignment {name!r}; known: {', '.join(known) or 'none'}")
-    target = course / WORK / name
+    pages = sorted(p.stem for p in (course / BOOK).glob("*.md"))
+    if name not in known and name not in pages:
+        raise ValueError(
+            f"unknown assignment or book page {name!r}; assignments: "
+            f"{', '.join(known) or 'none'}; book pages: {', '.join(pages) or 'none'}"
+        )
+    if name in known:
+        source, target = course / RELEASE / name, course / WORK / name
+    else:
+        source, target = course / BOOK_SOURCES / f"{name}.ipynb", course / WORK / BOOK / name
+        target = target.with_suffix(".ipynb")
+        if not source.is_file():
+            built = (course / BOOK_SOURCES).is_dir()
+            raise ValueError(
+                f"the book page {name!r} runs no code, so it has no notebook: read it on the site"
+                if built
+                else f"the book is not built yet, so {name!r} has no notebook: run "
+                "'python3 -m gdcourse build' first"
+            )
+    shown = f"{target.relative_to(course)}{'/' if name in known else ''}"
     if target.exists():
         raise FileExistsError(
-            f"{target.relative_to(course)}/ exists already: your work is there, open it; "
-            "nothing was copied"
+            f"{shown} exists already: your work is there, open it; nothing was copied"
         )
-    shutil.copytree(course / RELEASE / name, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, target)
+    else:
+        shutil.copy2(source, target)
     return target
