@@ -118,6 +118,8 @@ class InstallProgress:
     True
     >>> progress("Installing collected packages: a, b, c")
     '  installing 3 packages ...'
+    >>> progress("Installing collected packages: pip")
+    '  installing 1 package ...'
     >>> progress("ERROR: No matching distribution found for torch==9")
     'ERROR: No matching distribution found for torch==9'
     """
@@ -133,7 +135,8 @@ class InstallProgress:
                 return f"  resolved {self.collected} packages ..."
             return None
         if match := _INSTALLING.match(text):
-            return f"  installing {len(match['names'].split(','))} packages ..."
+            count = len(match["names"].split(","))
+            return f"  installing {count} package{'' if count == 1 else 's'} ..."
         if text.startswith("ERROR"):
             return text
         return None
