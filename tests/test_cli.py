@@ -117,7 +117,9 @@ BARE_PYTHON = Path(sys.base_prefix) / "bin" / "python3"
         (["grade", "ps9_nope"], "gdcourse grade: no master notebook"),
     ],
 )
-def test_every_subcommand_runs_in_the_project_environment_from_a_bare_python(command, expected):
+def test_every_subcommand_runs_in_the_project_environment_from_a_bare_python(
+    command, expected, tmp_path
+):
     """README's commands work as written: `python3 -m gdcourse X` needs no activated venv."""
     result = subprocess.run(
         [str(BARE_PYTHON), "-m", "gdcourse", *command],
@@ -125,7 +127,8 @@ def test_every_subcommand_runs_in_the_project_environment_from_a_bare_python(com
         capture_output=True,
         text=True,
         check=False,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT)},
+        # a home of its own: pip, if the environment is updated, keeps its cache there
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
     assert expected in result.stderr, result.stderr[-2000:]
     assert "No module named" not in result.stderr
