@@ -259,8 +259,8 @@ def start(name: str, root: str | os.PathLike[str] | None = None) -> Path:
     if name in known:
         source, target = course / RELEASE / name, course / WORK / name
     else:
-        source, target = course / BOOK_SOURCES / f"{name}.ipynb", course / WORK / BOOK / name
-        target = target.with_suffix(".ipynb")
+        notebook = f"{name}.ipynb"
+        source, target = course / BOOK_SOURCES / notebook, course / WORK / BOOK / notebook
         if not source.is_file():
             built = (course / BOOK_SOURCES).is_dir()
             raise ValueError(
