@@ -143,7 +143,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         site = book.build_book(clean=False)
         print(f"\nThe book is built: {site / 'index.html'}")
         print(f"Open it in a browser, or serve it with: python3 -m http.server -d {site} 8000")
-        print("Students: python3 -m gdcourse start ASSIGNMENT copies one to work/ to fill in.")
+        print(
+            "Students: python3 -m gdcourse start ASSIGNMENT (or a book PAGE, as a notebook) "
+            "copies it to work/, your own folder."
+        )
         return 0
     if args.command == "test":
         _environment.ensure_chromium()
