@@ -36,10 +36,11 @@ def _blocked_ancestor(path: Path) -> Path | None:
     return blocked
 
 
-def main(argv: list[str]) -> int:
-    separator = argv.index("--")
-    uid, home, paths = int(argv[0]), argv[1], [Path(p).resolve() for p in argv[2].split(":")]
-    command = argv[separator + 1 :]
+def expose(paths: list[Path]) -> None:
+    """Give this process (root) a private mount namespace in which others can reach ``paths``.
+
+    Also used by tests/support/accounts.py, whose users keep their groups.
+    """
     linux.unshare(linux.CLONE_NEWNS)
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
     handles = {path: os.open(path, os.O_PATH | os.O_CLOEXEC) for path in paths}
@@ -59,6 +60,13 @@ def main(argv: list[str]) -> int:
             linux.mount(
                 f"/proc/self/fd/{handles[path]}", str(path), None, linux.MS_BIND | linux.MS_REC
             )
+
+
+def main(argv: list[str]) -> int:
+    separator = argv.index("--")
+    uid, home, paths = int(argv[0]), argv[1], [Path(p).resolve() for p in argv[2].split(":")]
+    command = argv[separator + 1 :]
+    expose(paths)
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
