@@ -56,13 +56,23 @@ c.Autograde.autograde_preprocessors = [
     "gdcourse.grading.autograde.preprocessors.SaveReasons",
     "nbgrader.preprocessors.AssignLatePenalties",
 ]
+# A shared exchange (a hub's) must have the shape `python3 -m gdcourse.exchange setup` gives it,
+# which no student account can subvert; every step refuses one that lacks it, and a submission
+# is readable by the staff only (gdcourse.exchange). The course's own exchange/ is yours alone:
+# there, the steps are nbgrader's. Students' steps (the student edition ships only these):
+c.ExchangeFactory.submit = "gdcourse.exchange.student.SecureSubmit"
+c.ExchangeFactory.fetch_assignment = "gdcourse.exchange.student.SecureFetchAssignment"
+c.ExchangeFactory.fetch_feedback = "gdcourse.exchange.student.SecureFetchFeedback"
+c.ExchangeFactory.list = "gdcourse.exchange.student.SecureList"
+c.ExchangeFactory.release_assignment = "gdcourse.exchange.staff.SecureReleaseAssignment"
 # Collect copies regular files only: a link, a device or a pipe in a submission is refused,
-# and the reason is kept for `gdcourse grade` to report (gdcourse.grading.collect).
-c.ExchangeFactory.collect = "gdcourse.grading.collect.SafeCollect"
+# and the reason is kept for `gdcourse grade` to report (gdcourse.grading.collect). What
+# another account submitted counts only under its own name and time (gdcourse.exchange.staff).
+c.ExchangeFactory.collect = "gdcourse.exchange.staff.SecureCollect"
 # Feedback goes back through the exchange for submissions that came through it; one placed in
 # submitted/ by hand has no exchange receipt to fetch it with, so it is listed for you to hand
 # out instead of stopping the release with a traceback (gdcourse.grading.release_feedback).
-c.ExchangeFactory.release_feedback = "gdcourse.grading.release_feedback.SafeReleaseFeedback"
+c.ExchangeFactory.release_feedback = "gdcourse.exchange.staff.SecureReleaseFeedback"
 
 # Feedback: one self-contained HTML page per notebook, one block per check with its points,
 # maths as MathML, student text sanitized and a Content-Security-Policy that runs no script and

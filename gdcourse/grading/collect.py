@@ -56,13 +56,15 @@ def plain_student_id(student_id: str) -> bool:
     )
 
 
-def _copy_file(source: str, destination: str) -> None:
+def _copy_file(source: str, destination: str, owner: int | None = None) -> None:
     """Copy one regular file without following a link put there after the check."""
     fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise OSError(f"{source} is {_kind(info.st_mode)}")
+        if owner is not None and info.st_uid != owner:
+            raise OSError(f"{source} belongs to another account (a hard link?)")
         with os.fdopen(os.dup(fd), "rb") as reader, open(destination, "xb") as writer:
             shutil.copyfileobj(reader, writer)
         os.utime(destination, ns=(info.st_atime_ns, info.st_mtime_ns))
@@ -74,11 +76,14 @@ def copy_regular_files(
     source: str | os.PathLike[str],
     destination: str | os.PathLike[str],
     ignore: Callable[[str, list[str]], set[str]] | None = None,
+    *,
+    owner: int | None = None,
 ) -> list[str]:
     """Copy the folders and regular files under ``source``; return the refusals.
 
     Each refusal reads ``"<relative path> is a symbolic link: not copied"``.
-    ``source`` itself must be a real folder.
+    ``source`` itself must be a real folder. With ``owner`` (a uid), a file of another
+    owner is refused too.
     """
     source, destination = Path(source), Path(destination)
     info = source.lstat()
@@ -116,7 +121,7 @@ def copy_regular_files(
                 refused.append(f"{path.relative_to(source)} is {_kind(mode)}: not copied")
                 continue
             try:
-                _copy_file(str(path), str(target / name))
+                _copy_file(str(path), str(target / name), owner)
             except OSError as error:
                 refused.append(f"{path.relative_to(source)} could not be copied: {error}")
     return refused
@@ -151,6 +156,10 @@ class SafeCollect(ExchangeCollect):  # type: ignore[misc]
                 )
         self.src_records = kept
 
+    def required_owner(self, src: str) -> int | None:
+        """The uid every file of the submission at ``src`` must have (None: any)."""
+        return None
+
     def do_copy(self, src: str, dest: str, log: Any = None) -> None:
         dir_size = self.get_size(src)
         if dir_size > 1000 * self.coursedir.max_dir_size:
@@ -165,7 +174,7 @@ class SafeCollect(ExchangeCollect):  # type: ignore[misc]
             log=self.log,
         )
         try:
-            refused = copy_regular_files(src, dest, ignore)
+            refused = copy_regular_files(src, dest, ignore, owner=self.required_owner(src))
         except OSError as error:
             refused = [f"the submission is not a folder: {error}"]
             Path(dest).mkdir(parents=True, exist_ok=True)

@@ -81,6 +81,7 @@ class SafeReleaseFeedback(ExchangeReleaseFeedback):  # type: ignore[misc]
                 timestamp,
             )
             shutil.copy(html_file, temporary)
+            os.chmod(temporary, 0o644)  # its student reads it whatever the grader's umask
             shutil.move(temporary, os.path.join(self.dest_path, f"{checksum}.html"))
             released.append(student_id)
         if by_hand:
