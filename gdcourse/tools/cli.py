@@ -8,6 +8,7 @@ Subcommands::
     release   regenerate exercises/ from solutions/ with nbgrader
     start     copy an assignment (or a book page, as a notebook) to work/ for a student
     grade     autograde every submission of an assignment in a sandbox, in parallel
+    publish   write the student edition (no solutions, no hidden tests) to a folder
 
 Only the standard library is imported here: every subcommand runs under a bare
 ``python3``, makes or updates the project environment (``.venv``) if needed and
@@ -130,6 +131,20 @@ def _parser() -> argparse.ArgumentParser:
         help="grade even where student code cannot be isolated (bubblewrap and user\n"
         "namespaces missing): the code can then read and change what you can",
     )
+    publish = commands.add_parser(
+        "publish",
+        help="write the student edition to DIR, ready to push as a repository of its own:\n"
+        "the book's sources, exercises/, the package students import, a student README and\n"
+        "environment; no master notebook, no solution, no hidden test.",
+        description="Write the students' copy of the course to DIR (new, empty, or an earlier\n"
+        "edition, whose files it replaces; nothing else there is touched).",
+    )
+    publish.add_argument("directory", metavar="DIR", help="e.g. ../gdcourse-student")
+    publish.add_argument(
+        "--site",
+        action="store_true",
+        help="also copy the built book (book/_build/html, from 'gdcourse book') to DIR/site/",
+    )
     return parser
 
 
@@ -176,6 +191,18 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise SystemExit(f"gdcourse start: {error}") from None
         shown = f"{folder}/" if folder.is_dir() else str(folder)
         print(f"Your copy is in {shown}. Open it in JupyterLab: .venv/bin/jupyter lab {folder}")
+        return 0
+    if args.command == "publish":
+        publish = importlib.import_module("gdcourse.tools.publish")
+        try:
+            edition = publish.publish(args.directory, site=args.site)
+        except publish.PublishError as error:
+            raise SystemExit(f"gdcourse publish: {error}") from None
+        print(
+            f"The student edition is in {edition.root}/ ({len(edition.files)} files"
+            f"{', the built book in site/' if edition.site else ''}). Push it to the student "
+            "repository that book/_config.yml names (repository: url)."
+        )
         return 0
     if args.command == "grade":
         grading_cli = importlib.import_module("gdcourse.grading.cli")
