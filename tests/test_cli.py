@@ -1,5 +1,6 @@
 """The gdcourse command: help for every subcommand, clear errors, stdlib-only start-up."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ def test_help_explains_each_subcommand(capsys):
         "book": "warnings as errors",
         "release": "exercises/ from its master in solutions/",
         "grade": "in parallel",
+        "publish": "student edition to DIR",
     }.items():
         assert command in out
         assert words in " ".join(out.split())
@@ -47,6 +49,34 @@ def test_installed_console_script():
     )
     assert result.returncode == 0
     assert "--workers" in result.stdout
+
+
+def test_publish_refuses_a_folder_of_someone_elses_and_says_why(tmp_path):
+    """`gdcourse publish DIR` writes the student edition; a non-empty folder that is not an
+    earlier edition is left as it was, with a message naming what to do."""
+    (tmp_path / "notes.txt").write_text("mine")
+    result = subprocess.run(
+        [sys.executable, "-m", "gdcourse", "publish", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "is not empty and is not a student edition" in result.stderr
+    assert "nothing was written" in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    edition = tmp_path / "edition"
+    result = subprocess.run(
+        [sys.executable, "-m", "gdcourse", "publish", str(edition)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"The student edition is in {edition}/" in result.stdout
+    assert (edition / "exercises" / "ps1_gradients" / "ps1_gradients.ipynb").is_file()
 
 
 def test_unknown_subcommand_is_an_error(capsys):
@@ -149,29 +179,43 @@ def test_test_runs_two_workers_unless_told_otherwise():
     assert cli.pytest_command(["--numprocesses=1"])[3:] == ["--numprocesses=1"]
 
 
-def test_the_environments_jupyterlab_opens_book_pages_as_notebooks(tmp_path):
-    """ensure_lab_defaults sets jupytext's notebook as the viewer of Markdown, where
-    JupyterLab reads defaults (labconfig in the environment), keeping other settings."""
+def test_the_environments_jupyterlab_opens_markdown_as_markdown(tmp_path):
+    """ensure_lab_defaults leaves Markdown (README.md, report.md) to JupyterLab's Markdown
+    viewer, removing the jupytext override earlier builds wrote, and opens MyST notebook files
+    with jupytext, where JupyterLab reads defaults (labconfig in the environment), keeping
+    other settings."""
     from jupyter_server.config_manager import BaseJSONConfigManager
 
     from gdcourse.tools import environment as _environment
 
     settings = tmp_path / _environment.LAB_DEFAULTS
     settings.parent.mkdir(parents=True)
-    settings.write_text('{"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}')
+    earlier = {
+        "@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"},
+        "@jupyterlab/docmanager-extension:plugin": {
+            "defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}
+        },
+    }
+    settings.write_text(json.dumps(earlier))
     assert _environment.ensure_lab_defaults(tmp_path) == settings
     before = settings.stat().st_mtime_ns
     _environment.ensure_lab_defaults(tmp_path)  # idempotent: nothing rewritten
     assert settings.stat().st_mtime_ns == before
     read = BaseJSONConfigManager(config_dir=str(settings.parent)).get("default_setting_overrides")
     viewers = read["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
-    assert viewers == {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}
+    assert viewers == {"myst": "Jupytext Notebook"}
     assert read["@jupyterlab/apputils-extension:themes"] == {"theme": "JupyterLab Dark"}
-    # the viewer is the one jupytext's JupyterLab extension registers under that name
+    fresh = tmp_path / "fresh"
+    _environment.ensure_lab_defaults(fresh)
+    read = json.loads((fresh / _environment.LAB_DEFAULTS).read_text())
+    assert read["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"] == viewers
+    # the viewer is the one jupytext's JupyterLab extension registers under that name, and
+    # jupytext itself makes no viewer the default of Markdown
     extension = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "jupyterlab-jupytext"
     assert any(
         "Jupytext Notebook" in p.read_text(errors="ignore") for p in extension.rglob("*.js")
     )
+    assert not any("defaultViewers" in p.read_text() for p in extension.rglob("*.json"))
 
 
 PIP_OUTPUT = """\

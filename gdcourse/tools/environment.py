@@ -43,23 +43,35 @@ def in_project_venv() -> bool:
     return Path(sys.prefix).resolve() == VENV.resolve()
 
 
-def ensure_lab_defaults(venv: Path = VENV) -> Path:
-    """Make the environment's JupyterLab open Markdown files as notebooks (jupytext).
+LAB_VIEWERS = {"myst": "Jupytext Notebook"}
+"""Default viewers the environment's JupyterLab gets: MyST notebook files (``.myst``,
+``.mystnb``) open as notebooks. Markdown (``.md``) keeps JupyterLab's own viewer."""
 
-    The book's pages are MyST Markdown notebooks; JupyterLab opens a ``.md`` file in its text
-    editor unless the default viewer of the ``markdown`` file type is jupytext's notebook
-    (what ``jupytext-config set-default-viewer`` sets, but for every user of ``.venv`` rather
-    than in one home). Settings already there are kept. Returns the settings file.
+
+def ensure_lab_defaults(venv: Path = VENV) -> Path:
+    """Make the environment's JupyterLab open Markdown files as Markdown and MyST notebook files
+    as notebooks (jupytext).
+
+    A ``.md`` file a student opens is a README or a grading report as often as a book page, and
+    JupyterLab tells them apart by extension only: so Markdown keeps JupyterLab's own viewer
+    (README.md and report.md read as documents), and a book page opens as a notebook with a
+    right-click, *Open With*, *Jupytext Notebook* (or ``gdcourse start PAGE`` copies the built
+    page as a notebook). Earlier builds made jupytext's notebook the default viewer of all
+    Markdown; that one setting is removed, every other setting of the file is kept. The file is
+    where JupyterLab reads an environment's defaults (``jupyter_config_path()``), for every user
+    of ``.venv``. Returns the settings file.
     """
     path = venv / LAB_DEFAULTS
     settings = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     viewers = settings.setdefault("@jupyterlab/docmanager-extension:plugin", {}).setdefault(
         "defaultViewers", {}
     )
-    wanted = {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}
-    if all(viewers.get(kind) == viewer for kind, viewer in wanted.items()):
+    stale = viewers.get("markdown") == "Jupytext Notebook"
+    if not stale and all(viewers.get(kind) == viewer for kind, viewer in LAB_VIEWERS.items()):
         return path
-    viewers.update(wanted)
+    if stale:
+        del viewers["markdown"]
+    viewers.update(LAB_VIEWERS)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     return path
