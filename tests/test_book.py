@@ -286,7 +286,7 @@ def test_pytorch_chapter_chooses_the_device_once():
 def test_repository_url_is_configured_in_one_place():
     config = (BOOK / "_config.yml").read_text(encoding="utf-8")
     urls = re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", config)
-    assert urls == ["https://github.com/gdcourse/gdcourse"]
+    assert urls == ["https://github.com/gdcourse/gdcourse-student"]  # the student edition
     for key in ("binderhub_url", "jupyterhub_url", "colab_url"):
         assert re.search(rf"^\s*{key}: https://\S+", config, re.MULTILINE), key
     for page in PAGES:
@@ -375,10 +375,10 @@ def test_notebook_pages_are_downloadable_and_launchable(site, page):
     assert downloaded.metadata.kernelspec.name == "python3"
     html = _html(site, page)
     assert f"_sources/{page}.ipynb" in html
-    repo = "gdcourse/gdcourse"
+    repo = "gdcourse/gdcourse-student"  # the student edition: no solutions there
     assert f"https://mybinder.org/v2/gh/{repo}/main?urlpath=lab/tree/book/{page}.md" in html
     assert f"https://colab.research.google.com/github/{repo}/blob/main/book/{page}.md" in html
-    assert "/hub/user-redirect/git-pull?repo=https%3A//github.com/gdcourse/gdcourse" in html
+    assert f"/hub/user-redirect/git-pull?repo=https%3A//github.com/{repo}&" in html
 
 
 @pytest.mark.parametrize("page", sorted(set(DEMOS.values())))
