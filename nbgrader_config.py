@@ -9,6 +9,7 @@ another) sit next to this file and are git-ignored. README's instructor guide wa
 through a term with them.
 """
 
+import sys
 from pathlib import Path
 
 from gdcourse.course import exchange_root
@@ -39,6 +40,13 @@ c.Exchange.assignment_dir = str(Path(c.CourseDirectory.root) / "work")
 # loopback TCP, as every Jupyter kernel does; ipykernel 7 then logs "Kernel is running over
 # TCP without encryption" into the student's output. That kernel logs errors only.
 c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
+# `nbgrader validate` is gdcourse's (gdcourse.validate): a path that holds no notebook is an error
+# that says so (nbgrader's own prints nothing), and success says the hidden tests run after
+# submission. Only a running `nbgrader validate` changes: no other command, nor JupyterLab.
+if "nbgrader.apps.validateapp" in sys.modules:  # an nbgrader command is reading this file
+    from gdcourse.validate import use_in_nbgrader_validate
+
+    use_in_nbgrader_validate()
 
 # ---------------------------------------------------------------- grading (secure autograder)
 # Student code runs in a sandbox; the grader judges plain data against the master's reference

@@ -531,3 +531,109 @@ def test_every_module_of_the_package_is_classified() -> None:
     files = publish.package_files(ROOT)
     assert "gdcourse/grading/checks.py" in files and "gdcourse/optimizers.py" in files
     assert not any(f.startswith(("gdcourse/tools/", "gdcourse/grading/sandbox/")) for f in files)
+
+
+# ------------------------------------------------------------------ what students see
+
+NBGRADER = Path(sys.executable).parent / "nbgrader"
+
+
+def _nbgrader(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    path = f"{NBGRADER.parent}{os.pathsep}{os.environ['PATH']}"
+    return subprocess.run(
+        [str(NBGRADER), *args],
+        cwd=cwd,
+        env={**os.environ, "PATH": path, "PYTHONWARNINGS": "ignore", **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("where", ["course", "edition"])
+def test_validate_names_a_path_that_holds_no_notebook(
+    where: str, edition: Path, tmp_path: Path
+) -> None:
+    """nbgrader's own validate prints nothing for a mistyped path; the course's says so."""
+    folder = edition if where == "edition" else tmp_path
+    if where == "course":
+        (tmp_path / "nbgrader_config.py").write_bytes((ROOT / "nbgrader_config.py").read_bytes())
+        (tmp_path / "exercises").mkdir()
+    env = {"PYTHONPATH": str(edition)} if where == "edition" else {}
+    done = _nbgrader(
+        ["validate", "work/ps1_gradient/ps1_gradient.ipynb", "exercises"], folder, **env
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Nothing was validated" in done.stderr
+    assert "work/ps1_gradient/ps1_gradient.ipynb: there is no such file" in done.stderr
+    assert "exercises: is a folder; name the notebook in it" in done.stderr
+    assert "work/<assignment>/<assignment>.ipynb" in done.stderr
+
+
+def test_the_assignments_page_validates_where_start_puts_the_notebook() -> None:
+    page = (ROOT / "book" / "assignments.md").read_text(encoding="utf-8")
+    paths = re.findall(r"nbgrader validate (\S+?)`", page)
+    assert paths == ["work/ps1_gradients/ps1_gradients.ipynb"], paths
+    assert "work/<assignment>/<assignment>.ipynb" in page
+
+
+@pytest.mark.slow
+def test_validate_in_the_edition_says_hidden_tests_come_later_and_shows_no_hidden_value(
+    edition: Path, needles: list[Needle]
+) -> None:
+    """As a student runs it in the edition: success says what did not run yet; a wrong
+    notebook's messages hold nothing of the hidden tests."""
+    import nbformat
+
+    assignment = "ps3_linear_regression"
+    work = edition / "work" / "validate"
+    work.mkdir(parents=True)
+    nbformat.write(make_submissions.build(assignment, None), work / "right.ipynb")
+    wrongs = make_submissions.wrong_submissions(assignment)
+    for slug in list(wrongs)[:2]:
+        nbformat.write(make_submissions.build(assignment, wrongs[slug]), work / f"{slug}.ipynb")
+    done = _nbgrader(["validate", "work/validate/*.ipynb"], edition, PYTHONPATH=str(edition))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("VALIDATION FAILED") == 2, done.stdout
+    assert done.stdout.count("Success! Your notebook passes all the visible tests.") == 1
+    assert "hidden tests, on inputs you have not seen, run after you submit" in done.stdout
+    shown = edition.parent / "validate-output"
+    shown.mkdir()
+    (shown / "stdout.txt").write_text(done.stdout + done.stderr)
+    assert search(shown, needles) == []
+
+
+@pytest.mark.slow
+def test_feedback_on_wrong_submissions_shows_no_hidden_value(
+    tmp_path: Path, needles: list[Needle]
+) -> None:
+    """Graded for real (gdcourse grade, sandboxes and all): the feedback pages of wrong
+    submissions that fail hidden checks hold no hidden test, case or value drawn from one."""
+    from courses import grade_process, make_course
+
+    assignment = "ps2_gradient_descent"
+    wrong = ROOT / "tests" / "submissions" / assignment
+    students = {
+        slug: wrong / f"{slug}.ipynb"
+        for slug in ("uphill_sign_error", "tolerance_on_gradient", "rate_bound_without_2")
+    }
+    course = make_course(tmp_path, {assignment: students})
+    process = grade_process(course, "--assignment", assignment, "--workers", "2")
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, output
+    pages = sorted((course / "feedback").rglob("*.html"))
+    assert len(pages) == len(students), pages
+    texts = [" ".join(_shown_text(page).split()) for page in pages]
+    assert all("hidden checks" in text for text in texts), texts[0][:2000]
+    assert any("hidden checks, 0 of" in text for text in texts), texts[0][:2000]
+    # the pages show the student's own code, here the master's solutions but for one function
+    hidden = [n for n in needles if ": hidden " in n.origin]
+    assert search(course / "feedback", hidden) == []
+
+
+def _shown_text(page: Path) -> str:
+    parser = _Text()
+    parser.feed(page.read_text(encoding="utf-8"))
+    parser.close()
+    return "".join(parser.parts)

@@ -92,6 +92,7 @@ INSTRUCTOR_FILES: tuple[str, ...] = (
     "gdcourse/exchange/__main__.py",  # the admin's setup of a shared exchange
     "gdcourse/exchange/setup.py",
     "gdcourse/exchange/staff.py",  # release, collect, feedback: the instructor's side
+    "gdcourse/hub/*",  # the hub admin's deployment
     "gdcourse/tools/*",
     "gdcourse/tools/student_edition/*",
     "gdcourse/grading/autograde/*",
