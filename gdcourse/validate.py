@@ -11,8 +11,11 @@ either. :class:`ValidateApp` and :class:`Validator` are the two subclasses that 
 reads before it starts), makes the running ``nbgrader validate`` one of them. Nothing changes
 for any other nbgrader command, nor for the JupyterLab server, which reads the same file.
 
-The message of JupyterLab's *Validate* button comes from nbgrader's JupyterLab extension
-itself (its text is written into the extension's JavaScript); these classes do not change it.
+The message of JupyterLab's *Validate* button is written into nbgrader's JupyterLab extension
+(its JavaScript), whatever the server answers: gdcourse's own small extension,
+``gdcourse/labextension/gdcourse-validate`` (installed in the environment by
+``gdcourse build``, and by ``pip install`` of the student edition), puts :data:`SUCCESS` in
+its place.
 """
 
 from __future__ import annotations

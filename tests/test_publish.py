@@ -20,6 +20,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -456,6 +457,32 @@ def test_the_package_imports_alone_and_its_visible_checks_teach(
         assert "Hint" in message or "hint" in message, message
 
 
+@pytest.mark.slow
+def test_the_edition_builds_a_wheel_with_its_lab_extension_and_no_answer(
+    edition: Path, tmp_path: Path, needles: list[Needle]
+) -> None:
+    """``pip install -e .`` in the edition (its README's quickstart) builds from its own
+    pyproject.toml: the wheel holds the published modules and installs gdcourse's
+    JupyterLab extension where JupyterLab finds it; nothing in it leaks."""
+    source = tmp_path / "source"
+    shutil.copytree(edition, source)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         str(source), "-w", str(tmp_path / "wheel")],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    (wheel,) = (tmp_path / "wheel").glob("gdcourse-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    published = {f for f in publish.package_files(ROOT) if f.endswith((".py", ".js", ".json"))}
+    assert published <= names, sorted(published - names)
+    data = "gdcourse-0.1.0.data/data/share/jupyter/labextensions/gdcourse-validate/"
+    assert {f"{data}package.json", f"{data}static/remoteEntry.js"} <= names
+    assert not any("/sandbox/" in n or "/autograde/" in n or "/tools/" in n for n in names)
+    assert search(tmp_path / "wheel", needles) == []
+
+
 def test_student_checks_cuts_the_master_reader_out() -> None:
     source = (ROOT / "gdcourse" / "grading" / "checks.py").read_text(encoding="utf-8")
     cut = publish.student_checks(source)
@@ -637,3 +664,78 @@ def _shown_text(page: Path) -> str:
     parser.feed(page.read_text(encoding="utf-8"))
     parser.close()
     return "".join(parser.parts)
+
+
+OPEN_AND_NAME_THE_VIEW = """async ([path, factory]) => {
+    const widget = await window.jupyterapp.commands.execute(
+        'docmanager:open', factory ? {path, factory} : {path});
+    await widget.context.ready;
+    await widget.revealed;
+    const kinds = ['jp-NotebookPanel', 'jp-FileEditor', 'jp-MarkdownViewer'];
+    const nodes = [widget.node, widget.content && widget.content.node].filter(Boolean);
+    const kind = kinds.find(k => nodes.some(node => node.classList.contains(k)));
+    return kind || nodes.map(node => node.className).join(' / ');
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_jupyterlab_as_the_build_sets_it_up_for_students(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In JupyterLab with the environment's settings and gdcourse's extension, installed as
+    the build installs them: README.md and report.md open as Markdown, a book page as a
+    notebook with *Open With > Jupytext Notebook*, and the Validate button's success dialog
+    says what `nbgrader validate` says."""
+    import nbformat
+    from browser import block_external_requests, jupyter_server, running_chromium
+
+    from gdcourse.tools import environment
+    from gdcourse.validate import SUCCESS
+
+    script = (environment.LAB_EXTENSION / "static" / "remoteEntry.js").read_text()
+    assert " ".join(SUCCESS.split()) in " ".join(re.sub(r'"\s*\+\s*"', "", script).split())
+    environment.ensure_lab_defaults(tmp_path / "venv")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "venv" / "share" / "jupyter"))
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(tmp_path / "venv" / "etc" / "jupyter"))
+    course = tmp_path / "course"
+    (course / "book").mkdir(parents=True)
+    (course / "README.md").write_text("# Read me\n\nThe course.\n")
+    (course / "report.md").write_text("# Report\n\n| student | score |\n| --- | --- |\n")
+    shutil.copy(ROOT / "book" / "gradients.md", course / "book" / "gradients.md")
+    (course / "nbgrader_config.py").write_bytes((ROOT / "nbgrader_config.py").read_bytes())
+    notebook = make_submissions.build("ps3_linear_regression", None)
+    nbformat.write(notebook, course / "right.ipynb")
+    monkeypatch.chdir(course)
+    with jupyter_server(course) as server, running_chromium() as chromium:
+        page = chromium.new_page()
+        block_external_requests(page)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url("lab"))
+        page.wait_for_function("() => Boolean(window.jupyterapp)", timeout=60_000)
+        page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+        opened = {
+            name: page.evaluate(OPEN_AND_NAME_THE_VIEW, [name, factory])
+            for name, factory in (
+                ("README.md", None),
+                ("report.md", None),
+                ("book/gradients.md", "Jupytext Notebook"),
+            )
+        }
+        assert opened == {
+            "README.md": "jp-FileEditor",
+            "report.md": "jp-FileEditor",
+            "book/gradients.md": "jp-NotebookPanel",
+        }, opened
+        panel = page.evaluate(
+            "async () => (await window.jupyterapp.commands.execute("
+            "'docmanager:open', {path: 'right.ipynb'})).id"
+        )
+        page.locator(f'[id="{panel}"] .jp-Toolbar .validate-button').click(timeout=60_000)
+        dialog = page.locator(".jp-Dialog")
+        dialog.wait_for(timeout=120_000)
+        assert dialog.locator(".validation-success").count() == 1, dialog.inner_text()
+        said = " ".join(dialog.locator(".jp-Dialog-body").inner_text().split())
+        assert said == " ".join(SUCCESS.split()), said
+        assert errors == []

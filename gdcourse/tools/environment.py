@@ -48,9 +48,16 @@ LAB_VIEWERS = {"myst": "Jupytext Notebook"}
 ``.mystnb``) open as notebooks. Markdown (``.md``) keeps JupyterLab's own viewer."""
 
 
+LAB_EXTENSION = ROOT / "gdcourse" / "labextension" / "gdcourse-validate"
+"""gdcourse's JupyterLab extension: the Validate button's success message (prebuilt, no npm)."""
+LAB_EXTENSIONS = Path("share") / "jupyter" / "labextensions"
+"""Where JupyterLab finds an environment's prebuilt extensions (``jupyter_path()``)."""
+
+
 def ensure_lab_defaults(venv: Path = VENV) -> Path:
     """Make the environment's JupyterLab open Markdown files as Markdown and MyST notebook files
-    as notebooks (jupytext).
+    as notebooks (jupytext), and install gdcourse's JupyterLab extension there (the Validate
+    button's success message says that hidden tests run after submission).
 
     A ``.md`` file a student opens is a README or a grading report as often as a book page, and
     JupyterLab tells them apart by extension only: so Markdown keeps JupyterLab's own viewer
@@ -61,6 +68,12 @@ def ensure_lab_defaults(venv: Path = VENV) -> Path:
     where JupyterLab reads an environment's defaults (``jupyter_config_path()``), for every user
     of ``.venv``. Returns the settings file.
     """
+    installed = venv / LAB_EXTENSIONS / LAB_EXTENSION.name
+    for source in sorted(p for p in LAB_EXTENSION.rglob("*") if p.is_file()):
+        target = installed / source.relative_to(LAB_EXTENSION)
+        if not target.is_file() or target.read_bytes() != source.read_bytes():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
     path = venv / LAB_DEFAULTS
     settings = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     viewers = settings.setdefault("@jupyterlab/docmanager-extension:plugin", {}).setdefault(

@@ -79,6 +79,8 @@ STUDENT_FILES: tuple[str, ...] = (
     "gdcourse/grading/protocol.py",
     "gdcourse/grading/shortcuts.py",
     "gdcourse/grading/specs/*.py",
+    # JupyterLab's Validate button says that hidden tests run after submission
+    "gdcourse/labextension/*",
     # nbgrader's Exchange classes a student's submit, fetch and list use on a hub
     "gdcourse/exchange/__init__.py",
     "gdcourse/exchange/layout.py",
