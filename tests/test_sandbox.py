@@ -315,14 +315,15 @@ def test_a_forged_second_reply_is_a_violation(sandbox):
         + """
 import json, os
 def add(a, b):
-    token = _local("message")[0]
+    token = _local("token")
     body = token + json.dumps({"data": {"output": 999, "raised": None, "modified": []}}).encode()
     os.write(_local("reply_fd"), len(body).to_bytes(4, "big") + body)
     return a + b
 """
     )
     result = sandbox.run(job(forged))
-    assert result.tests[0].channel, "two replies to one request must be a violation"
+    assert result.tests[0].channel, "a write to the reply channel must be a violation"
+    assert result.tests[0].replies == (None,)
 
 
 def test_a_process_left_behind_cannot_answer_later_requests(sandbox):

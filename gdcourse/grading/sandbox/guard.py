@@ -29,6 +29,7 @@ have removed it): a request answered without it is tampering.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import types
@@ -49,6 +50,7 @@ _REFUSED = frozenset(
     {
         "sys.setprofile",
         "sys.settrace",
+        "sys.addaudithook",
         "code.__new__",
         "os.exec",
         "os.posix_spawn",
@@ -108,9 +110,10 @@ def code_ids(*objects: Any) -> frozenset[int]:
     return frozenset(found)
 
 
-def _region_table(
-    regions: Iterable[Region],
-) -> tuple[tuple[str, frozenset[int], frozenset[int], frozenset[int], tuple[str, ...]], ...]:
+_Table = tuple[tuple[str, frozenset[int], frozenset[int], frozenset[int], tuple[str, ...]], ...]
+
+
+def _region_table(regions: Iterable[Region]) -> _Table:
     return tuple((r.name, r.code_ids, r.builtin_ids, r.self_ids, r.prefixes) for r in regions)
 
 
@@ -218,10 +221,12 @@ def _make_audit(
     evidence_fd: int,
     trusted: frozenset[int],
     import_codes: frozenset[int],
+    installer: int,
 ) -> Callable[[str, tuple[Any, ...]], None]:
     def audit(
         event: str,
         args: tuple[Any, ...],
+        _installer: int = installer,
         _refused: frozenset[str] = _REFUSED,
         _fields: frozenset[str] = _FUNCTION_FIELDS,
         _trusted: frozenset[int] = trusted,
@@ -236,7 +241,9 @@ def _make_audit(
         _function: Any = types.FunctionType,
     ) -> None:
         refuse = False
-        if event in _refused or event.startswith("ctypes."):
+        if event == "sys.setprofile" and _id(_getframe(1).f_code) == _installer:
+            refuse = False  # the case process's own ban, installed by the guard's code
+        elif event in _refused or event.startswith("ctypes."):
             refuse = True
         elif event == "object.__setattr__":
             # the guard's own functions keep their code and defaults; others may change
@@ -288,12 +295,93 @@ def _import_system_codes() -> frozenset[int]:
     return code_ids(*parts)
 
 
+def _make_ban(table: _Table, banned: frozenset[str], evidence_fd: int) -> Callable[..., None]:
+    """The profile function of a case process: an entry into a region of ``banned``, from
+    code outside the banned regions, ends the process, whatever the stack looks like.
+
+    Its usual path allocates no object the garbage collector tracks, and the case
+    process keeps every signal blocked: no finalizer and no signal handler can run
+    inside it, where the interpreter would not profile them.
+    """
+    chosen = [entry for entry in table if entry[0] in banned]
+    ids = frozenset().union(*(entry[1] for entry in chosen))
+    cids = frozenset().union(*(entry[2] for entry in chosen))
+    sids = frozenset().union(*(entry[3] for entry in chosen))
+    prefixes = tuple(prefix for entry in chosen for prefix in entry[4])
+
+    def shortcut(
+        code: Any,
+        builtin: Any,
+        _table: Any = tuple(chosen),
+        _fd: int = evidence_fd,
+        _disable: Any = gc.disable,
+        _write: Any = os.write,
+        _exit: Any = os._exit,
+        _id: Any = id,
+        _getattr: Any = getattr,
+        _status: int = SHORTCUT_EXIT,
+    ) -> None:
+        _disable()  # no finalizer runs from here to the end
+        name = "a banned shortcut"
+        for region, region_ids, region_cids, region_sids, region_prefixes in _table:
+            if code is not None and (
+                _id(code) in region_ids
+                or (region_prefixes and code.co_filename.startswith(region_prefixes))
+            ):
+                name = region
+            owner = _id(_getattr(builtin, "__self__", None))
+            if builtin is not None and (_id(builtin) in region_cids or owner in region_sids):
+                name = region
+        try:
+            _write(_fd, b"S " + name.encode() + b"\n")
+        finally:
+            _exit(_status)
+
+    def profile(
+        frame: Any,
+        event: str,
+        arg: Any,
+        _ids: frozenset[int] = ids,
+        _cids: frozenset[int] = cids,
+        _sids: frozenset[int] = sids,
+        _prefixes: tuple[str, ...] = prefixes,
+        _shortcut: Any = shortcut,
+        _id: Any = id,
+        _getattr: Any = getattr,
+        _base: Any = BaseException,
+    ) -> None:
+        try:
+            if event == "call":
+                code = frame.f_code
+                if _id(code) in _ids or (_prefixes and code.co_filename.startswith(_prefixes)):
+                    caller = frame.f_back
+                    if caller is not None:
+                        inner = caller.f_code
+                        if _id(inner) in _ids or (
+                            _prefixes and inner.co_filename.startswith(_prefixes)
+                        ):
+                            return  # inside a banned region: judged when it was entered
+                    _shortcut(code, None)
+            elif event == "c_call" and (
+                _id(arg) in _cids or (_sids and _id(_getattr(arg, "__self__", None)) in _sids)
+            ):
+                inner = frame.f_code
+                if _id(inner) in _ids or (_prefixes and inner.co_filename.startswith(_prefixes)):
+                    return
+                _shortcut(None, arg)
+        except _base:  # an exception here would remove the profile function
+            pass
+
+    return profile
+
+
 def arm(
     regions: Iterable[Region],
     evidence_fd: int,
     trusted: Iterable[Any] = (),
-) -> Callable[[], bool]:
-    """Install the profile function and the audit hook; return :func:`intact`.
+) -> tuple[Callable[[], bool], Callable[[frozenset[str]], bool]]:
+    """Install the profile function and the audit hook; return :func:`intact` and
+    :func:`ban`.
 
     ``trusted`` lists the functions and modules whose code student code may not
     reuse (:func:`window` and the guard itself are always among them).
@@ -301,13 +389,32 @@ def arm(
     table = _region_table(regions)
     report = _make_report(table, window.__code__, evidence_fd)
     profile = _make_profile(table, report)
-    trusted_ids = code_ids(window, arm, _make_report, _make_profile, _make_audit, *trusted)
-    audit = _make_audit(evidence_fd, trusted_ids, _import_system_codes())
-    sys.setprofile(profile)
-    sys.addaudithook(audit)
 
     def intact(_get: Any = sys.getprofile, _profile: Any = profile) -> bool:
         """Whether the profile function is still the one installed."""
         return bool(_get() is _profile)
 
-    return intact
+    def ban(
+        banned: frozenset[str],
+        _get: Any = sys.getprofile,
+        _set: Any = sys.setprofile,
+        _profile: Any = profile,
+        _make: Any = _make_ban,
+        _table: Any = table,
+        _fd: int = evidence_fd,
+    ) -> bool:
+        """In a case process, before any student code runs there: replace the profile
+        function by one for which every entry into ``banned`` counts. Once per process
+        (it refuses when the profile function is not the one :func:`arm` installed)."""
+        if _get() is not _profile:
+            return False
+        _set(_make(_table, banned, _fd))
+        return True
+
+    trusted_ids = code_ids(
+        window, arm, _make_report, _make_profile, _make_audit, _make_ban, *trusted
+    )
+    audit = _make_audit(evidence_fd, trusted_ids, _import_system_codes(), id(ban.__code__))
+    sys.setprofile(profile)
+    sys.addaudithook(audit)
+    return intact, ban

@@ -190,6 +190,8 @@ def drop_capabilities() -> None:
 
 # x86-64 system-call numbers (asm/unistd_64.h) that the student's process never needs.
 _X86_64 = {
+    "rt_sigprocmask": 14,
+    "kill": 62,
     "clone": 56,
     "clone3": 435,
     "execve": 59,
@@ -239,7 +241,9 @@ _X86_64 = {
 _AUDIT_ARCH_X86_64 = 0xC000003E
 _X32_SYSCALL_BIT = 0x40000000
 
-DENIED = tuple(name for name in _X86_64 if name not in ("clone", "clone3"))
+DENIED = tuple(
+    name for name in _X86_64 if name not in ("clone", "clone3", "rt_sigprocmask", "kill")
+)
 """System calls refused outright (``EPERM``); ``clone`` is refused for threads and new
 namespaces, ``clone3`` answers ``ENOSYS`` so that the C library falls back to ``clone``."""
 
@@ -253,6 +257,7 @@ _SECCOMP_RET_ALLOW = 0x7FFF0000
 _SECCOMP_RET_ERRNO = 0x00050000
 _SECCOMP_RET_KILL_PROCESS = 0x80000000
 _OFFSET_NR, _OFFSET_ARCH, _OFFSET_ARG0 = 0, 4, 16
+SIG_BLOCK = 0
 
 
 def syscall_filter_supported() -> bool:
@@ -283,10 +288,21 @@ def _program(denied: Iterable[str]) -> list[tuple[int, int, int, int]]:
         (None, _BPF_JSET_K, "refuse", None, CLONE_NEW_ANY),
         (None, _BPF_RET_K, None, None, _SECCOMP_RET_ALLOW),  # a plain fork
         ("not_clone", _BPF_LD_W_ABS, None, None, _OFFSET_NR),
+        # signals may be blocked, never unblocked: once the process has blocked them all
+        # (sealed), no Python signal handler can ever run in it or in its forks
+        (None, _BPF_JEQ_K, None, "not_sigmask", _X86_64["rt_sigprocmask"]),
+        (None, _BPF_LD_W_ABS, None, None, _OFFSET_ARG0),
+        (None, _BPF_JEQ_K, "allow", "refuse", SIG_BLOCK),
+        # kill(0), kill(-1), kill(-group): never a signal to a whole group from here
+        ("not_sigmask", _BPF_JEQ_K, None, "not_kill", _X86_64["kill"]),
+        (None, _BPF_LD_W_ABS, None, None, _OFFSET_ARG0),
+        (None, _BPF_JSET_K, "refuse", None, 0x80000000),
+        (None, _BPF_JEQ_K, "refuse", "allow", 0),
+        ("not_kill", _BPF_LD_W_ABS, None, None, _OFFSET_NR),
     ]
     for name in denied:
         source.append((None, _BPF_JEQ_K, "refuse", None, _X86_64[name]))
-    source.append((None, _BPF_RET_K, None, None, _SECCOMP_RET_ALLOW))
+    source.append(("allow", _BPF_RET_K, None, None, _SECCOMP_RET_ALLOW))
     source.append(("refuse", _BPF_RET_K, None, None, eperm))
     return _assemble(source)
 
@@ -311,7 +327,9 @@ def install_syscall_filter(denied: Iterable[str] = DENIED) -> None:
     Threads (``clone`` with ``CLONE_THREAD``) and new namespaces are refused, so
     that every line of Python the student's process runs stays in the thread the
     shortcut guard watches; ``execve`` is refused, so no other program runs
-    without the guard; ``ptrace``, ``process_vm_writev``, ``bpf``, ``io_uring``,
+    without the guard; a signal mask can be added to, never taken from (see
+    :mod:`~gdcourse.grading.sandbox.seal`); ``kill`` of a process group (a pid of 0 or
+    below) is refused; ``ptrace``, ``process_vm_writev``, ``bpf``, ``io_uring``,
     key rings and mounts are refused as they are in container runtimes.
     Requires :func:`no_new_privileges` first. Inherited by every child.
     """

@@ -108,6 +108,7 @@ def _compile_cells(cells: Sequence[Any], transformer: Any) -> list[Any]:
 
 def _confine(setup: Setup) -> None:
     os.chdir(setup.workdir)
+    os.setsid()  # a session and process group of its own: no signal to a group leaves it
     linux.set_limits({getattr(resource, name): value for name, value in setup.limits.items()})
     if setup.isolated:
         linux.drop_capabilities()
@@ -178,137 +179,202 @@ def main(setup: Setup, cells: Sequence[Any]) -> NoReturn:
 OP_CELLS, OP_CASE, OP_EXIT = 1, 2, 3
 """Request operations (the first byte of a request frame's payload)."""
 
+REPLY, ENDED = b"R", b"E"
+"""Reply kinds (the byte after a reply frame's token): a result's JSON follows, or the case
+process ended without one (its 4-byte wait status follows). The next byte is 1 when the
+case process wrote to a descriptor of the request or reply channel (a violation)."""
+
+
+def _run_cells(
+    compiled: list[Any], namespace: dict[str, Any], setup: Setup, restore: Callable[..., None]
+) -> list[list[Any]]:
+    """Run the notebook's code cells in this process; the errors they raised, as text."""
+    setitimer = signal.setitimer
+    errors: list[list[Any]] = []
+    for index, code in enumerate(compiled):
+        if isinstance(code, BaseException):
+            errors.append([index, _describe(code)])
+            continue
+        try:
+            setitimer(signal.ITIMER_REAL, setup.cell_seconds)
+            try:
+                exec(code, namespace)
+            finally:
+                setitimer(signal.ITIMER_REAL, 0)
+        except BaseException as error:  # SystemExit and KeyboardInterrupt too
+            restore()
+            errors.append([index, _describe(error)])
+        restore()
+    return errors
+
+
+def _payload(
+    reply: Mapping[str, Any],
+    reply_bytes: int,
+    _dumps: Any = json.dumps,
+    _describe: Any = _describe,
+    _len: Any = len,
+    _base: Any = BaseException,
+) -> bytes:
+    """A reply as the JSON bytes that go back (or the error that says why it cannot)."""
+    try:
+        payload: bytes = _dumps(reply, allow_nan=True).encode()
+    except _base as error:
+        payload = _dumps({"error": f"the result cannot be sent: {_describe(error)}"}).encode()
+    if _len(payload) > reply_bytes:
+        payload = _dumps({"error": f"the result is larger than {reply_bytes} bytes"}).encode()
+    return payload
+
+
+def _handle(
+    text: bytes,
+    namespace: dict[str, Any],
+    probes: Mapping[str, Mapping[str, Any]],
+    evidence_fd: int,
+    reply_bytes: int,
+    _loads: Any = json.loads,
+    _payload: Any = _payload,
+    _describe: Any = _describe,
+    _ban_of: Any = student_ban,
+    _sentinel: Any = _sentinel,
+    _callable: Any = callable,
+    _type: Any = type,
+    _base: Any = BaseException,
+) -> bytes:
+    """One case, in the case process inside the guard's window: parse, build, call,
+    describe, encode."""
+    from gdcourse.grading.protocol import encode
+
+    try:
+        request = _loads(text)
+        function = request["function"]
+        probe = probes[request["assignment"]][function]
+        fn = namespace.get(function)
+        if not _callable(fn):
+            why = "not defined" if fn is None else f"not a function ({_type(fn).__name__})"
+            return _payload({"missing": f"{function} is {why}"}, reply_bytes)  # type: ignore[no-any-return]
+        for name in request["banned"]:
+            own = _ban_of(name)
+            if own is not None and own in namespace:
+                namespace[own] = _sentinel(own, evidence_fd)
+        reply: Mapping[str, Any] = {"data": encode(probe(fn, request["case"]))}
+    except _base as error:
+        reply = {"error": _describe(error)}
+    return _payload(reply, reply_bytes)  # type: ignore[no-any-return]
+
+
+def _read_exactly(
+    fd: int, count: int, _read: Any = os.read, _len: Any = len, _eof: Any = EOFError
+) -> bytes:
+    data = b""
+    while _len(data) < count:
+        chunk = _read(fd, count - _len(data))
+        if not chunk:
+            raise _eof
+        data += chunk
+    return data
+
+
+def _write_all(
+    fd: int, data: bytes, _write: Any = os.write, _memoryview: Any = memoryview
+) -> None:
+    view = _memoryview(data)
+    while view:
+        view = view[_write(fd, view) :]
+
 
 def _serve(setup: Setup, compiled: list[Any]) -> None:
-    """The request loop. Its raw reading and writing use only functions bound here, before
-    the cells run; everything that parses a request or builds a reply runs inside the
-    guard's window, where a banned shortcut counts whatever code reaches it."""
-    probes = setup.probes
-    import builtins
+    """The request loop.
 
-    from gdcourse.grading.protocol import encode
+    The notebook's cells run here, in this process. Then the process is sealed
+    (:func:`~gdcourse.grading.sandbox.seal.seal`): from then on no student code runs in
+    it. Each case is asked of a fresh fork (:func:`~gdcourse.grading.sandbox.seal.ask_case`)
+    that lives entirely inside the guard's window and hands back only the result's
+    bytes, on a pipe of its own; this process frames them as the reply. The case
+    process never holds the reply channel: the descriptors that led to it lead to a
+    trap there, and a write to them is reported as a violation.
+
+    Everything the loop uses is a local variable bound before the cells run, and the
+    functions it calls keep what they use in their defaults: no module attribute,
+    builtin or closure cell that student code could replace is looked up here.
+    """
+    import builtins
+    from functools import partial
+
+    from gdcourse.grading.sandbox import seal
 
     # Student code may replace builtins (isinstance, len, type...): the loop puts them back
     # before every step of its own.
-    pristine, restore = builtins.__dict__.copy(), builtins.__dict__.update
-    read_raw, write_raw, exit_now, setitimer = os.read, os.write, os._exit, signal.setitimer
-    from_bytes, frozen, token_bytes = int.from_bytes, frozenset, TOKEN_BYTES
-    failed = b'{"error": "the request failed inside the grader\'s watch"}'
-    loads, dumps = json.loads, json.dumps
+    saved = builtins.__dict__.copy()
+
+    def restore(_update: Any = builtins.__dict__.update, _saved: Any = saved) -> None:
+        _update(_saved)
+
+    write_raw, exit_now, from_bytes, frozen = os.write, os._exit, int.from_bytes, frozenset
+    token_bytes, limit, length, base_error = TOKEN_BYTES, REQUEST_LIMIT, len, BaseException
+    op_cells, op_case, op_exit, replied = OP_CELLS, OP_CASE, OP_EXIT, REPLY
+    tamper_exit = guard.TAMPER_EXIT
+    read_exactly, write_all, run_cells, payload = _read_exactly, _write_all, _run_cells, _payload
     request_fd, reply_fd, evidence_fd = setup.request_fd, setup.reply_fd, setup.evidence_fd
-    reply_bytes, limit = setup.reply_bytes, REQUEST_LIMIT
-    window, describe, ban_of, sentinel = guard.window, _describe, student_ban, _sentinel
+    reply_bytes, window = setup.reply_bytes, guard.window
+    state = seal.prepare((request_fd, reply_fd))
+    seal_now, ask = seal.seal, seal.ask_case
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
     shell = _IPythonStub(namespace)
     namespace["get_ipython"] = lambda: shell
+    handle = partial(_handle, namespace=namespace, probes=setup.probes,
+                     evidence_fd=evidence_fd, reply_bytes=reply_bytes)  # fmt: skip
 
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise CellTimeout(f"the cell ran longer than {setup.cell_seconds:g} s")
+    def on_alarm(signum: int, frame: Any, _seconds: float = setup.cell_seconds) -> None:
+        raise CellTimeout(f"the cell ran longer than {_seconds:g} s")
 
-    def read_exactly(count: int) -> bytes:
-        data = b""
-        while len(data) < count:
-            chunk = read_raw(request_fd, count - len(data))
-            if not chunk:
-                raise EOFError
-            data += chunk
-        return data
-
-    def write_all(data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[write_raw(reply_fd, view) :]
-
-    def frame_of(token: bytes, reply: Mapping[str, Any]) -> bytes:
-        try:
-            payload = dumps(reply, allow_nan=True).encode()
-        except BaseException as error:
-            payload = dumps({"error": f"the result cannot be sent: {describe(error)}"}).encode()
-        if len(payload) > reply_bytes:
-            payload = dumps({"error": f"the result is larger than {reply_bytes} bytes"}).encode()
-        body = token + payload
-        return len(body).to_bytes(4, "big") + body
-
-    def handle(message: tuple[bytes, bytes]) -> bytes:
-        """One case, inside the guard's window: parse, build, call, describe, encode."""
-        token, text = message
-        try:
-            request = loads(text)
-            function = request["function"]
-            probe = probes[request["assignment"]][function]
-            fn = namespace.get(function)
-            if not callable(fn):
-                why = "not defined" if fn is None else f"not a function ({type(fn).__name__})"
-                return frame_of(token, {"missing": f"{function} is {why}"})
-            swapped = {}
-            for name in request["banned"]:
-                own = ban_of(name)
-                if own is not None and own in namespace:
-                    swapped[own] = namespace[own]
-                    namespace[own] = sentinel(own, evidence_fd)
-            try:
-                reply: Mapping[str, Any] = {"data": encode(probe(fn, request["case"]))}
-            finally:
-                namespace.update(swapped)
-        except BaseException as error:
-            reply = {"error": describe(error)}
-        return frame_of(token, reply)
-
-    intact = guard.arm(
+    intact, ban = guard.arm(
         setup.regions,
         evidence_fd,
-        trusted=[handle, frame_of, read_exactly, write_all, sys.modules[__name__]],
-    )
+        trusted=[
+            _handle, _payload, _read_exactly, _write_all, _run_cells, restore, on_alarm,
+            sys.modules[__name__],
+            *seal.trusted(),
+        ],
+    )  # fmt: skip
     signal.signal(signal.SIGALRM, on_alarm)
+    sealed = False
     while True:
-        restore(pristine)
+        restore()
         try:
-            size = from_bytes(read_exactly(4), "big")
+            size = from_bytes(read_exactly(request_fd, 4), "big")
             if size > limit:
                 return
-            frame = read_exactly(size)
-        except BaseException:
+            frame = read_exactly(request_fd, size)
+        except base_error:
             return  # the supervisor is gone
         operation, token = frame[0], frame[1 : 1 + token_bytes]
         banned_size = from_bytes(frame[1 + token_bytes : 3 + token_bytes], "big")
         banned_text = frame[3 + token_bytes : 3 + token_bytes + banned_size].decode("ascii")
         banned = frozen(banned_text.split(",")) if banned_text else frozen()
         text = frame[3 + token_bytes + banned_size :]
-        if operation == OP_EXIT:
+        if operation == op_exit:
             return
         if not intact():
             write_raw(evidence_fd, b"T the profile function was removed\n")
-            exit_now(guard.TAMPER_EXIT)
-        if operation == OP_CELLS:
-            errors = []
-            for index, code in enumerate(compiled):
-                if isinstance(code, BaseException):
-                    errors.append([index, describe(code)])
-                    continue
-                try:
-                    setitimer(signal.ITIMER_REAL, setup.cell_seconds)
-                    try:
-                        exec(code, namespace)
-                    finally:
-                        setitimer(signal.ITIMER_REAL, 0)
-                except BaseException as error:  # SystemExit and KeyboardInterrupt too
-                    restore(pristine)
-                    errors.append([index, describe(error)])
-                restore(pristine)
-            out = window(frozen(), frame_of, token, {"errors": errors})
+            exit_now(tamper_exit)
+        if operation == op_cells and not sealed:
+            errors = run_cells(compiled, namespace, setup, restore)
+            out = replied + b"\0" + window(frozen(), payload, {"errors": errors}, reply_bytes)
+            del errors
+            if not seal_now(state):
+                write_raw(evidence_fd, b"T the process could not be sealed after its cells\n")
+                exit_now(tamper_exit)
+            sealed = True
+        elif operation == op_case and sealed:
+            out = ask(state, ban, banned, handle, text, reply_bytes)
         else:
-            try:
-                out = window(banned, handle, (token, text))
-                if type(out) is not bytes:
-                    raise TypeError
-            except BaseException:
-                # nothing that student code may have changed runs outside the window
-                body = token + failed
-                out = len(body).to_bytes(4, "big") + body
+            return
         if not intact():
             write_raw(evidence_fd, b"T the profile function was removed\n")
-            exit_now(guard.TAMPER_EXIT)
-        write_all(out)
+            exit_now(tamper_exit)
+        body = token + out
+        write_all(reply_fd, length(body).to_bytes(4, "big") + body)
 
 
 def preload(names: Sequence[str]) -> None:

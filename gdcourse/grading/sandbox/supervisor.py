@@ -702,6 +702,26 @@ def _attribute(
         tests[index].tamper.append(text)
 
 
+def _case_ended(
+    proc: _Student,
+    tests: list[_Test],
+    index: int,
+    spec: Mapping[str, Any],
+    status: int,
+    report: dict[str, Any],
+) -> None:
+    """Record how a case's process ended without a result (the test's other cases are not
+    asked; the student's process, sealed, goes on with the next test)."""
+    reason, shortcut = _exit_reason(_Stopped("ended", exit_status=status))
+    for kind, text in proc.take_evidence(settle=True):
+        _attribute(tests, index, kind, text, report)
+    test = tests[index]
+    if shortcut and not test.shortcut:
+        test.shortcut = "a banned shortcut"
+    if not shortcut:
+        test.stopped = f"{spec['function']} {reason}"
+
+
 def _attempt(
     proc: _Student,
     job: Mapping[str, Any],
@@ -738,7 +758,7 @@ def _attempt(
     for kind, text in proc.take_evidence():
         _attribute(tests, None, kind, text, report)
     if report["cells"] is None:
-        report["cells"] = cells.decode("utf-8", "replace")
+        report["cells"] = cells[2:].decode("utf-8", "replace")
     proc.kill_strays()
     timings["cells"] += time.monotonic() - mark
     mark = time.monotonic()
@@ -761,7 +781,15 @@ def _attempt(
                 proc.buffer = b""
             proc.send(student.OP_CASE, token, request, spec["banned"])
             try:
-                test.replies[number] = proc.await_reply(token, deadline).decode("utf-8", "replace")
+                raw = proc.await_reply(token, deadline)
+                if raw[1:2] != b"\0":
+                    test.channel.append("the graded call wrote to the reply channel")
+                if raw[:1] == student.ENDED:  # the case's process ended without a result
+                    status = int.from_bytes(raw[2:6], "big")
+                    _case_ended(proc, tests, index, spec, status, report)
+                    break
+                if raw[1:2] == b"\0":
+                    test.replies[number] = raw[2:].decode("utf-8", "replace")
             except _Stopped as stopped:
                 reason, shortcut = _exit_reason(stopped)
                 for kind, text in proc.take_evidence(settle=True):
