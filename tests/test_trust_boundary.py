@@ -237,10 +237,10 @@ def test_files_in_memory_count_against_the_memory_limit(sandbox):
     hog = """
 import time
 import numpy as np
-with open("/tmp/fill", "wb") as file:
-    for _ in range(60):
-        file.write(b"x" * (1 << 20))
-block = np.ones(110 * 2**20 // 8)  # 110 MiB: under the limit alone, over it with the file
+for index in range(8):  # 56 MiB of files (each under the file-size limit)
+    with open(f"/tmp/fill{index}", "wb") as file:
+        file.write(b"x" * (7 << 20))
+block = np.ones(110 * 2**20 // 8)  # 110 MiB: under the limit alone, over it with the files
 time.sleep(3)
 """
     result = sandbox.run(job(ADD, hog, memory_bytes=150 << 20, cell_seconds=20.0))

@@ -23,6 +23,7 @@ import logging
 import os
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -413,6 +414,8 @@ class Sandbox:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._socket: socket.socket | None = None
+        self._generation = 0
+        """How many times the host was started: a job knows which host it was given."""
 
     def __enter__(self) -> Sandbox:
         self.start()
@@ -515,6 +518,7 @@ class Sandbox:
                 raise SandboxError(f"the sandbox host failed to start: {detail}")
         parent.settimeout(None)
         self._socket = parent
+        self._generation += 1
 
     def close(self) -> None:
         """Stop the host (running supervisors finish on their own limits)."""
@@ -533,8 +537,51 @@ class Sandbox:
                 self._process.wait()
             self._process = None
 
+    # ------------------------------------------------------------------ the host's health
+    def _tree(self) -> list[int]:
+        """The host's processes, from the one this object started down to the host and its
+        supervisors (not the students' processes, whose states are theirs to choose)."""
+        process = self._process
+        if process is None:
+            return []
+        found: list[int] = []
+        stack = [(process.pid, False)]
+        while stack and len(found) < 10_000:
+            pid, last = stack.pop()
+            found.append(pid)
+            if last:
+                continue
+            host = _is_host(pid)
+            for child in _children(pid):
+                stack.append((child, host))
+        return found
+
+    def _lost(self, generation: int) -> tuple[bool, str]:
+        """Whether the host that ran ``generation`` is only stopped (it might go on), and
+        why it cannot finish its jobs (``""``: it can)."""
+        if generation != self._generation:
+            return False, "the sandbox host was restarted"
+        process = self._process
+        if process is None or process.poll() is not None:
+            return False, "the sandbox host ended"
+        stopped = [pid for pid in self._tree() if _state(pid) in ("T", "t")]
+        return True, f"the sandbox host was stopped (process {stopped[0]})" if stopped else ""
+
+    def _recover(self, generation: int) -> None:
+        """Stop the lost host of ``generation`` for good and start a new one (once)."""
+        with self._lock:
+            if generation != self._generation:
+                return  # another job already did
+            log.warning("the sandbox host was lost: restarting it")
+            if self._process is not None:
+                for pid in [self._process.pid, *_all_descendants(self._process.pid)]:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+            self._stop_locked()
+            self._start_locked()
+
     # ------------------------------------------------------------------ running
-    def _submit(self, job: Job) -> int:
+    def _submit(self, job: Job) -> tuple[int, int]:
         job_fd = os.memfd_create("gdcourse-job", os.MFD_CLOEXEC)
         try:
             data = memoryview(job.to_json().encode())
@@ -555,6 +602,7 @@ class Sandbox:
                         assert self._socket is not None
                         try:
                             socket.send_fds(self._socket, [b"job"], [job_fd, write])
+                            generation = self._generation
                             break
                         except OSError as error:
                             self._socket = None
@@ -564,26 +612,53 @@ class Sandbox:
                                 ) from error
             finally:
                 os.close(write)
-            return read
+            return read, generation
         finally:
             os.close(job_fd)
 
     def run(self, job: Job) -> RunResult:
-        """Run one job in fresh namespaces and return the supervisor's report."""
-        read = self._submit(job)
+        """Run one job in fresh namespaces and return the supervisor's report.
+
+        A host that dies or is stopped while the job runs is noticed within
+        :data:`HEALTH_SECONDS` or so, replaced, and the job run again on the new one
+        (once): a lost host costs no submission its grade.
+        """
+        try:
+            return self._run_once(job)
+        except _HostLost as lost:
+            self._recover(lost.generation)
+            log.warning("%s: running the job again", lost)
+        try:
+            return self._run_once(job)
+        except _HostLost as lost:
+            self._recover(lost.generation)
+            raise SandboxError(f"{lost}, twice while running this submission") from None
+
+    def _run_once(self, job: Job) -> RunResult:
+        read, generation = self._submit(job)
         limits = job.limits
         deadline = time.monotonic() + limits.wall_seconds + 60.0
         cap = len(job.tests) and sum(len(t.cases) for t in job.tests) * (limits.reply_bytes + 1024)
         cap = min(int(cap) + 4 * limits.output_bytes + (1 << 20), 256 << 20)
         chunks: list[bytes] = []
         size = 0
+        stopped_since: float | None = None
         try:
             while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                now = time.monotonic()
+                if now >= deadline:
                     raise SandboxError("the sandbox supervisor did not report in time")
-                ready, _, _ = select.select([read], [], [], remaining)
+                ready, _, _ = select.select([read], [], [], min(HEALTH_SECONDS, deadline - now))
                 if not ready:
+                    only_stopped, why = self._lost(generation)
+                    if not why:
+                        stopped_since = None
+                    elif not only_stopped:
+                        raise _HostLost(why, generation)
+                    elif stopped_since is None:
+                        stopped_since = now
+                    elif now - stopped_since >= HEALTH_SECONDS:
+                        raise _HostLost(why, generation)
                     continue
                 chunk = os.read(read, 1 << 16)
                 if not chunk:
@@ -595,5 +670,57 @@ class Sandbox:
         finally:
             os.close(read)
         if not chunks:
+            for _ in range(20):  # the host's end may take a moment to be seen
+                _, why = self._lost(generation)
+                if why:
+                    raise _HostLost(why, generation)
+                time.sleep(0.1)
             raise SandboxError("the sandbox supervisor ended without a report")
         return parse_report(b"".join(chunks), job)
+
+
+HEALTH_SECONDS = 1.0
+"""How often a waiting job looks at the host's health, and how long a stopped host is given
+before it counts as lost."""
+
+
+class _HostLost(Exception):
+    def __init__(self, why: str, generation: int) -> None:
+        super().__init__(why)
+        self.generation = generation
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as file:
+                found.extend(int(part) for part in file.read().split())
+    return found
+
+
+def _all_descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    stack = [pid]
+    while stack and len(found) < 100_000:
+        for child in _children(stack.pop()):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _is_host(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return b"gdcourse.grading.sandbox.host" in file.read()
+    except OSError:
+        return False
+
+
+def _state(pid: int) -> str:
+    """The state letter of ``pid`` (``/proc/PID/stat``), or ``""`` when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return ""

@@ -230,8 +230,9 @@ def _factory(context: HostContext, head: Mapping[str, Any], sock: socket.socket)
 class _Student:
     """One student process, its namespace helper, and the pipes between them and us."""
 
-    def __init__(self, factory: _Factory, limits: Mapping[str, Any]) -> None:
+    def __init__(self, factory: _Factory, limits: Mapping[str, Any], isolated: bool) -> None:
         self.limits = limits
+        self.isolated = isolated
         self.status: int | None = None
         _, fds = factory.start()
         self.request, self.reply, self.evidence, self.output, pid_read = fds
@@ -414,6 +415,16 @@ class _Student:
                 found.append((kind, text[:120]))
         return found
 
+    def _files_in_memory(self) -> int:
+        """Bytes the student's files take in its memory-backed folders (one tmpfs)."""
+        if not self.isolated:
+            return 0
+        try:
+            info = os.statvfs(f"/proc/{self.pid}/root/tmp")
+        except OSError:
+            return 0
+        return (info.f_blocks - info.f_bfree) * info.f_frsize
+
     def _watch(self, now: float) -> None:
         """Enforce the whole sandbox's memory, CPU and process limits."""
         if now - self.last_watch < 0.1:
@@ -421,6 +432,7 @@ class _Student:
         self.last_watch = now
         pids = [self.pid, *_descendants(self.pid)]
         memory, cpu = _usage(pids)
+        memory += self._files_in_memory()
         limits = self.limits
         reason = ""
         if memory - self.base_memory > int(limits["memory_bytes"]):
@@ -490,15 +502,30 @@ def _mounts_beneath(folders: Sequence[str], mountinfo: str) -> list[str]:
 
 
 def _private_folders(size: int) -> None:
-    """Mount a fresh, size-capped tmpfs on each of :data:`PRIVATE_FOLDERS`, then bind back
-    (read-only, as they were) the sandbox's own mounts that lay beneath them."""
+    """Give the student one fresh tmpfs of ``size`` bytes, seen as each of
+    :data:`PRIVATE_FOLDERS` (so that together they hold no more than ``size``), make
+    ``/dev`` read-only (its device files still work), then bind back (read-only, as
+    they were) the sandbox's own mounts that lay beneath those folders.
+
+    ``/dev`` is the host's, shared by every submission it runs: writable, a file one
+    submission left there would be read by the next.
+    """
     with open("/proc/self/mountinfo", encoding="utf-8") as file:
         beneath = _mounts_beneath(PRIVATE_FOLDERS, file.read())
     handles = [(point, os.open(point, os.O_PATH | os.O_CLOEXEC)) for point in beneath]
     private = linux.MS_NOSUID | linux.MS_NODEV
+    if os.path.ismount("/dev"):
+        flags = os.statvfs("/dev").f_flag & (os.ST_NOSUID | os.ST_NODEV | os.ST_NOEXEC)
+        linux.mount(None, "/dev", None, linux.MS_REMOUNT | linux.MS_BIND | linux.MS_RDONLY | flags)
+    linux.mount("tmpfs", "/tmp", "tmpfs", private, f"size={size},mode=1777")
     for path in PRIVATE_FOLDERS:
+        os.mkdir(f"/tmp/{path.strip('/').replace('/', '-')}", 0o1777)
+        os.chmod(f"/tmp/{path.strip('/').replace('/', '-')}", 0o1777)
+    for path in PRIVATE_FOLDERS[1:]:
         if os.path.isdir(path):
-            linux.mount("tmpfs", path, "tmpfs", private, f"size={size},mode=1777")
+            source = f"/tmp/{path.strip('/').replace('/', '-')}"
+            linux.mount(source, path, None, linux.MS_BIND)
+    linux.mount("/tmp/tmp", "/tmp", None, linux.MS_BIND)
     for point, handle in handles:
         os.makedirs(point, exist_ok=True)
         linux.mount(f"/proc/self/fd/{handle}", point, None, linux.MS_BIND | linux.MS_REC)
@@ -557,7 +584,7 @@ def _helper(
         linux.map_own_ids(uid, gid)
         linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
         private = linux.MS_NOSUID | linux.MS_NODEV
-        _private_folders(int(limits["tmp_bytes"]))
+        _private_folders(min(int(limits["tmp_bytes"]), int(limits["memory_bytes"])))
         workdir = "/tmp/work"
         os.mkdir(workdir, 0o700)
         linux.mount(
@@ -665,7 +692,7 @@ def _run(
             break
         report["attempts"] += 1
         mark = time.monotonic()
-        proc = _Student(factory, limits)
+        proc = _Student(factory, limits, context.isolated)
         timings["start"] += time.monotonic() - mark
         try:
             next_test = _attempt(proc, job, tests, next_test, report, limits, wall_deadline)
