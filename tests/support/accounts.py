@@ -22,6 +22,7 @@ import pwd
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -60,8 +61,19 @@ class Accounts:
         return self.users[short]
 
 
+def _shadow(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """Run useradd, userdel, groupadd or groupdel; again while another process (a test on the
+    other worker) holds the lock on /etc/passwd or /etc/group: they fail rather than wait."""
+    for attempt in range(60):
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode == 0 or "lock" not in done.stderr.lower():
+            break
+        time.sleep(0.05 + 0.01 * attempt)
+    return done
+
+
 def _run(command: Sequence[str]) -> None:
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = _shadow(command)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr}")
 
@@ -107,13 +119,13 @@ def accounts(
     finally:
         errors = []
         for name in reversed(made_users):
-            done = subprocess.run(["userdel", "--force", "--remove", name], capture_output=True)
+            done = _shadow(["userdel", "--force", "--remove", name])
             if done.returncode not in (0, 12):  # 12: the home could not be removed (reported)
-                errors.append(f"userdel {name}: {done.stderr.decode(errors='replace')}")
+                errors.append(f"userdel {name}: {done.stderr}")
         for name in reversed(made_groups):
-            done = subprocess.run(["groupdel", name], capture_output=True)
+            done = _shadow(["groupdel", name])
             if done.returncode != 0:
-                errors.append(f"groupdel {name}: {done.stderr.decode(errors='replace')}")
+                errors.append(f"groupdel {name}: {done.stderr}")
         if errors:
             raise RuntimeError("could not remove every test account:\n" + "\n".join(errors))
 
