@@ -395,10 +395,19 @@ def run(cells):
             return grade_id, str(failed)
     return None, ""
 
+from gdcourse.grading import check
+try:
+    check("ps3_linear_regression", "mse", lambda y_pred, y: 0.0,
+          cases=[{"y_pred": [1.0], "y": [0.0]}], hidden=True)
+    hidden = "no error"
+except CheckFailed as failed:
+    hidden = str(failed)
+
 results = {}
 for assignment, variants in json.load(open(cases)).items():
     results[assignment] = {name: run(cells) for name, cells in variants.items()}
-print(json.dumps({"modules": len(modules), "refused": refused, "results": results}))
+print(json.dumps({"modules": len(modules), "refused": refused, "hidden": hidden,
+                  "results": results}))
 """
 
 
@@ -445,6 +454,7 @@ def test_the_package_imports_alone_and_its_visible_checks_teach(
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["modules"] >= 30
     assert len(report["refused"]) == 7, report["refused"]
+    assert report["hidden"].startswith("Hidden checks run in the grader, after you submit")
     for assignment, results in report["results"].items():
         assert results["right"] == [None, ""], (assignment, results["right"])
         failed_cell, message = results["wrong"]

@@ -127,9 +127,10 @@ MASTER_READER: tuple[str, ...] = (
 _CHECKS = "gdcourse/grading/checks.py"
 _HIDDEN_STUB = '''
 
-def _hidden_checks_run_after_submission(*args: Any, **kwargs: Any) -> Any:
+def _hidden_checks_run_after_submission(*args: object, **kwargs: object) -> None:
     """Hidden checks compare with the master notebooks, which only the grader has."""
-    raise CheckFailed(
+    failed = globals().get("CheckFailed", AssertionError)
+    raise failed(
         "Hidden checks run in the grader, after you submit: this copy of the course has no "
         "reference solutions. Run the visible checks and Validate, then submit."
     )
@@ -207,7 +208,7 @@ def student_checks(source: str) -> str:
         return _hidden_checks_run_after_submission("x") if hidden else 1
     <BLANKLINE>
     <BLANKLINE>
-    def _hidden_checks_run_after_submission(*args: Any, **kwargs: Any) -> Any:
+    def _hidden_checks_run_after_submission(*args: object, **kwargs: object) -> None:
     ...
     """
     tree = ast.parse(source)
@@ -225,6 +226,9 @@ def student_checks(source: str) -> str:
                 all_node = node
         elif isinstance(node, ast.ImportFrom) and node.module == "gdcourse.course":
             names = ["gdcourse.course"]  # the course directory: where the masters are
+        elif isinstance(node, ast.ImportFrom):
+            imported = [alias.asname or alias.name for alias in node.names]
+            names = imported if set(imported) <= set(MASTER_READER) else []
         if names and (set(names) & set(MASTER_READER) or names == ["gdcourse.course"]):
             first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
             cut.update(range(first, (node.end_lineno or node.lineno) + 1))
