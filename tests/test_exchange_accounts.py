@@ -37,7 +37,8 @@ from pathlib import Path
 import pytest
 from support.accounts import Accounts, User, accounts, run_as
 
-from gdcourse.exchange.setup import hub_config
+from gdcourse.exchange.layout import problems
+from gdcourse.exchange.setup import Plan, SetupError, hub_config, setup
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE_ID = "gdcourse"
@@ -157,7 +158,7 @@ def world() -> Iterator[Round]:
     base.chmod(0o755)
     try:
         with accounts(
-            ["prof", "grader", *students],
+            ["prof", "grader", *students, "stranger"],  # stranger: an account of another course
             groups={"staff": ["prof", "grader"], "students": students},
         ) as made:
             here = Round(made, base)
@@ -244,10 +245,7 @@ def test_students_cannot_reach_each_others_work(world: Round) -> None:
     mallory = made["mallory"]  # she does not fetch: a copy of the notebook will do
     _give(mallory.home / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", mallory, _notebook("x"))
     _together(
-        lambda: (
-            _fetch_edit_submit(here, "s1", "s1-first"),
-            _fetch_edit_submit(here, "s1", "s1-second", fetch=False),  # a resubmission
-        ),
+        lambda: _fetch_edit_submit(here, "s1", "s1-first"),
         lambda: _fetch_edit_submit(here, "s2", "s2-only"),
         lambda: (
             _fetch_edit_submit(here, "mallory", "mallory-own", fetch=False),
@@ -255,8 +253,7 @@ def test_students_cannot_reach_each_others_work(world: Round) -> None:
         ),
     )
     duedate = here.duedate
-    assert len(here.student_submissions("s1")) == 2
-    victim = here.student_submissions("s1")[-1]
+    (victim,) = here.student_submissions("s1")
 
     course = here.root / COURSE_ID
     before = {p: _tree(p) for p in (victim, here.outbound)}
@@ -307,16 +304,28 @@ def test_students_cannot_reach_each_others_work(world: Round) -> None:
         "drop a link to the instructor's course as a submission": (
             ("symlink", here.course, inbound / f"{name['mallory']}+{future}+y"), "ok"),
     }  # fmt: skip
-    # as mallory, the attempts; meanwhile s3 submits after the deadline and eve submits under
-    # s3's name (nbgrader submit --student)
+    # as mallory, the attempts on s1's submission; meanwhile s1 submits again, s3 submits after
+    # the deadline and eve submits under s3's name (nbgrader submit --student)
     eve = made["eve"]
     _give(eve.home / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", eve, _notebook("eve-as-s3"))
-    met, *_ = _together(
+    # and an account outside the course reads the release and drops a submission
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    outsider = {
+        "list the released assignments, outside the course": (("listdir", outbound), "EACCES"),
+        "read the released notebook, outside the course": (("read", released), "EACCES"),
+        "drop a submission, outside the course": (
+            ("mkdir", inbound / f"{name['stranger']}+{ASSIGNMENT}+{now}+z"),
+            "ok"),  # anyone may drop into the box; collect refuses it (below)
+    }  # fmt: skip
+    met, stranger_met, *_ = _together(
         lambda: _attempt(made["mallory"], attempts),
+        lambda: _attempt(made["stranger"], outsider),
         lambda: _fetch_edit_submit(here, "s3", "s3-late"),
         lambda: _ok(here.nbgrader("eve", "submit", ASSIGNMENT, "--student", name["s3"])),
+        lambda: _fetch_edit_submit(here, "s1", "s1-second", fetch=False),  # s1 resubmits
     )
     assert isinstance(met, dict)
+    assert stranger_met == {label: want for label, (_, want) in outsider.items()}
     wrong = {
         label: (met[label], want) for label, (_, want) in attempts.items() if met[label] != want
     }
@@ -324,7 +333,8 @@ def test_students_cannot_reach_each_others_work(world: Round) -> None:
     assert {p: _tree(p) for p in (victim, here.outbound)} == before
 
     # the grader (staff, owning nothing) reads a submission
-    assert "s1-second" in _ok(run_as(made["grader"], ["cat", str(victim / notebook)]))
+    assert "s1-first" in _ok(run_as(made["grader"], ["cat", str(victim / notebook)]))
+    assert len(here.student_submissions("s1")) == 2  # the resubmission went in
 
     # s3 backdates the late submission (its name and timestamp.txt) after the deadline
     late = next(p for p in here.student_submissions("s3") if p.lstat().st_uid == made["s3"].uid)
@@ -350,6 +360,7 @@ def test_students_cannot_reach_each_others_work(world: Round) -> None:
     )
     assert f"claims student '{name['s3']}' but was made by account '{name['eve']}'" in collected
     assert "cannot be read" in collected and "not a folder" in collected  # the two odd names
+    assert f"account '{name['stranger']}' is not in the course's students group" in collected
     late_time = (submitted / name["s3"] / ASSIGNMENT / "timestamp.txt").read_text()
     assert late_time[:19] > duedate[:19], late_time  # backdating did not make it in time
 
@@ -363,19 +374,16 @@ def test_students_cannot_reach_each_others_work(world: Round) -> None:
     _ok(here.nbgrader("prof", "release_feedback", ASSIGNMENT, cwd=here.course))
     pages = sorted(here.feedback.iterdir())
     assert len(pages) == 3
-    # each student fetches their own page; then s2 submits again
+    # each student fetches their own page
     _together(
         *(
             lambda who=who: _ok(here.nbgrader(who, "fetch_feedback", ASSIGNMENT))
             for who in ("s1", "s2", "s3")
         ),
     )
-    _fetch_edit_submit(here, "s2", "s2-again", fetch=False)
     for who in ("s1", "s2", "s3"):
         fetched = list((made[who].home / ASSIGNMENT / "feedback").rglob("*.html"))
         assert [p.read_text() for p in fetched] == [f"<p>feedback for {who}</p>"], who
-    mine = [p for p in here.student_submissions("s2") if p.lstat().st_uid == made["s2"].uid]
-    assert len(mine) == 2  # the resubmission went in
 
     # the feedback pages: not listable, not writable, not findable under another's id
     page_attempts = {
@@ -389,13 +397,14 @@ def test_students_cannot_reach_each_others_work(world: Round) -> None:
     }  # fmt: skip
     met = _attempt(made["eve"], page_attempts)
     assert met == {label: want for label, (_, want) in page_attempts.items()}
-    assert len(attempts) + len(page_attempts) + 2 >= 25  # + impersonation, backdating
+    assert len(attempts) + len(outsider) + len(page_attempts) + 2 >= 25  # + eve's, s3's
 
     # no folder world-readable; none world-writable but the drop box; no file world-writable
-    # (but for what mallory dropped in the box, hers to open up, and nobody's to find)
+    # (but for what mallory and stranger dropped in the box: theirs to open up, nobody's to find)
+    droppers = {made["mallory"].uid, made["stranger"].uid}
     for path in [here.root, *here.root.rglob("*")]:
         mode = path.lstat().st_mode
-        if path.parent == here.inbound and path.lstat().st_uid == made["mallory"].uid:
+        if path.parent == here.inbound and path.lstat().st_uid in droppers:
             continue
         if stat.S_ISDIR(mode):
             assert not mode & stat.S_IROTH, f"{path} {stat.filemode(mode)}"
@@ -453,3 +462,54 @@ def test_readmes_former_exchange_is_taken_over_and_refused(world: Round) -> None
     done = _setup(here, old)
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"is owned by {made['mallory'].name}, neither root nor the instructor" in done.stderr
+
+
+def _plan(root: Path, **change: str) -> Plan:
+    """A setup plan with the system's own accounts (no accounts made: these checks are fast)."""
+    names = {"instructor": "nobody", "staff_group": "staff", "students_group": "users", **change}
+    return Plan(
+        root, COURSE_ID, names["instructor"], names["staff_group"], names["students_group"]
+    )
+
+
+def test_setup_brings_a_former_exchange_to_shape_and_says_so(tmp_path: Path) -> None:
+    """An exchange made the former way that no student took over: setup tightens it, keeps
+    what it holds (a release, a submission), and a second run changes nothing."""
+    base = tmp_path / "srv"
+    base.mkdir(mode=0o755)
+    tmp_path.chmod(0o755)
+    root = base / "exchange"
+    (root / COURSE_ID / "outbound" / ASSIGNMENT).mkdir(parents=True)
+    (root / COURSE_ID / "inbound" / f"ada+{ASSIGNMENT}+t+r").mkdir(parents=True)
+    (root / COURSE_ID / "inbound" / f"ada+{ASSIGNMENT}+t+r" / "a.ipynb").write_text("{}")
+    root.chmod(0o777)
+    (root / COURSE_ID / "inbound" / f"ada+{ASSIGNMENT}+t+r").chmod(0o777)
+    assert problems(root, COURSE_ID)  # feedback is missing, the root can be changed by anyone
+    done = setup(_plan(root))
+    assert any(line.startswith(f"changed {root} from drwxrwxrwx") for line in done), done
+    assert any("created" in line and line.split()[1].endswith("feedback") for line in done), done
+    assert problems(root, COURSE_ID) == []
+    submission = root / COURSE_ID / "inbound" / f"ada+{ASSIGNMENT}+t+r"
+    assert stat.S_IMODE(submission.stat().st_mode) == 0o770  # others' permissions taken
+    assert (submission / "a.ipynb").read_text() == "{}"
+    assert setup(_plan(root)) == [
+        f"{root} already has the safe shape for course {COURSE_ID}: nothing to do"
+    ]
+
+
+def test_setup_refuses_what_it_cannot_vouch_for(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # not sticky: anyone could swap the exchange below it
+    with pytest.raises(SetupError, match="above the exchange.* is not root's alone"):
+        setup(_plan(shared / "exchange"))
+    (tmp_path / "real").mkdir(mode=0o755)
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(SetupError, match="not a folder: move it aside"):
+        setup(_plan(tmp_path / "link"))
+    with pytest.raises(SetupError, match="must differ"):
+        setup(_plan(tmp_path / "x", students_group="staff"))
+    with pytest.raises(SetupError, match="no such group"):
+        setup(_plan(tmp_path / "x", staff_group="gdx-no-such-group"))
+    assert not (tmp_path / "x").exists() and not (tmp_path / "real" / COURSE_ID).exists()

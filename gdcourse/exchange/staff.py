@@ -8,7 +8,8 @@ setup``), so neither the instructor nor the grader account needs to own them, an
 them is ever made world-readable or world-writable.
 
 Collect treats what another account put in the inbound folder as hostile
-(:class:`SecureCollect`): a submission counts only for the account that owns it (a student
+(:class:`SecureCollect`): a submission counts only from an account in the course's students
+group (anyone can drop into inbound) and only for the account that owns it (a student
 who submits under another's name, or renames their submission to another's, is refused and the
 other's own latest submission is collected); a name nbgrader cannot parse is refused without
 stopping the others; a submission changed after the time in its name (renamed to an earlier
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import glob
+import grp
 import os
 import pwd
 import shutil
@@ -111,6 +113,17 @@ class SecureCollect(_Checked, SafeCollect):
         "names it when it starts, then copies) before it takes the time of its last change.",
     ).tag(config=True)
 
+    def _is_student(self, account: str, uid: int) -> bool:
+        """Whether ``account`` is in the group of outbound, the course's students (on a shared
+        exchange, where anyone may drop into inbound; on a personal one, any account is)."""
+        if is_personal(self.root):
+            return True
+        students = os.lstat(os.path.join(self.course_path, "outbound")).st_gid
+        try:
+            return account in grp.getgrgid(students).gr_mem or pwd.getpwuid(uid).pw_gid == students
+        except KeyError:
+            return False
+
     def _record(self, path: str) -> dict[str, Any] | None:
         """The record of one inbound entry, or None (refused, with the reason logged)."""
         name = os.path.basename(path)
@@ -136,6 +149,11 @@ class SecureCollect(_Checked, SafeCollect):
                 name,
                 parts[0],
                 owner,
+            )
+            return None
+        if not self._is_student(owner, info.st_uid):
+            self.log.error(
+                "Refused %r: account %r is not in the course's students group", name, owner
             )
             return None
         if not stat.S_ISDIR(info.st_mode):
