@@ -1,22 +1,23 @@
 """A shared exchange with real, separate accounts: no student can reach another's work.
 
 As root (CI), the test creates real Unix accounts (tests/support/accounts.py): an instructor
-and a grader in a staff group, five students in a students group. The admin's one-time
-``python3 -m gdcourse.exchange setup`` makes the exchange; everything after runs AS the
-account concerned, through ``nbgrader`` and the course's ``nbgrader_config.py`` wiring: the
-instructor releases, three students fetch and submit (one resubmits, one after the deadline),
-and other students then try, as themselves, to list, read, copy, overwrite, rename or delete
-another's submission or feedback or the exchange's folders, to guess names, to replace the
-course's folder, to plant folders and links where the instructor will write, and to pass work
-off under another's name or an earlier time. Each attempt must fail for the right reason (the
-error the kernel gives, or collect's refusal), and the data must be intact; the students still
-resubmit and fetch their own feedback; the instructor collects the latest submission of each
-student and releases feedback. No folder of the exchange is world-readable, and only the drop
-box is world-writable.
+and a grader in a staff group, five students in a students group, and an account outside the
+course. The admin's one-time ``python3 -m gdcourse.exchange setup`` makes the exchange;
+everything after runs AS the account concerned, through ``nbgrader`` and the course's
+``nbgrader_config.py`` wiring: the instructor releases, three students fetch and submit (one
+again while under attack, one after the deadline), and other students try, as themselves, to
+list, read, copy, overwrite, rename or delete another's submission or feedback or the
+exchange's folders, to guess names, to replace the course's folder, to plant folders and links
+where the instructor will write, and to pass work off under another's name or an earlier time.
+Each attempt must fail for the right reason (the error the kernel gives, or collect's refusal),
+and the data must be intact; the students still resubmit and fetch their own feedback; the
+instructor collects the latest submission of each student and releases feedback. No folder of
+the exchange is world-readable, and only the drop box is world-writable.
 
 The same harness then shows that README's former advice (a root made with ``chmod ugo+rwx``,
 nbgrader's own classes) lets a student take the course's folder over and read a classmate's
-submission, and that the course's classes refuse such an exchange.
+submission, and that the course's classes and its setup refuse such an exchange. Two fast tests
+check setup itself without accounts.
 """
 
 from __future__ import annotations
