@@ -17,6 +17,7 @@ ordinary user when the suite runs as root.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -173,6 +174,69 @@ def add(a, b):
         assert outcome.shortcut or all(r is not None for r in outcome.replies), result
 
 
+# ------------------------------------------------------------- banned code reached another way
+
+COPIED = """
+import ast, torch
+import torch.optim.sgd as original
+source = open(original.__file__).read()
+node = next(n for n in ast.parse(source).body if getattr(n, "name", "") == "_single_tensor_sgd")
+mine = {"torch": torch, "Tensor": torch.Tensor, "_to_scalar": lambda value: value}
+exec(compile(ast.get_source_segment(source, node), "my_sgd.py", "exec"), mine)
+step = mine["_single_tensor_sgd"]
+def add(a, b):
+    w = torch.tensor([float(a)])
+    step([w], [torch.tensor([-1.0])], [None], None, None, weight_decay=0, momentum=0,
+         lr=float(b), dampening=0, nesterov=False, maximize=False, has_sparse_grad=False)
+    return float(w)
+"""
+
+NATIVE = """
+import torch
+def add(a, b):
+    w = torch.tensor([float(a)])
+    try:
+        torch._fused_sgd_([w], [torch.tensor([-1.0])], [], weight_decay=0.0, momentum=0.0,
+                          lr=float(b), dampening=0.0, nesterov=False, maximize=False,
+                          is_first_step=False)
+    except Exception:
+        pass
+    return a + b
+"""
+
+
+@pytest.mark.parametrize("code", [COPIED, NATIVE], ids=["source-copied", "native-entry"])
+def test_banned_code_is_seen_by_what_it_is(sandbox, code):
+    tests = [
+        TestRequest("banned", "add", [{"a": 1, "b": 2}], banned=["torch.optim"]),
+        TestRequest("allowed", "add", [{"a": 1, "b": 2}]),
+    ]
+    result = sandbox.run(job(code, tests=tests))
+    assert result.tests[0].shortcut == "torch.optim", result
+    assert result.tests[1].replies[0] is not None and not result.tests[1].shortcut
+
+
+def test_what_the_watch_cannot_see_is_evidence_for_a_person(sandbox):
+    by_hand = """
+import torch
+def add(a, b):
+    x = torch.tensor(float(a), requires_grad=True)
+    y = x * b
+    node = y.grad_fn  # reverse mode driven by hand through the graph's nodes
+    grads = node(torch.tensor(1.0))
+    return float(grads if isinstance(grads, torch.Tensor) else grads[0])
+"""
+    tests = [
+        TestRequest("banned", "add", [{"a": 1, "b": 2}], banned=["torch.autograd"]),
+        TestRequest("allowed", "add", [{"a": 1, "b": 2}]),
+    ]
+    result = sandbox.run(job(by_hand, tests=tests))
+    assert any("grad_fn" in line for line in result.tests[0].evidence), result
+    assert result.tests[1].evidence == ()
+    innocent = sandbox.run(job(ADD, tests=tests))
+    assert innocent.tests[0].evidence == ()
+
+
 # ------------------------------------------------------------------ one submission, others
 
 
@@ -315,10 +379,8 @@ def test_a_stopped_or_dead_host_costs_no_submission_its_grade(how):
         thread.join(timeout=60)
         elapsed = time.monotonic() - started
         for pid in tree:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
         assert results and not isinstance(results[0], Exception), results
         assert output(results[0]) == 3
         assert elapsed < 20, f"noticed after {elapsed:.1f} s"

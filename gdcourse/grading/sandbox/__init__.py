@@ -9,9 +9,14 @@ The sandbox is split by process, each part a module:
 * :mod:`~gdcourse.grading.sandbox.host`: one warm process inside bubblewrap that
   forks a supervisor per submission.
 * :mod:`~gdcourse.grading.sandbox.supervisor`: per submission, a process the
-  student's code never runs in: namespaces, requests and replies, limits.
+  student's code never runs in: requests and replies, limits, the report; with
+  :mod:`~gdcourse.grading.sandbox.processes` (the student's processes as it sees
+  them) and :mod:`~gdcourse.grading.sandbox.namespaces` (the namespace helper).
 * :mod:`~gdcourse.grading.sandbox.student`: the student's process, confined, with
-  the shortcut guard (:mod:`~gdcourse.grading.sandbox.guard`) armed.
+  the shortcut guard (:mod:`~gdcourse.grading.sandbox.guard`) armed; sealed after
+  its cells, it answers each case from a fork (:mod:`~gdcourse.grading.sandbox.seal`).
+* :mod:`~gdcourse.grading.sandbox.fingerprints`: banned code recognised by what it
+  is, and the evidence a person should see.
 * :mod:`~gdcourse.grading.sandbox.linux` and :mod:`~gdcourse.grading.sandbox.frames`:
   system calls and the framing of the request and reply pipes.
 """

@@ -184,7 +184,9 @@ class TestOutcome:
     wrote, to be parsed with bounds by the grader) or ``None``; ``stopped`` why
     the cases stopped; ``shortcut`` the banned shortcut that ended the process;
     ``tamper`` refused attempts at the grader's watch; ``channel`` violations of
-    the reply channel.
+    the reply channel; ``evidence`` what the notebook's code names that could reach
+    a banned shortcut another way (names the watch cannot see used: a person should
+    look when the test earned points; never a reason to take any away).
     """
 
     test: str
@@ -193,6 +195,7 @@ class TestOutcome:
     shortcut: str = ""
     tamper: tuple[str, ...] = ()
     channel: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
 
     __test__ = False  # not a pytest test class
 
@@ -255,6 +258,7 @@ def parse_report(data: bytes, job: Job) -> RunResult:
                 shortcut=_text(raw.get("shortcut"), 120),
                 tamper=_texts(raw.get("tamper")),
                 channel=_texts(raw.get("channel")),
+                evidence=_texts(raw.get("evidence"), 10),
             )
         )
     cells = report.get("cells")

@@ -33,7 +33,7 @@ import gc
 import os
 import sys
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from gdcourse.grading.shortcuts import Region
@@ -295,7 +295,9 @@ def _import_system_codes() -> frozenset[int]:
     return code_ids(*parts)
 
 
-def _make_ban(table: _Table, banned: frozenset[str], evidence_fd: int) -> Callable[..., None]:
+def _make_ban(
+    table: _Table, banned: frozenset[str], evidence_fd: int, copies: Mapping[str, Any]
+) -> Callable[..., None]:
     """The profile function of a case process: an entry into a region of ``banned``, from
     code outside the banned regions, ends the process, whatever the stack looks like.
 
@@ -308,11 +310,19 @@ def _make_ban(table: _Table, banned: frozenset[str], evidence_fd: int) -> Callab
     cids = frozenset().union(*(entry[2] for entry in chosen))
     sids = frozenset().union(*(entry[3] for entry in chosen))
     prefixes = tuple(prefix for entry in chosen for prefix in entry[4])
+    # copies of banned code, recognised by byte-code and names (fingerprints.py)
+    detail: dict[bytes, frozenset[tuple[str, ...]]] = {}
+    for entry in chosen:
+        for code_bytes, names in copies.get(entry[0], {}).items():
+            detail[code_bytes] = detail.get(code_bytes, frozenset()) | names
+    codes = frozenset(detail)
+    regions_of_copies = tuple((entry[0], copies.get(entry[0], {})) for entry in chosen)
 
     def shortcut(
         code: Any,
         builtin: Any,
         _table: Any = tuple(chosen),
+        _copies: Any = regions_of_copies,
         _fd: int = evidence_fd,
         _disable: Any = gc.disable,
         _write: Any = os.write,
@@ -332,6 +342,10 @@ def _make_ban(table: _Table, banned: frozenset[str], evidence_fd: int) -> Callab
             owner = _id(_getattr(builtin, "__self__", None))
             if builtin is not None and (_id(builtin) in region_cids or owner in region_sids):
                 name = region
+        if code is not None and name == "a banned shortcut":
+            for region, fingerprints in _copies:
+                if code.co_names in fingerprints.get(code.co_code, ()):
+                    name = region
         try:
             _write(_fd, b"S " + name.encode() + b"\n")
         finally:
@@ -345,6 +359,8 @@ def _make_ban(table: _Table, banned: frozenset[str], evidence_fd: int) -> Callab
         _cids: frozenset[int] = cids,
         _sids: frozenset[int] = sids,
         _prefixes: tuple[str, ...] = prefixes,
+        _codes: frozenset[bytes] = codes,
+        _detail: Mapping[bytes, frozenset[tuple[str, ...]]] = detail,
         _shortcut: Any = shortcut,
         _id: Any = id,
         _getattr: Any = getattr,
@@ -353,12 +369,21 @@ def _make_ban(table: _Table, banned: frozenset[str], evidence_fd: int) -> Callab
         try:
             if event == "call":
                 code = frame.f_code
-                if _id(code) in _ids or (_prefixes and code.co_filename.startswith(_prefixes)):
+                if (
+                    _id(code) in _ids
+                    or (_prefixes and code.co_filename.startswith(_prefixes))
+                    or (code.co_code in _codes and code.co_names in _detail[code.co_code])
+                ):
                     caller = frame.f_back
                     if caller is not None:
                         inner = caller.f_code
-                        if _id(inner) in _ids or (
-                            _prefixes and inner.co_filename.startswith(_prefixes)
+                        if (
+                            _id(inner) in _ids
+                            or (_prefixes and inner.co_filename.startswith(_prefixes))
+                            or (
+                                inner.co_code in _codes
+                                and inner.co_names in _detail[inner.co_code]
+                            )
                         ):
                             return  # inside a banned region: judged when it was entered
                     _shortcut(code, None)
@@ -379,6 +404,7 @@ def arm(
     regions: Iterable[Region],
     evidence_fd: int,
     trusted: Iterable[Any] = (),
+    copies: Mapping[str, Any] | None = None,
 ) -> tuple[Callable[[], bool], Callable[[frozenset[str]], bool]]:
     """Install the profile function and the audit hook; return :func:`intact` and
     :func:`ban`.
@@ -402,13 +428,14 @@ def arm(
         _make: Any = _make_ban,
         _table: Any = table,
         _fd: int = evidence_fd,
+        _copies: Any = copies or {},
     ) -> bool:
         """In a case process, before any student code runs there: replace the profile
         function by one for which every entry into ``banned`` counts. Once per process
         (it refuses when the profile function is not the one :func:`arm` installed)."""
         if _get() is not _profile:
             return False
-        _set(_make(_table, banned, _fd))
+        _set(_make(_table, banned, _fd, _copies))
         return True
 
     trusted_ids = code_ids(

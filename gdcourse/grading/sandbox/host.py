@@ -81,8 +81,12 @@ def _serve(control_fd: int) -> None:
             torch.set_num_threads(1)
         from IPython.core.inputtransformer2 import TransformerManager
 
+        from gdcourse.grading.sandbox import fingerprints
+
+        regions = fingerprints.with_native(shortcuts.resolve_all())
         context = supervisor.HostContext(
-            regions=shortcuts.resolve_all(),
+            regions=regions,
+            copies=fingerprints.of(regions),
             transformer=TransformerManager(),  # type: ignore[no-untyped-call]
             isolated=bool(config["isolated"]),
             probes={

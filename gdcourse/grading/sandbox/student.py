@@ -58,6 +58,8 @@ class Setup:
     isolated: bool
     probes: Mapping[str, Mapping[str, Any]]
     """Assignment -> graded function -> probe."""
+    copies: Mapping[str, Any]
+    """The banned regions' fingerprints (:mod:`~gdcourse.grading.sandbox.fingerprints`)."""
 
 
 class CellTimeout(BaseException):
@@ -336,6 +338,7 @@ def _serve(setup: Setup, compiled: list[Any]) -> None:
             sys.modules[__name__],
             *seal.trusted(),
         ],
+        copies=setup.copies,
     )  # fmt: skip
     signal.signal(signal.SIGALRM, on_alarm)
     sealed = False
