@@ -53,9 +53,10 @@ CACHE = BUILD / ".jupyter_cache"
 CODE_STAMP = BUILD / ".gdcourse-code-sha256"
 LOG = BUILD / "build.log"
 """Jupyter Book's whole output of the last build; the terminal gets a line per step."""
-#: Parts of the package that no page runs (the repository's tooling and the grader):
+#: Parts of the package that no page runs (the tooling, the grader, the exchange, the hub,
+#: the Validate extension):
 #: changing them does not invalidate the book.
-_NOT_RUN_BY_PAGES = ("tools", "grading")
+_NOT_RUN_BY_PAGES = ("tools", "grading", "exchange", "hub", "labextension", "validate.py")
 
 #: Files the site must serve itself, relative to the html folder.
 OFFLINE_ASSETS = (
