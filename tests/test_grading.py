@@ -86,7 +86,14 @@ EXPECTED = {
     "writes_outside_its_folders": (FULL, False),
     "forks_to_multiply_memory": (ZERO, True),
     "tampers_with_the_watch": (ZERO, True),
+    # the third round: hidden inputs sent back through the student's own words
+    "leak_by_exception_class": (ZERO, False),
+    "leak_by_builtin_exception": (ZERO, False),
+    "leak_by_exit_status": (ZERO, False),
+    "leak_by_forged_evidence": (ZERO, None),
+    "leak_by_forged_reply": (ZERO, None),
 }
+LEAKS = [name for name in EXPECTED if name.startswith("leak_by_")]
 # Made here, not stored: students whose submission is a hostile file.
 MADE = {
     "link_to_the_master": (ZERO, True),
@@ -271,7 +278,9 @@ def test_nothing_written_in_a_sandbox_survives(graded):
 @pytest.mark.slow
 def test_reasons_are_in_the_gradebook_and_the_report(graded):
     course = graded["course"]
-    assert "uphill_sign_error" in _comments(course, "wrong_sign")
+    wrong = {s["student"]: s for s in graded["report_first"]["students"]}["wrong_sign"]
+    assert "uphill_sign_error" in wrong["misconceptions"]  # named for the instructor
+    assert "uphill_sign_error" not in _comments(course, "wrong_sign")  # the student: words
     loop = _comments(course, "infinite_loop")
     assert "did not return within 12 s" in loop, loop
     assert "not a readable notebook" in _comments(course, "invalid_json")
@@ -420,3 +429,46 @@ def test_the_notebook_and_the_grader_show_the_same_message(graded):
     recorded = "\n".join(line for o in cell["outputs"] for line in o.get("traceback", []))
     assert "expected 13.64708184" in str(failed.value)
     assert recorded == str(failed.value)
+
+
+def _hidden_output(course: Path, student: str) -> str:
+    """The hidden test cell's recorded verdict, as the feedback page shows it."""
+    autograded = course / "autograded" / student / "ps4_autograd" / "ps4_autograd.ipynb"
+    cells = json.loads(autograded.read_text())["cells"]
+    cell = next(c for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id") == HIDDEN)
+    return "\n".join(
+        line
+        for o in cell["outputs"]
+        for line in o.get("traceback", o.get("text", "").splitlines())
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", LEAKS)
+def test_hidden_feedback_is_the_graders_own_words(graded, scenario):
+    """Whatever the student's process says on a hidden case (an exception's class, which
+    built-in it raises, its exit status, a forged evidence line or reply), the hidden
+    check's feedback is the grader's fixed text, and nothing a student can read (feedback
+    page, gradebook comments, report, grades) holds what it encoded."""
+    from gdcourse.grading.autograde.judge import HIDDEN_FAILED
+    from gdcourse.grading.checks import get_spec
+
+    course = graded["course"]
+    hint = get_spec("ps4_autograd", "train_autograd").hint
+    expected = HIDDEN_FAILED.format(function="train_autograd", hint=hint)
+    assert _hidden_output(course, scenario) == expected
+    hidden_epochs = (8, 25, 3, 1, 0)
+    secrets = [f"LEAK{n}X" for n in hidden_epochs] + [f"status {100 + n}" for n in hidden_epochs]
+    page = (course / "feedback" / scenario / "ps4_autograd" / "ps4_autograd.html").read_text()
+    readable = {
+        "page": page,
+        "comments": _comments(course, scenario),
+        "report": (course / "reports" / "ps4_autograd" / "report.md").read_text(),
+        "csv": (course / "reports" / "ps4_autograd" / "grades.csv").read_text(),
+    }
+    for where, text in readable.items():
+        for secret in secrets:
+            assert secret not in text, (where, secret)
+    hidden_section = page[page.index("hidden checks, 0 of 2 points</h2>") :]
+    for name in ("Error", "LEAK", "status 1", "raised an", "ase 1"):
+        assert name not in hidden_section.split("</section>")[0], name

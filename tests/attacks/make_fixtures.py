@@ -401,6 +401,55 @@ def scenarios():
             "    torch.optim.SGD([w, b], lr=learn_rate)\n    losses = []",
         )
     )
+    # the third round: hidden inputs sent back through the student's own words. Each encodes
+    # the case's epoch count (8, 25, 3, 1, 0 in the hidden cases; 10 and 5 in the visible
+    # ones) as "LEAK<epochs>X", or in what it chooses per case.
+    s["leak_by_exception_class"] = student(
+        UNTOUCHED.replace(
+            "    raise NotImplementedError()",
+            "    raise type(f'LEAK{epochs}X', (Exception,), {})('nothing to see')",
+        )
+    )
+    s["leak_by_builtin_exception"] = student(
+        UNTOUCHED.replace(
+            "    raise NotImplementedError()",
+            "    kinds = [ValueError, KeyError, TypeError, IndexError, ZeroDivisionError,"
+            " OverflowError, LookupError, ArithmeticError]\n"
+            "    raise kinds[epochs % len(kinds)]('nothing to see')",
+        )
+    )
+    s["leak_by_exit_status"] = student(
+        UNTOUCHED.replace(
+            "    raise NotImplementedError()", "    import os\n    os._exit(100 + epochs)"
+        )
+    )
+    s["leak_by_forged_evidence"] = student(
+        CORRECT.replace(
+            "    return w.item(), b.item(), losses",
+            "    import os, sys\n"
+            "    frame = sys._getframe(1)\n"
+            "    while frame is not None and 'evidence_fd' not in frame.f_locals:\n"
+            "        frame = frame.f_back\n"
+            "    if frame is not None:\n"
+            "        line = f'T LEAK{epochs}X\\nS LEAK{epochs}X\\n'.encode()\n"
+            "        os.write(frame.f_locals['evidence_fd'], line)\n"
+            "    return w.item(), b.item(), losses",
+        )
+    )
+    s["leak_by_forged_reply"] = student(
+        UNTOUCHED.replace(
+            "    raise NotImplementedError()",
+            "    import json, os, sys\n"
+            "    frame = sys._getframe(1)\n"
+            "    while frame is not None and 'reply_fd' not in frame.f_locals:\n"
+            "        frame = frame.f_back\n"
+            "    if frame is not None:\n"
+            "        token = frame.f_locals.get('message', (b'0' * 32,))[0]\n"
+            "        body = token + json.dumps({'missing': f'LEAK{epochs}X'}).encode()\n"
+            "        os.write(frame.f_locals['reply_fd'], len(body).to_bytes(4, 'big') + body)\n"
+            "    raise NotImplementedError()",
+        )
+    )
     return s
 
 

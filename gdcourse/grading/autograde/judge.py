@@ -17,7 +17,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +145,84 @@ class References:
             return self._data[key]
 
 
+HIDDEN_FAILED = (
+    "{function}: hidden checks failed.\n\n"
+    "The hidden checks try inputs that are not shown. Their feedback is the same whatever "
+    "went wrong: it names no case, input, value, exception, exit status or time, and "
+    "repeats nothing your code printed, raised or returned. Make {function} right for "
+    "every input the text above allows (other sizes, values and dtypes than the visible "
+    "checks use).\n"
+    "Hint: {hint}"
+)
+"""The whole feedback of a hidden test cell that did not pass: the grader's words only, the
+same for every way of failing, so that nothing the student's process does on a hidden case
+(what it returns, raises, prints or forges, how it exits, how long it takes) reaches the
+student. The score itself is the one bit a hidden test cell must tell."""
+
+HIDDEN_PASSED = "{function}: all {count} hidden checks passed."
+
+HIDDEN_MISUSE = (
+    "{grade_id}: the student's process broke the grader's rules during the hidden checks "
+    "(the reply channel or the grader's watch); a person should look at this submission"
+)
+"""What a human is told of a hidden test cell whose process misused the reply channel or
+refused the watch: fixed words, never the evidence lines the process could have written."""
+
+HIDDEN_RUN = (
+    "the run stopped after the hidden checks began ({status}); a person should look at "
+    "this submission"
+)
+"""The notebook-level reason once a hidden case was asked: the status word only."""
+
+HIDDEN_CELL_PROBLEM = "the student's process reported problems after the hidden checks began"
+
+
+#: What the guard refuses, by the names it reports them with (``refused: <event>``).
+KNOWN_REFUSALS = frozenset(
+    {
+        "sys.setprofile",
+        "sys.settrace",
+        "code.__new__",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.system",
+        "os.forkpty",
+        "pty.spawn",
+        "subprocess.Popen",
+        "_posixsubprocess.fork_exec",
+        "object.__setattr__",
+        "function.__new__",
+        "compile",
+        "marshal.loads",
+        "the profile function was removed",
+    }
+)
+
+
+def _known_problem(problem: str) -> str:
+    """``problem`` when it is one of the grader's own evidence lines (a refusal or a
+    shortcut it knows by name), else :data:`HIDDEN_CELL_PROBLEM`."""
+    kind, _, name = problem.partition(": ")
+    if kind == "refused" and (name in KNOWN_REFUSALS or name.startswith("ctypes.")):
+        return "refused: ctypes" if name.startswith("ctypes.") else problem
+    if kind == "shortcut" and name in shortcuts.NAMES:
+        return problem
+    return HIDDEN_CELL_PROBLEM
+
+
+def _fixed_shortcut(name: str) -> str:
+    """The words for a banned shortcut the guard named: only names the grader knows (the
+    evidence line is text a student's process can write)."""
+    known = name in shortcuts.NAMES or (
+        name.startswith(shortcuts.STUDENT_PREFIX)
+        and name.removeprefix(shortcuts.STUDENT_PREFIX).isidentifier()
+    )
+    if known:
+        return shortcuts.describe(name)
+    return "a library function this exercise asks you to write yourself"
+
+
 def _judge_test(
     test: GradedCell,
     outcome: Any,
@@ -155,41 +233,43 @@ def _judge_test(
     call = test.call
     function, hidden = call.function, call.hidden
     kind = "hidden" if hidden else "visible"
+    spec = checks.get_spec(call.assignment, function)
     failures: list[str] = []
     misconceptions: list[str] = []
     blocked = False
-    if outcome.channel:
+    if outcome is None:
+        blocked = True
+        failures.append("The grader has no report of these checks; a person will look.")
+        needs_human.append(f"{test.grade_id}: the sandbox did not report these checks")
+    elif outcome.channel or outcome.tamper:
+        blocked = True
+        if hidden:
+            failures.append("")
+            needs_human.append(HIDDEN_MISUSE.format(grade_id=test.grade_id))
+        if outcome.channel and not hidden:
+            failures.append(
+                "The grader's reply channel was misused while these checks ran, so they earn "
+                "nothing; a person will look at this submission."
+            )
+            needs_human.append(
+                f"{test.grade_id}: reply channel misused: {'; '.join(outcome.channel[:3])}"
+            )
+        if outcome.tamper and not hidden:
+            failures.append(
+                f"While these checks ran, the code tried to change how the grader watches it "
+                f"({', '.join(outcome.tamper[:3])}), so they earn nothing; a person will look "
+                "at this submission."
+            )
+            needs_human.append(f"{test.grade_id}: refused: {', '.join(outcome.tamper[:3])}")
+    if outcome is not None and outcome.shortcut:
         blocked = True
         failures.append(
-            "The grader's reply channel was misused while these checks ran, so they earn "
-            "nothing; a person will look at this submission."
+            f"{function} used {_fixed_shortcut(outcome.shortcut)}, which this exercise asks "
+            "you to write yourself: no credit for these checks.\n"
+            f"Hint: write {function} with plain Python, NumPy or tensor operations, as the "
+            "text above the function describes."
         )
-        needs_human.append(
-            f"{test.grade_id}: reply channel misused: {'; '.join(outcome.channel[:3])}"
-        )
-    if outcome.tamper:
-        blocked = True
-        failures.append(
-            f"While these checks ran, the code tried to change how the grader watches it "
-            f"({', '.join(outcome.tamper[:3])}), so they earn nothing; a person will look at "
-            "this submission."
-        )
-        needs_human.append(f"{test.grade_id}: refused: {', '.join(outcome.tamper[:3])}")
-    if outcome.shortcut:
-        blocked = True
-        what = (
-            shortcuts.describe(outcome.shortcut)
-            if outcome.shortcut != "a banned shortcut"
-            else ("a library function this exercise asks you to write yourself")
-        )
-        failures.append(
-            f"{function} used {what}, which this exercise asks you to write yourself: no credit "
-            "for these checks.\n"
-            f"Hint: write {function} with plain Python, NumPy or tensor operations, as the text "
-            "above the function describes."
-        )
-    stub_cases = 0
-    spec = checks.get_spec(call.assignment, function)
+    stub_cases = passed = 0
     for index, case in enumerate(call.cases):
         if blocked:
             break
@@ -197,7 +277,7 @@ def _judge_test(
         if reply is None:
             why = outcome.stopped or "the student's process stopped before this case"
             failures.append(f"Case {index + 1}: no result: {why}.")
-            if outcome.stopped and "did not return" in outcome.stopped:
+            if not hidden and outcome.stopped and "did not return" in outcome.stopped:
                 needs_human.append(f"{test.grade_id}: {outcome.stopped}")
             break
         try:
@@ -223,6 +303,7 @@ def _judge_test(
         reference, variants = references.get(call, case)
         verdict = spec.judge(case, student, reference, variants)
         if verdict.passed:
+            passed += 1
             continue
         if verdict.problem == framework.NOT_WRITTEN:
             stub_cases += 1
@@ -232,11 +313,29 @@ def _judge_test(
         if verdict.misconception and verdict.misconception not in misconceptions:
             misconceptions.append(verdict.misconception)
     count = len(call.cases)
+    attempted = not (stub_cases and stub_cases == len(failures))
+    if hidden:
+        # The student's process chose every failure above (its text, its kind, which case):
+        # none of it is shown, and no misconception is recorded for a hidden case.
+        if failures:
+            text = HIDDEN_FAILED.format(function=function, hint=spec.hint)
+        else:
+            text = HIDDEN_PASSED.format(function=function, count=count)
+        return CellGrade(
+            test.grade_id,
+            function,
+            test.points,
+            0.0 if failures else test.points,
+            text,
+            hidden,
+            (),
+            attempted=attempted,
+        )
     if failures:
-        failed = sum(1 for text in failures if text)
+        # cases after a stop (no result, a missing function) were never answered: failed too
         header = f"{function}: {kind} checks failed."
-        if not blocked and failed <= count:
-            header = f"{function}: {failed} of {count} {kind} checks failed."
+        if not blocked:
+            header = f"{function}: {count - passed} of {count} {kind} checks failed."
         message_text = "\n\n".join([header, *failures])
         score = 0.0
     else:
@@ -250,7 +349,7 @@ def _judge_test(
         message_text,
         hidden,
         tuple(misconceptions),
-        attempted=not (stub_cases and stub_cases == len(failures)),
+        attempted=attempted,
     )
 
 
@@ -275,6 +374,23 @@ def _cell_errors(result: RunResult, indices: Sequence[int]) -> tuple[tuple[int, 
     return tuple(found)
 
 
+def hidden_began(master: Master, result: RunResult) -> bool:
+    """Whether the student's process may have been asked a hidden case: from then on,
+    whatever it says may carry a hidden input."""
+    hidden = {test.grade_id for test in master.tests if test.call.hidden}
+    return any(
+        outcome.test in hidden
+        and (
+            any(reply is not None for reply in outcome.replies)
+            or outcome.channel
+            or outcome.tamper
+            or outcome.shortcut
+            or (outcome.stopped and not outcome.stopped.startswith("not run"))
+        )
+        for outcome in result.tests
+    )
+
+
 def judge(
     master: Master,
     result: RunResult,
@@ -284,16 +400,32 @@ def judge(
     limits: Limits,
     notes: Sequence[str] = (),
 ) -> NotebookGrade:
-    """Judge one submission's sandbox report, test cell by test cell; never raises on it."""
+    """Judge one submission's sandbox report, test cell by test cell; never raises on it.
+
+    Outcomes are matched to test cells by grade_id (the job asks visible checks first).
+    Once a hidden case may have been asked, the run's own words (its stop reason, the
+    problems its later attempts reported) are replaced by fixed ones. What the first
+    attempt's cells reported (errors, refused tampering) comes before any case.
+    """
     needs_human: list[str] = []
+    began = hidden_began(master, result)
     if result.status != "ok":
-        needs_human.append(result.reason or result.status)
+        if began:
+            needs_human.append(HIDDEN_RUN.format(status=_status_word(result.status)))
+        else:
+            needs_human.append(result.reason or result.status)
+    outcomes = {outcome.test: outcome for outcome in result.tests}
     cells = []
-    for test, outcome in zip(master.tests, result.tests, strict=True):
+    for test in master.tests:
+        outcome = outcomes.get(test.grade_id)
         try:
             cells.append(_judge_test(test, outcome, references, limits, needs_human))
         except Exception as error:  # the grader's own failure: this cell, this submission only
-            reason = f"{test.grade_id}: could not be judged ({type(error).__name__}: {error})"
+            reason = (
+                f"{test.grade_id}: could not be judged"
+                if test.call.hidden
+                else f"{test.grade_id}: could not be judged ({type(error).__name__}: {error})"
+            )
             needs_human.append(reason)
             cells.append(
                 CellGrade(
@@ -305,7 +437,11 @@ def judge(
                     test.call.hidden,
                 )
             )
+    cells = _hidden_attempted_as_visible(cells)
     for problem in result.cell_problems:
+        if began and result.attempts > 1:
+            # a later attempt's cells ran after a hidden case: only the grader's own words
+            problem = _known_problem(problem)
         needs_human.append(f"while the cells ran: {problem}")
     cell_errors = _cell_errors(result, indices)
     for index, raised in cell_errors:
@@ -320,3 +456,27 @@ def judge(
         output=result.output,
         seconds=result.seconds,
     )
+
+
+_STATUS_WORDS = {
+    "timeout": "time limit",
+    "cells-failed": "the process ended",
+    "channel": "reply channel misused",
+}
+
+
+def _status_word(status: str) -> str:
+    return _STATUS_WORDS.get(status, "stopped")
+
+
+def _hidden_attempted_as_visible(cells: list[CellGrade]) -> list[CellGrade]:
+    """A hidden test cell counts as attempted when the visible cell of its function does:
+    whether every hidden case met the stub is the student's process's choice, so it must
+    not tell the report anything the visible checks do not."""
+    visible = {cell.function: cell.attempted for cell in cells if not cell.hidden}
+    return [
+        replace(cell, attempted=visible[cell.function])
+        if cell.hidden and cell.function in visible
+        else cell
+        for cell in cells
+    ]

@@ -82,8 +82,14 @@ def student_cells(notebook: Mapping[str, Any], master: Master) -> list[tuple[int
 
 
 def make_job(notebook: Mapping[str, Any], master: Master, limits: Limits) -> tuple[Job, list[int]]:
-    """The sandbox job of a sanitized notebook, and the notebook index of each job cell."""
+    """The sandbox job of a sanitized notebook, and the notebook index of each job cell.
+
+    Every visible test cell is asked before any hidden one, whatever the master's order:
+    what the student's process says about a visible case is shown in detail, so it must
+    not have seen a hidden input yet (the judge matches reports to cells by grade_id).
+    """
     cells = student_cells(notebook, master)
+    ordered = sorted(master.tests, key=lambda t: t.call.hidden)  # stable: master order kept
     tests = [
         TestRequest(
             t.grade_id,
@@ -91,7 +97,7 @@ def make_job(notebook: Mapping[str, Any], master: Master, limits: Limits) -> tup
             t.call.cases,
             tuple(checks.get_spec(t.call.assignment, t.call.function).banned),
         )
-        for t in master.tests
+        for t in ordered
     ]
     job = Job(master.assignment, [source for _, source in cells], tests, limits)
     return job, [index for index, _ in cells]
