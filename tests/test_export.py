@@ -102,7 +102,7 @@ def test_nbgrader_export_writes_an_inert_csv_under_reports(course: Path) -> None
                 and r["student_id"] != "bob")  # fmt: skip
     assert evil["student_id"] == "'" + EVIL_ID
     assert evil["first_name"] == "'-2+3" and evil["last_name"] == "'@SUM(A1:A9)"
-    assert evil["email"] == "a,b\n=1+1"  # quoted, and a second line is no formula
+    assert evil["email"] == "a,b\ufffd=1+1"  # quoted; a line break is shown, never kept
     assert evil["timestamp"] == "2030-01-30 09:05:00"
     assert evil["duedate"] == "2030-01-31 12:00:00"
     assert evil["score"] == "0.0" and evil["max_score"] == "0.0"

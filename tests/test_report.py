@@ -151,6 +151,7 @@ def test_add_notebook_records_each_thing_once() -> None:
         ),
         needs_human=("timeout", "timeout"),
         notes=("restored a test cell",),
+        cell_errors=(),
     )
     record = StudentRecord("a")
     record.add_notebook(grade, prefix="nb:")  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ what it is doing from its first second.
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import sys
@@ -37,11 +38,19 @@ from typing import TYPE_CHECKING, Any, cast
 
 from gdcourse.course import Course
 from gdcourse.grading import recording
+from gdcourse.grading.escape import plain_line, visible_id
 from gdcourse.grading.export import export_grades
 from gdcourse.grading.gradebook import shared_engines
-from gdcourse.grading.intake import find_submissions, folder_digest, submission_problem
+from gdcourse.grading.intake import (
+    find_misplaced,
+    find_submissions,
+    folder_digest,
+    student_id_problem,
+    submission_problem,
+)
 from gdcourse.grading.journal import Journal, masters_digest
-from gdcourse.grading.report import StudentRecord, write_report
+from gdcourse.grading.preflight import package_mismatch
+from gdcourse.grading.report import StudentRecord, plural, write_report
 from gdcourse.grading.runners import RunAborted, check_sandbox, describe, fingerprint
 from gdcourse.grading.runners.local import Background, LocalRunner, start_local
 from gdcourse.grading.sandbox import IsolationUnavailable, Limits
@@ -157,11 +166,25 @@ def grade_command(
     source = layout.source / assignment
     masters_paths = sorted(source.glob("*.ipynb"))
     if not masters_paths:
-        raise SystemExit(f"gdcourse grade: no master notebook in {source}")
+        known = sorted(p.name for p in layout.source.glob("*") if any(p.glob("*.ipynb")))
+        raise SystemExit(
+            f"gdcourse grade: no master notebook in {source}; "
+            f"the assignments of this course are: {', '.join(known) or 'none'}"
+        )
+    everyone, _ = find_submissions(layout.submitted, assignment)
     folders, missing = find_submissions(layout.submitted, assignment, students)
     for student in missing:
-        _say(f"gdcourse grade: no submission of {assignment} by {student!r}")
-    if not folders:
+        _say(f"gdcourse grade: no submission of {assignment} by {visible_id(student)!r}")
+    # the whole class's, so that a run limited to some students keeps everyone in the report
+    refused = _refused_ids(everyone)
+    misplaced = find_misplaced(layout.submitted, assignment, [p.stem for p in masters_paths])
+    for path in misplaced.values():
+        where = plain_line(path)
+        _say(f"gdcourse grade: {where} is not graded: {misplaced_reason(assignment, path)}")
+    for student, reason in refused.items():
+        _say(f"gdcourse grade: {visible_id(student)!r} is not graded: the student id {reason}")
+    folders = [p for p in folders if p.parent.name not in refused]
+    if not folders and not refused and not misplaced:
         _say(f"gdcourse grade: nothing to grade in {layout.submitted}/*/{assignment}")
         return 2
     if not isolation:
@@ -169,6 +192,10 @@ def grade_command(
             "WARNING: grading WITHOUT isolation (--no-isolation): student code can read "
             "and change what your account can."
         )
+    mismatch = package_mismatch()
+    if mismatch is not None:
+        _say(f"gdcourse grade: refusing to grade: {mismatch}")
+        return 3
     try:
         starting = _runner(
             course,
@@ -184,8 +211,8 @@ def grade_command(
         _say(f"gdcourse grade: {error}")
         return 4
     _say(
-        f"{len(folders)} submissions found. Starting the sandboxes (they load NumPy and torch "
-        "once, a few seconds) and nbgrader..."
+        f"{plural(len(folders), 'submission')} found. Starting the sandboxes (they load NumPy "
+        "and torch once, a few seconds) and nbgrader..."
     )
     from gdcourse.grading import autograde
 
@@ -194,6 +221,14 @@ def grade_command(
     masters = {path.stem: autograde.read_master(path) for path in masters_paths}
     masters_key = masters_digest(masters_paths)
     records = {p.parent.name: StudentRecord(p.parent.name) for p in folders}
+    for student, reason in refused.items():
+        records[student] = StudentRecord(
+            student, needs_human=[f"not graded: the student id {reason}"]
+        )
+    for student, path in misplaced.items():
+        records.setdefault(student, StudentRecord(student)).needs_human.append(
+            f"not graded: {misplaced_reason(assignment, path)}"
+        )
     reports = layout.reports / assignment
     journal = Journal(reports / JOURNAL)
     streams = sys.stdout, sys.stderr  # nbgrader's API and the probes redirect them
@@ -218,11 +253,54 @@ def grade_command(
                 layout, assignment, todo, starting, masters, masters_key, digests, journal,
                 records, timings, started,
             )  # fmt: skip
+        if students is not None:
+            _restore_others(journal, everyone, records)
     if stopped:
         return stopped
-    return _finish(
-        layout, assignment, masters, records, folders, workers, timings, started, failed=failed
+    try:
+        return _finish(
+            layout, assignment, masters, records, folders, len(todo), workers, timings, started,
+            failed=failed,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        _say(
+            "gdcourse grade interrupted while writing feedback and the report: every grade is "
+            "recorded in the gradebook. Run the same command again to write them (nothing is "
+            "graded again)."
+        )
+        return 130
+
+
+def _refused_ids(folders: Sequence[Path]) -> dict[str, str]:
+    """Student ids nbgrader or a person could misread, with why (never graded nor recorded)."""
+    found = {}
+    for folder in folders:
+        problem = student_id_problem(folder.parent.name)
+        if problem is not None:
+            found[folder.parent.name] = f"{problem}: rename its folder in submitted/ to grade it"
+    return found
+
+
+def misplaced_reason(assignment: str, path: Path) -> str:
+    """Why a notebook one folder too high is not graded, and where it belongs."""
+    return (
+        f"{path.name} lies in the student's folder itself; it must be in its {assignment}/ "
+        f"folder ({path.parent.name}/{assignment}/{path.name}), where nbgrader looks"
     )
+
+
+def _restore_others(
+    journal: Journal, everyone: Sequence[Path], records: dict[str, StudentRecord]
+) -> None:
+    """Put back, for the report, every student an earlier run recorded that this run (limited
+    to some students) did not grade: the report stays the class's."""
+    previous = journal.load()
+    for folder in everyone:
+        student = folder.parent.name
+        entry = previous.get(student)
+        if student not in records and entry is not None:
+            record = records[student] = StudentRecord(student)
+            entry.restore(record)
 
 
 def _grade(
@@ -338,6 +416,7 @@ def _finish(
     masters: dict[str, Master],
     records: dict[str, StudentRecord],
     folders: Sequence[Path],
+    graded: int,
     workers: int,
     timings: dict[str, float],
     started: float,
@@ -366,11 +445,17 @@ def _finish(
     timings["report"] = time.monotonic() - mark
     flagged = sum(1 for r in records.values() if r.needs_human)
     total = time.monotonic() - started
+    unchanged = len(folders) - graded
+    what = f"Graded {plural(graded, 'submission')} of {assignment}"
+    if unchanged:
+        what += (
+            f" ({unchanged} of {len(folders)} unchanged since an earlier run, not graded again)"
+        )
     _say(
-        f"Graded {len(folders)} submissions of {assignment} in {total:.1f} s "
+        f"{what} in {total:.1f} s "
         f"(start {timings['start']:.1f} s, grading {timings['grading']:.1f} s, "
         f"feedback {timings['feedback']:.1f} s, report {timings['report']:.1f} s); "
-        f"{flagged} need a human.\n"
+        f"{plural(flagged, 'submission needs', 'submissions need')} a human.\n"
         f"Report: {report}\nGrades: {reports / 'grades.csv'}\nFeedback: {layout.feedback}"
     )
     return 1 if failed else 0
@@ -444,6 +529,8 @@ def _collect(
             questions[key] = test.points
     with recording.gradebook(course.db_url, course.course_id) as gradebook:
         for student, record in records.items():
+            if any(reason.startswith("not graded: ") for reason in record.needs_human):
+                continue  # refused before nbgrader: nothing of it is in the gradebook
             for name in masters:
                 try:
                     submission = gradebook.find_submission_notebook(name, assignment, student)
@@ -475,9 +562,8 @@ def _feedback(course: Course, assignment: str, students: Sequence[str], workers:
     context = multiprocessing.get_context("fork")
     processes = []
     for chunk in chunks:
-        exclude = sorted(graded - set(chunk))
         process = context.Process(
-            target=_feedback_batch, args=(course, assignment, exclude), daemon=True
+            target=_feedback_batch, args=(course, assignment, chunk), daemon=True
         )
         process.start()
         processes.append(process)
@@ -492,8 +578,13 @@ def _feedback(course: Course, assignment: str, students: Sequence[str], workers:
     return failures
 
 
-def _feedback_batch(course: Course, assignment: str, exclude: Sequence[str]) -> None:
-    """In a forked process: feedback for every autograded student not in ``exclude``."""
+def _feedback_batch(course: Course, assignment: str, students: Sequence[str]) -> None:
+    """In a forked process: feedback for each of ``students``, one at a time.
+
+    Each student is named alone, as a glob pattern that matches only that folder: an
+    exclusion list (nbgrader splits it on commas) would let an id such as ``x,bob`` take
+    bob's page away.
+    """
     code = 1
     try:
         with warnings.catch_warnings():
@@ -502,10 +593,11 @@ def _feedback_batch(course: Course, assignment: str, exclude: Sequence[str]) -> 
 
             coursedir = course.coursedir()
             coursedir.db_url = course.db_url
-            coursedir.student_id_exclude = ",".join(exclude)
             api = NbGraderAPI(coursedir=coursedir, config=coursedir.config)
-            outcome = api.generate_feedback(assignment)
-            code = 0 if outcome.get("success") else 1
+            code = 0
+            for student in students:
+                outcome = api.generate_feedback(assignment, glob.escape(student))
+                code = code or (0 if outcome.get("success") else 1)
     finally:
         os._exit(code)
 

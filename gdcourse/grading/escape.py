@@ -12,9 +12,12 @@ formula, an element):
   formula becomes text; numbers stay numbers);
 * :func:`html_text` for HTML element content and quoted attribute values.
 
-Control characters, and the Unicode controls that reorder text as it is shown
-(which can make one student id look like another), are replaced by U+FFFD in
-Markdown and HTML text.
+Control characters, the Unicode controls that reorder text as it is shown (which
+can make one student id look like another) and lone surrogates (a file name that is
+not UTF-8, which no UTF-8 file can hold) are replaced by U+FFFD in Markdown, HTML and
+CSV text. A student id is shown through :func:`visible_id` first, so that two
+different ids never look alike (an invisible character, a Cyrillic letter that looks
+Latin, two spellings of one accented letter).
 """
 
 from __future__ import annotations
@@ -24,15 +27,29 @@ import math
 import re
 from numbers import Real
 
-__all__ = ["REPLACEMENT", "csv_cell", "html_text", "markdown_text", "plain_line"]
+__all__ = [
+    "REPLACEMENT",
+    "csv_cell",
+    "html_text",
+    "markdown_text",
+    "plain_line",
+    "visible_id",
+]
 
 REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
 
-#: C0 and C1 controls (tab, line feed and carriage return are handled apart), DEL, and
-#: the bidirectional formatting characters (Trojan-source style reordering).
+#: C0 and C1 controls (tab, line feed and carriage return are handled apart), DEL, the
+#: bidirectional formatting characters (Trojan-source style reordering) and lone surrogates
+#: (what Python makes of bytes that are not UTF-8 in a file name; no UTF-8 file can hold one).
 _CONTROLS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x84\x86-\x9f"
-    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+#: What a CSV cell must not hold, each character replaced by one U+FFFD: the controls and
+#: every line break (a tab becomes a space), reordering controls, lone surrogates.
+_CSV_UNSAFE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+    "\u2028\u2029\ud800-\udfff]"
 )
 #: Everything a Markdown or HTML renderer could take as the end of a line.
 _LINE_BREAKS = re.compile("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
@@ -98,20 +115,25 @@ def markdown_text(text: object, *, max_length: int | None = None) -> str:
 
 
 def csv_cell(value: object) -> str | int | float:
-    """``value`` as a CSV cell that a spreadsheet shows and never evaluates.
+    r"""``value`` as a CSV cell that a spreadsheet shows and never evaluates.
 
-    A string that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
-    return (which Excel, LibreOffice and Google Sheets may run as a formula) gets
-    a leading ``'``, unless it is a plain number such as ``-1.5``. Numbers stay
-    numbers (non-finite ones become text); ``None`` becomes an empty cell.
-    Quoting of commas, quotes and line breaks is left to :mod:`csv`.
+    A string that starts with ``=``, ``+``, ``-`` or ``@`` (which Excel, LibreOffice
+    and Google Sheets may run as a formula) gets a leading ``'``, unless it is a plain
+    number such as ``-1.5``. Numbers stay numbers (non-finite ones become text);
+    ``None`` becomes an empty cell. Each control, line break, reordering control and
+    lone surrogate becomes one U+FFFD (a terminal or a spreadsheet would act on them;
+    UTF-8 cannot hold a surrogate, and one such cell would cost the whole file), each
+    tab a space.
+    Quoting of commas and quotes is left to :mod:`csv`.
 
     >>> csv_cell('=HYPERLINK("http://x")')
-    '\\'=HYPERLINK("http://x")'
+    '\'=HYPERLINK("http://x")'
     >>> csv_cell("-1.5"), csv_cell(-1.5), csv_cell("-1+2"), csv_cell("@SUM(A1)")
     ('-1.5', -1.5, "'-1+2", "'@SUM(A1)")
     >>> csv_cell(None), csv_cell(3), csv_cell("alice")
     ('', 3, 'alice')
+    >>> csv_cell("red\x1b[31m\ntext\udcff") == "red\ufffd[31m\ufffdtext\ufffd"
+    True
     """
     if value is None:
         return ""
@@ -122,7 +144,7 @@ def csv_cell(value: object) -> str | int | float:
     if isinstance(value, Real):
         number = float(value)
         return number if math.isfinite(number) else str(number)
-    text = str(value)
+    text = _CSV_UNSAFE.sub(REPLACEMENT, str(value).replace("\t", " "))
     if text.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(text):
         return "'" + text
     return text
@@ -146,3 +168,32 @@ def html_text(text: object, *, max_length: int | None = None) -> str:
     if max_length is not None and len(value) > max_length:
         value = value[: max_length - 1] + "…"
     return html.escape(value, quote=True)
+
+
+def visible_id(student: object) -> str:
+    r"""A student id as printable ASCII that no other id shares: shown, never confused.
+
+    Printable ASCII stays (a backslash is doubled); every other character (a control,
+    an invisible one, a look-alike letter, a combining accent) is written as Python
+    writes its code point, and bytes that are not UTF-8 as the surrogates Python reads
+    them as (``\udcff``). The mapping is one-to-one, so two ids that differ are shown
+    differently in the report and in the CSV.
+
+    >>> print(visible_id("alice"), visible_id("\u0430lice"), visible_id("ali\u200bce"))
+    alice \u0430lice ali\u200bce
+    >>> print(visible_id("jos\u00e9"), visible_id("jose\u0301"), visible_id("x\x1b"))
+    jos\xe9 jose\u0301 x\x1b
+    >>> print(visible_id("a\\u0430"), visible_id("a\u0430"), visible_id("b\udcff"))
+    a\\u0430 a\u0430 b\udcff
+    """
+    text = str(student).replace("\\", "\\\\")
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(
+        char
+        if " " <= char <= "~"
+        else char.encode("ascii", "backslashreplace").decode()
+        if not char.isascii()
+        else f"\\x{ord(char):02x}"
+        for char in text
+    )

@@ -11,7 +11,8 @@ through the same writer, :func:`write_grades`:
   ``reports/<assignment>/grades.csv``.
 
 Every text cell (student ids and names a student may have chosen, e-mails,
-assignment names) goes through :func:`gdcourse.grading.escape.csv_cell`, and
+assignment names) goes through :func:`gdcourse.grading.escape.csv_cell` (student ids
+through :func:`~gdcourse.grading.escape.visible_id` first), and
 :mod:`csv` quotes commas, quotes and line breaks, which nbgrader's plugin does not.
 """
 
@@ -24,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from gdcourse.grading.escape import csv_cell
+from gdcourse.grading.escape import csv_cell, visible_id
 
 __all__ = ["COLUMNS", "SafeCsvExportPlugin", "export_grades", "grade_rows", "write_grades"]
 
@@ -92,7 +93,9 @@ def grade_rows(
 def write_grades(rows: Any, destination: str | os.PathLike[str]) -> Path:
     """Write ``rows`` (mappings with :data:`COLUMNS`) as CSV, every cell through ``csv_cell``.
 
-    Creates the destination's folder. Dates and times are written in ISO format.
+    Creates the destination's folder. Dates and times are written in ISO format. The
+    student id is written as :func:`~gdcourse.grading.escape.visible_id` shows it (the id
+    itself when it is printable ASCII), so that two ids never look alike in a spreadsheet.
     """
     path = Path(destination)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,7 +103,9 @@ def write_grades(rows: Any, destination: str | os.PathLike[str]) -> Path:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for row in rows:
-            writer.writerow([csv_cell(_plain(row.get(column))) for column in COLUMNS])
+            cells = {column: _plain(row.get(column)) for column in COLUMNS}
+            cells["student_id"] = visible_id(cells["student_id"] or "")
+            writer.writerow([csv_cell(cells[column]) for column in COLUMNS])
     return path
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,15 +27,65 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_FOLDER_BYTES",
     "MAX_FOLDER_ENTRIES",
+    "MAX_ID_LENGTH",
     "StudentWork",
+    "find_misplaced",
     "find_submissions",
     "folder_digest",
     "read_student",
+    "student_id_problem",
     "submission_problem",
 ]
 
 MAX_FOLDER_ENTRIES = 1000
 MAX_FOLDER_BYTES = 256 << 20
+MAX_ID_LENGTH = 100
+"""The longest student id graded (nbgrader's gradebook keeps ids of up to 128 characters)."""
+
+#: Characters nbgrader reads as more than a name: glob patterns (its commands find a
+#: student's folders with ``glob``, so ``b*`` is also ``bob``) and the ``+`` that joins
+#: student, assignment and time in its exchange's folder names.
+_MISREAD = frozenset("*?[]+")
+
+
+def student_id_problem(student: str) -> str | None:
+    """Why ``student`` (a folder name in ``submitted/``) cannot be a student id, or ``None``
+    (words that follow "the student id").
+
+    An id is graded only if nbgrader, a file system and a person all read it as the same
+    one name: valid UTF-8, in Unicode's composed form (NFC, so that ``é`` has one
+    spelling), with no control, invisible or space character, none of ``* ? [ ] +``
+    (which nbgrader reads as a pattern or a separator), not starting with ``-`` (an
+    option to a command), and at most :data:`MAX_ID_LENGTH` characters. Such a
+    submission is not graded and nothing is written for it in the gradebook: the report
+    lists it with the reason (rename the folder to grade it).
+
+    >>> student_id_problem("alice"), student_id_problem("jos\u00e9")
+    (None, None)
+    >>> student_id_problem("b*")
+    "holds '*', which nbgrader reads as a pattern or a separator"
+    >>> student_id_problem("ali\u200bce")
+    'holds an invisible or control character (U+200B)'
+    """
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in student):
+        return "is not valid UTF-8 (its folder name holds other bytes)"
+    if not student or len(student) > MAX_ID_LENGTH:
+        return f"is empty or longer than {MAX_ID_LENGTH} characters"
+    for char in student:
+        category = unicodedata.category(char)
+        if category[0] in "CZ":
+            what = "a space" if category[0] == "Z" else "an invisible or control character"
+            return f"holds {what} (U+{ord(char):04X})"
+        if char in _MISREAD:
+            return f"holds {char!r}, which nbgrader reads as a pattern or a separator"
+    if student.startswith("-"):
+        return "starts with '-', which a command reads as an option"
+    if not unicodedata.is_normalized("NFC", student):
+        return (
+            "is not in Unicode's composed form (NFC): an accented letter is spelt as a "
+            "letter and a combining accent, so it looks like another id"
+        )
+    return None
 
 
 def find_submissions(
@@ -54,6 +105,30 @@ def find_submissions(
     wanted = set(students)
     missing = sorted(wanted - {p.parent.name for p in folders})
     return [p for p in folders if p.parent.name in wanted], missing
+
+
+def find_misplaced(
+    submitted: Path,
+    assignment: str,
+    notebooks: Sequence[str],
+    students: Sequence[str] | None = None,
+) -> dict[str, Path]:
+    """Students with no ``<assignment>`` folder but one of its notebooks one folder too high
+    (``submitted/<student>/<notebook>.ipynb``), each with that notebook's path: not graded,
+    but said, never skipped in silence."""
+    found = {}
+    wanted = None if students is None else set(students)
+    for folder in sorted(submitted.iterdir() if submitted.is_dir() else []):
+        if folder.name.startswith(".") or (wanted is not None and folder.name not in wanted):
+            continue
+        if folder.is_symlink() or not folder.is_dir() or os.path.lexists(folder / assignment):
+            continue
+        for name in notebooks:
+            path = folder / f"{name}.ipynb"
+            if path.is_file() and not path.is_symlink():
+                found[folder.name] = path
+                break
+    return found
 
 
 def submission_problem(folder: Path) -> str | None:

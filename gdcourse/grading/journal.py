@@ -34,7 +34,7 @@ __all__ = ["MAX_LINE", "Entry", "Journal", "masters_digest"]
 MAX_LINE = 1 << 20
 """A longer line is not read back (the student is then graded again)."""
 
-_LISTS = ("misconceptions", "not_attempted", "needs_human", "notes")
+_LISTS = ("misconceptions", "not_attempted", "needs_human", "notes", "cell_errors")
 
 
 def masters_digest(paths: Iterable[Path]) -> str:
@@ -56,6 +56,7 @@ class Entry:
     not_attempted: tuple[str, ...] = ()
     needs_human: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    cell_errors: tuple[str, ...] = ()
     autograded: bool = True
     """Whether nbgrader autograded it (``False``: refused, its grades zeroed with the reason)."""
 

@@ -33,7 +33,6 @@ Only the standard library and NumPy are imported here; torch is optional.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +57,9 @@ KIND = "__kind__"
 
 MAX_DEPTH = 64
 """How deeply nested decoded data may be (the course's probes need fewer than 10 levels)."""
+
+MAX_DIMENSIONS = 32
+"""The most dimensions a decoded array may have (NumPy allows 64; the course uses 3)."""
 
 # --------------------------------------------------------------------------- plain data
 
@@ -164,10 +166,8 @@ def decode(value: Any, *, _depth: int = 0) -> Any:
             raise ValueError(f"a NumPy {dtype} scalar cannot hold that value") from None
     if kind in ("ndarray", "tensor"):
         dtype_name = _field(value, "dtype", str)
-        shape = [int(n) for n in _field(value, "shape", list)]
         data = _field(value, "data", list)
-        if any(n < 0 for n in shape) or math.prod(shape) != len(data):
-            raise ValueError(f"array data of length {len(data)} does not fit shape {shape}")
+        shape = _shape(_field(value, "shape", list), len(data))
         if not all(isinstance(x, (int, float, bool)) for x in data):
             raise ValueError("array data must be numbers")
         numpy_dtype = _numeric_dtype(_TORCH_TO_NUMPY.get(dtype_name, dtype_name))
@@ -179,6 +179,33 @@ def decode(value: Any, *, _depth: int = 0) -> Any:
             return array
         return Tensor(array, dtype_name, bool(value.get("requires_grad", False)))
     raise ValueError(f"unknown kind {kind!r}")
+
+
+def _shape(dims: list[Any], size: int) -> list[int]:
+    """An array's shape, checked against its ``size`` numbers with bounded arithmetic.
+
+    At most :data:`MAX_DIMENSIONS` dimensions, each an ``int`` from 0 to 2**63 - 1 (what
+    NumPy allows): so their product has at most a couple of thousand bits, and checking
+    it takes a time bounded by the reply's length whatever numbers a student's process
+    wrote (a product of thousands of 4,000-digit dimensions took minutes).
+
+    >>> _shape([2, 3], 6), _shape([0, 5], 0)
+    ([2, 3], [0, 5])
+    >>> _shape([10**4000, 0], 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: array shape does not fit its 0 numbers
+    """
+    if len(dims) > MAX_DIMENSIONS:
+        raise ValueError(f"an array of more than {MAX_DIMENSIONS} dimensions")
+    if not all(type(n) is int and 0 <= n < 2**63 for n in dims):
+        raise ValueError(f"array shape does not fit its {size} numbers")
+    product = 1
+    for n in dims:
+        product *= n
+    if product != size:
+        raise ValueError(f"array shape does not fit its {size} numbers")
+    return list(dims)
 
 
 def _numeric_dtype(name: str) -> np.dtype[Any]:

@@ -29,15 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gdcourse.grading.escape import markdown_text, plain_line
+from gdcourse.grading.escape import markdown_text, plain_line, visible_id
 
 if TYPE_CHECKING:
     from gdcourse.grading.autograde import NotebookGrade
 
 __all__ = ["StudentRecord", "plural", "write_report"]
 
-#: Bounds of what the report repeats from a submission (characters, items).
-MAX_ID = 200
+#: Bounds of what the report repeats from a submission (characters, items); student ids
+#: are never cut (the file system bounds them, and a cut could make two ids look one).
 MAX_REASON_MD = 300
 MAX_REASON_JSON = 2000
 MAX_ITEMS_MD = 10
@@ -51,7 +51,9 @@ class StudentRecord:
     ``scores`` and ``max_scores`` map each question (test cell) to points;
     ``not_attempted`` lists the questions whose function was still the untouched
     stub; ``misconceptions`` the misconceptions the feedback named; ``needs_human``
-    the reasons a person should look; ``notes`` what the grader undid.
+    the reasons a person should look; ``notes`` what the grader undid; ``cell_errors``
+    the first line of what each code cell raised when graded (before any check ran), so
+    that a zero has its reason (a failed import leaves every graded function missing).
     """
 
     student: str
@@ -61,6 +63,7 @@ class StudentRecord:
     needs_human: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     not_attempted: list[str] = field(default_factory=list)
+    cell_errors: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> float:
@@ -80,6 +83,13 @@ class StudentRecord:
                 _extend(self.not_attempted, [prefix + cell.grade_id])
         _extend(self.needs_human, grade.needs_human)
         _extend(self.notes, grade.notes)
+        _extend(
+            self.cell_errors,
+            [
+                f"{prefix}cell {index}: {plain_line(error, max_length=200)}"
+                for index, error in grade.cell_errors
+            ],
+        )
 
 
 def _extend(items: list[str], new: Iterable[str]) -> None:
@@ -102,6 +112,20 @@ def plural(count: float, noun: str, nouns: str | None = None) -> str:
 
 def _md(text: object, max_length: int = MAX_REASON_MD) -> str:
     return markdown_text(text, max_length=max_length)
+
+
+def _student(student: str) -> str:
+    """A student id in Markdown: :func:`visible_id` (two ids never look alike), escaped,
+    never cut (a cut could make two ids one)."""
+    return markdown_text(visible_id(student))
+
+
+def _students(students: Sequence[str]) -> str:
+    """Student ids, as :func:`_student`, joined with '; ' (the first ten, then a count)."""
+    shown = "; ".join(_student(student) for student in students[:MAX_ITEMS_MD])
+    if len(students) > MAX_ITEMS_MD:
+        shown += f" (and {len(students) - MAX_ITEMS_MD} more)"
+    return shown
 
 
 def _md_list(items: Sequence[str]) -> str:
@@ -208,13 +232,13 @@ def write_report(
     for question in questions:
         who = [r.student for r in ordered if _not_attempted(r, question)]
         if who:
-            rows.append(f"| {_md(question)} | {len(who)} | {_md_list(who)} |")
+            rows.append(f"| {_md(question)} | {len(who)} | {_students(who)} |")
     if rows:
         lines += ["| question | submissions | students |", "|---|---|---|", *rows]
         if untouched:
             lines += [
                 "",
-                f"Nothing attempted at all: {_md_list([r.student for r in untouched])}.",
+                f"Nothing attempted at all: {_students([r.student for r in untouched])}.",
             ]
     else:
         lines.append("None: every submission attempted every question.")
@@ -224,7 +248,7 @@ def write_report(
         lines += ["| misconception | submissions | students |", "|---|---|---|"]
         for name, count in counts.most_common():
             who = [r.student for r in ordered if name in r.misconceptions]
-            lines.append(f"| {_md(name)} | {count} | {_md_list(who)} |")
+            lines.append(f"| {_md(name)} | {count} | {_students(who)} |")
     else:
         lines.append("None recognised.")
     lines += ["", "## Submissions that need a human", ""]
@@ -232,7 +256,7 @@ def write_report(
     if flagged:
         for record in flagged:
             lines.append(
-                f"- **{_md(record.student, MAX_ID)}** ({record.total:g}/{total_max:g}): "
+                f"- **{_student(record.student)}** ({record.total:g}/{total_max:g}): "
                 f"{_md_list(record.needs_human)}"
             )
     else:
@@ -245,7 +269,19 @@ def write_report(
         lines += ["", "## Changes the grader undid (tampering or accidents)", ""]
         for student, notes in noted.items():
             if notes:
-                lines.append(f"- **{_md(student, MAX_ID)}**: {_md_list(notes)}")
+                lines.append(f"- **{_student(student)}**: {_md_list(notes)}")
+    errors = [record for record in ordered if record.cell_errors]
+    if errors:
+        lines += ["", "## Cells that raised an error when graded", ""]
+        lines += [
+            "Before any check ran; a function whose cell raised is missing to every check.",
+            "",
+        ]
+        for record in errors:
+            lines.append(
+                f"- **{_student(record.student)}** ({record.total:g}/{total_max:g}): "
+                f"{_md_list(record.cell_errors)}"
+            )
     lines += ["", "## All submissions", ""]
     lines.append("| student | total | " + " | ".join(_md(q) for q in questions) + " |")
     lines.append("|---" * (len(questions) + 2) + "|")
@@ -255,7 +291,7 @@ def write_report(
             for q in questions
         ]
         lines.append(
-            f"| {_md(record.student, MAX_ID)} | {record.total:g} | " + " | ".join(cells) + " |"
+            f"| {_student(record.student)} | {record.total:g} | " + " | ".join(cells) + " |"
         )
     report = directory / "report.md"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -274,6 +310,7 @@ def write_report(
                 "misconceptions": _json_list(r.misconceptions),
                 "needs_human": _json_list(r.needs_human),
                 "notes": _json_list(r.notes),
+                "cell_errors": _json_list(r.cell_errors),
             }
             for r in ordered
         ],

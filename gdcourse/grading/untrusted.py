@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import stat
 from collections.abc import Sequence
 from typing import Any
@@ -132,24 +133,37 @@ def read_regular_file(
             os.close(fd)
 
 
-def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:
-    """Raise :class:`Unreadable` if lists and objects in ``value`` nest deeper than allowed.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
-    Iterative, so that the check itself cannot exhaust the stack.
+
+def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:
+    """Raise :class:`Unreadable` if lists and objects in ``value`` nest deeper than allowed,
+    or if a string in it (a key too) holds a lone surrogate.
+
+    JSON's ``\\ud800`` escapes make such strings, which no UTF-8 file, terminal or
+    database can hold: one of them reaching the gradebook or a report would cost every
+    student's. Iterative, so that the check itself cannot exhaust the stack.
 
     >>> check_depth([[1], {"a": [2]}], 3)
     >>> check_depth([[[[]]]], 3)
     Traceback (most recent call last):
     ...
     gdcourse.grading.untrusted.Unreadable: data nested deeper than 3 levels
+    >>> check_depth({"cell": "x\\udcff"})
+    Traceback (most recent call last):
+    ...
+    gdcourse.grading.untrusted.Unreadable: text that is not Unicode (a lone surrogate)
     """
     stack = [(value, 1)]
     while stack:
         item, level = stack.pop()
-        if isinstance(item, (list, dict)):
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise Unreadable("text that is not Unicode (a lone surrogate)")
+        elif isinstance(item, (list, dict)):
             if level > max_depth:
                 raise Unreadable(f"data nested deeper than {max_depth} levels")
-            children = item.values() if isinstance(item, dict) else item
+            children = [*item, *item.values()] if isinstance(item, dict) else item
             stack.extend((child, level + 1) for child in children)
 
 
