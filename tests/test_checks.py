@@ -26,6 +26,7 @@ from gdcourse.grading.checks import (
     public_reference,
     run_check,
 )
+from gdcourse.grading.framework import hint_for
 from gdcourse.grading.protocol import dumps
 from gdcourse.grading.shortcuts import Watch
 
@@ -155,7 +156,7 @@ def test_every_variant_is_caught_and_named_by_the_masters_cases(
             [v.message for v in failed],
         )
         named = next(v for v in failed if v.misconception == misconception)
-        assert misconception in named.message and "Hint:" in named.message
+        assert f"Hint: {hint_for(spec, misconception)}" in named.message
         assert "expected" in named.message and "got" in named.message
     assert visible, f"{function} has no visible cases"
 
@@ -223,7 +224,8 @@ def test_a_failing_check_teaches() -> None:
     assert "1 of 1 visible checks failed" in message
     assert "Checked: mse_gradient(x=[1.0, 2.0], y=[0.0, 0.0], w=0.0, b=1.0)" in message
     assert "dw: expected 3.0" in message and "got 2.0" in message
-    assert "Hint: dw_db_swapped" in message
+    hint = hint_for(get_spec("ps3_linear_regression", "mse_gradient"), "dw_db_swapped")
+    assert f"Hint: {hint}" in message and "dw_db_swapped" not in message
 
 
 def test_unwritten_function_says_so() -> None:

@@ -145,12 +145,12 @@ def test_format_verdict_visible_and_hidden() -> None:
         "Checked: mse(y_pred=[1.5, 2.5], y=[0.25, 0.0])",
         "  the result: expected 3.3125",
         "              got 6.625",
-        f"Hint: sum_instead_of_mean: {MISCONCEPTIONS['sum_instead_of_mean'].hint}",
+        f"Hint: {MISCONCEPTIONS['sum_instead_of_mean'].hint}",
     ]
     hidden = format_verdict("mse", case, verdict, hidden=True, index=3)
     assert hidden.splitlines() == [
         "Hidden case 3: the result: wrong value.",
-        f"Hint: sum_instead_of_mean: {MISCONCEPTIONS['sum_instead_of_mean'].hint}",
+        f"Hint: {MISCONCEPTIONS['sum_instead_of_mean'].hint}",
     ]
     for secret in ("1.5", "2.5", "0.25", "3.3125", "6.625", "y_pred"):
         assert secret not in hidden
@@ -193,9 +193,7 @@ def test_hidden_text_is_made_of_safe_parts_only(assignment: str, function: str) 
     """For every variant on every case, the hidden text is the place, a known kind of
     problem and the hint: no input, expected value or returned value."""
     spec = checks.get_spec(assignment, function)
-    hints = {spec.hint, NOT_WRITTEN_HINT} | {
-        f"{name}: {hint_for(spec, name)}" for name in MISCONCEPTIONS
-    }
+    hints = {spec.hint, NOT_WRITTEN_HINT} | {hint_for(spec, name) for name in MISCONCEPTIONS}
     failed = 0
     for index, (case, verdict) in enumerate(_variant_verdicts(assignment, function), start=1):
         if verdict.passed:
@@ -264,7 +262,7 @@ def test_run_check_writes_hidden_text_for_hidden_checks(monkeypatch: pytest.Monk
         check("ps3_linear_regression", "mse", mse, cases=call.cases, hidden=True)
     text = str(failure.value)
     assert re.match(rf"mse: \d of {len(call.cases)} hidden checks failed\.\n\nHidden case ", text)
-    assert "Hidden case 1: the result: wrong value.\nHint: sum_instead_of_mean: " in text
+    assert "Hidden case 1: the result: wrong value.\nHint: " in text
     assert "Checked" not in text and "expected" not in text and "got" not in text
 
 

@@ -81,7 +81,12 @@ def test_in_a_kernel_the_check_message_comes_first_with_no_frames(tmp_path: Path
     shown = "\n".join(lines)
     for frame_sign in ("Traceback", "File ", "checks.py", "---->", "Cell In", "check("):
         assert frame_sign not in shown, shown
-    assert "lookahead_sign_error" in shown  # the misconception is named
+    from gdcourse.grading.checks import get_spec
+    from gdcourse.grading.framework.spec import hint_for
+
+    hint = hint_for(get_spec("ps7_adaptive", "nesterov_momentum"), "lookahead_sign_error")
+    assert " ".join(hint.split()) in " ".join(shown.split())  # its hint, in words
+    assert "lookahead_sign_error" not in shown  # not the report's internal name
     assert all(len(line) <= MESSAGE_WIDTH for line in lines), shown
     assert errors[0].ename == "CheckFailed"
 

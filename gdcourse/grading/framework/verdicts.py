@@ -132,9 +132,8 @@ def format_verdict(
                 f"  {verdict.where}: expected {verdict.expected}",
                 f"  {' ' * len(verdict.where)}  got {verdict.got}",
             ]
-    hint = f"{verdict.misconception}: {verdict.hint}" if verdict.misconception else verdict.hint
-    if hint:
-        lines.append(f"Hint: {hint}")
+    if verdict.hint:  # the misconception's name is the report's word, not the student's
+        lines.append(f"Hint: {verdict.hint}")
     return "\n".join(lines)
 
 

@@ -122,5 +122,6 @@ SPECS: dict[str, FunctionSpec] = {
             "loss.item(); call loss.backward(); update w and b under torch.no_grad(); "
             "zero w.grad and b.grad. Return w.item(), b.item() and the list of floats."
         ),
+        output_names=("w", "b", "losses"),
     ),
 }

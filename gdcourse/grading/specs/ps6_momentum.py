@@ -167,6 +167,7 @@ SPECS: dict[str, FunctionSpec] = {
             "gradient(x); stop without moving when every |v| <= tol; else x = x + v and append "
             "a copy of x to the path, whose first point is the start."
         ),
+        output_names=("x", "path"),
     ),
     "optimal_momentum_parameters": Spec(
         function="optimal_momentum_parameters",
