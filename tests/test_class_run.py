@@ -257,3 +257,25 @@ def test_a_checkout_the_environment_does_not_import_is_refused_with_the_reason(t
     assert f"this command's gdcourse is {tmp_path / 'gdcourse'}" in done.stdout, done.stdout
     assert "bubblewrap" not in done.stdout
     assert grading_cli.package_mismatch() is None  # this checkout's own environment
+
+
+def test_a_submission_that_fails_at_import_says_why_and_how_many_failed(tmp_path):
+    """A cell that raised at import leaves the function missing: every visible check
+    failed (not "1 of 2"), and the report says which cell raised what."""
+    master = read_master(MASTER)
+    missing = json.dumps({"missing": "train_autograd is not defined"})
+    outcomes = tuple(
+        TestOutcome(t.grade_id, (missing,) + (None,) * (len(t.call.cases) - 1))
+        for t in master.tests
+    )
+    cells = json.dumps({"errors": [[0, "ModuleNotFoundError: No module named 'torchh'"]]})
+    result = RunResult("ok", "", cells, (), outcomes, "", 0, 0.1, True, 1)
+    grade = judge(master, result, [3], references=run.shared_references(ROOT), limits=Limits())
+    visible = next(cell for cell in grade.cells if not cell.hidden)
+    count = len(master.tests[0].call.cases)
+    assert visible.message.startswith(f"train_autograd: {count} of {count} visible checks failed")
+    record = StudentRecord("dana")
+    record.add_notebook(grade)
+    report = write_report(tmp_path, "ps4_autograd", [record], {"q": 3.0}).read_text()
+    section = report.split("## Cells that raised an error when graded")[1]
+    assert "dana" in section and "cell 3" in section and "torchh" in section

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ import pytest
 from gdcourse.grading import autograde
 from gdcourse.grading.autograde import run
 from gdcourse.grading.autograde.judge import HIDDEN_FAILED, judge
-from gdcourse.grading.checks import get_spec
+from gdcourse.grading.checks import get_spec, probe_safely
 from gdcourse.grading.sandbox import Limits, RunResult, TestOutcome
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,3 +182,22 @@ def test_a_hidden_cell_is_attempted_as_its_visible_cell_is():
     grade = _judged(outcome)
     visible = next(cell for cell in grade.cells if not cell.hidden)
     assert _hidden_cell(grade).attempted == visible.attempted
+
+
+def test_evidence_of_what_the_watch_cannot_see_goes_to_a_person():
+    """The sandbox names what the notebook's code could use around a ban where no watch
+    sees (found in its code before it ran); full marks with such evidence need a person."""
+    master = autograde.read_master(PS4)
+    references = run.shared_references(ROOT)
+    spec = get_spec("ps4_autograd", "train_autograd")
+    outcomes = []
+    for test in master.tests:
+        right = references.reference_function(test.call)
+        rows = [probe_safely(spec, right, case) for case in test.call.cases]
+        outcomes.append(
+            TestOutcome(test.grade_id, tuple(map(_reply, rows)), evidence=("grad_fn.apply",))
+        )
+    result = replace(_result(master, outcomes[1]), tests=tuple(outcomes))
+    grade = judge(master, result, [], references=references, limits=Limits())
+    assert grade.score == grade.max_score, grade
+    assert any("grad_fn.apply" in reason for reason in grade.needs_human), grade.needs_human

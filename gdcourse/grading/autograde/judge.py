@@ -314,6 +314,14 @@ def _judge_test(
             misconceptions.append(verdict.misconception)
     count = len(call.cases)
     attempted = not (stub_cases and stub_cases == len(failures))
+    evidence = getattr(outcome, "evidence", ()) if outcome is not None else ()
+    if evidence and not failures:
+        # names in the notebook's code, found before it ran: no case can shape them
+        needs_human.append(
+            f"{test.grade_id}: earned its points, but the code names what reaches around "
+            f"its ban where the watch cannot see ({'; '.join(evidence[:3])}): a person "
+            "should look"
+        )
     if hidden:
         # The student's process chose every failure above (its text, its kind, which case):
         # none of it is shown, and no misconception is recorded for a hidden case.
