@@ -201,6 +201,20 @@ def test_exercise_has_no_solution_code_and_no_hidden_tests(assignment: str) -> N
             assert not cell.outputs
 
 
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_exercise_test_cells_print_nothing(assignment: str) -> None:
+    """No test cell of the student's notebook ends with a value (a bare docstring): it would be the
+    cell's output, which ``nbgrader validate`` tries to read as a score and warns about (a
+    hidden-test cell left with only its docstring did, 8 warnings on a correct notebook)."""
+    for cell in exercise(assignment).cells:
+        if cell.cell_type == "code" and nbgrader_meta(cell).get("grade"):
+            body = ast.parse(cell.source).body
+            last = body[-1] if body else None
+            assert isinstance(last, ast.stmt), cell.source
+            bare = isinstance(last, ast.Expr) and not isinstance(last.value, ast.Call)
+            assert not bare, cell.source  # a check(...) call returns None: no output
+
+
 @pytest.fixture(scope="module")
 def fresh_generation(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every assignment generated again from its master, in one nbgrader run."""
