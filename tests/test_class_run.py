@@ -145,6 +145,8 @@ def course(tmp_path_factory):
     (submitted / "surrogate" / TARGET).write_text(text)
     (submitted / "carol").mkdir()
     shutil.copy(CORRECT, submitted / "carol" / "ps4_autograd.ipynb")
+    (submitted / "dora" / "ps4_autograd").mkdir(parents=True)  # a file name that is not UTF-8
+    shutil.copy(CORRECT, submitted / "dora" / "ps4_autograd" / os.fsdecode(b"\xff.ipynb"))
     return folder
 
 
@@ -171,7 +173,7 @@ def test_every_well_formed_id_is_graded_and_recorded(course, first):
     for student in GRADED:
         assert totals[student] == 3.0, (student, first["err"])
     ids = [row["student_id"] for row in csv.DictReader(io.StringIO(first["csv"]))]
-    assert sorted(ids) == sorted(visible_id(s) for s in [*GRADED, "surrogate"])
+    assert sorted(ids) == sorted(visible_id(s) for s in [*GRADED, "surrogate", "dora"])
     assert not CONTROLS.search(first["csv"].replace("\r\n", "").replace("\n", ""))
 
 
@@ -200,12 +202,13 @@ def test_a_notebook_one_folder_too_high_and_an_unreadable_one_are_said(first):
     assert "ps4_autograd/ps4_autograd.ipynb" in reasons["carol"]
     assert "ps4_autograd.ipynb" in first["err"] and "carol" in first["err"]
     assert "lone surrogate" in reasons["surrogate"]
+    assert "no notebook ps4_autograd.ipynb (found: \ufffd.ipynb)" in reasons["dora"]
 
 
 @pytest.mark.slow
 def test_counts_are_said_in_words(first):
-    assert f"{len(GRADED) + 1} submissions found" in first["err"]
-    assert f"Graded {len(GRADED) + 1} submissions of ps4_autograd" in first["err"]
+    assert f"{len(GRADED) + 2} submissions found" in first["err"]  # with surrogate, dora
+    assert f"Graded {len(GRADED) + 2} submissions of ps4_autograd" in first["err"]
     assert re.search(r"\d+ submissions need a human", first["err"]), first["err"]
 
 

@@ -28,22 +28,25 @@ PS2 = ROOT / "solutions" / "ps2_gradient_descent" / "ps2_gradient_descent.ipynb"
 PS4 = ROOT / "solutions" / "ps4_autograd" / "ps4_autograd.ipynb"
 HIDDEN = "test_train_autograd_hidden"
 
-# Counts the calls of gradient_descent; max_learning_rate then raises the count, which a
-# visible check shows in full. Asked in the master's order (gradient_descent's visible and
+# Counts the calls of gradient_descent in a file; max_learning_rate then raises the count,
+# which a visible check shows in full. Asked in the master's order (gradient_descent's visible and
 # hidden checks, then max_learning_rate's), the count includes the hidden calls.
 COUNTER = """
-import builtins
+import os
 _gradient_descent = gradient_descent
-builtins.calls = 0
+COUNT = os.path.join("/tmp", "gradient_descent_calls")
+open(COUNT, "w").close()
 
 
 def gradient_descent(*args, **kwargs):
-    builtins.calls += 1
+    with open(COUNT, "a") as file:  # a file: the count survives whatever process runs a case
+        file.write("x")
     return _gradient_descent(*args, **kwargs)
 
 
 def max_learning_rate(A):
-    raise ValueError(f"CALLS{builtins.calls}X")
+    with open(COUNT) as file:
+        raise ValueError(f"CALLS{len(file.read())}X")
 """
 
 
@@ -84,7 +87,7 @@ def test_visible_checks_are_asked_before_any_hidden_one(tmp_path):
     )
     shown = {cell.grade_id: cell.message for cell in grade.cells}
     assert grade.cells[0].score == grade.cells[0].points, shown  # the wrapper is right
-    assert f"CALLS{visible}X" in shown["test_max_learning_rate_visible"], shown
+    assert f"CALLS{visible}X" in shown["test_max_learning_rate_visible"], "\n".join(shown.values())
     assert "CALLS" not in shown["test_max_learning_rate_hidden"]
 
 

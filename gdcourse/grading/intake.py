@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gdcourse.grading.collect import refused_reasons
+from gdcourse.grading.escape import plain_line
 
 if TYPE_CHECKING:
     from gdcourse.grading.autograde import Master, Submission
@@ -39,6 +40,8 @@ __all__ = [
 
 MAX_FOLDER_ENTRIES = 1000
 MAX_FOLDER_BYTES = 256 << 20
+MAX_REASON = 2000
+"""The longest reason kept about one submission folder (file names are the student's)."""
 MAX_ID_LENGTH = 100
 """The longest student id graded (nbgrader's gradebook keeps ids of up to 128 characters)."""
 
@@ -256,16 +259,23 @@ class StudentWork:
 def read_student(
     folder: Path, masters: Mapping[str, Master], *, digest: str | None = None
 ) -> StudentWork:
-    """Read and sanitize every notebook of one student's folder (never raises on its content)."""
+    """Read and sanitize every notebook of one student's folder (never raises on its content).
+
+    Reasons name the student's files: each is one line of plain text (a file name that is
+    not UTF-8 would make the gradebook refuse it, and with it the run).
+    """
     from gdcourse.grading import autograde
 
     student, assignment = folder.parent.name, folder.name
     work = StudentWork(student, digest if digest is not None else folder_digest(folder))
     problem = submission_problem(folder)
     if problem is not None:
-        work.refused.append(problem)
+        work.refused.append(plain_line(problem, max_length=MAX_REASON))
         return work
-    work.notes.extend(f"collect refused: {reason}" for reason in refused_reasons(folder))
+    work.notes.extend(
+        plain_line(f"collect refused: {reason}", max_length=MAX_REASON)
+        for reason in refused_reasons(folder)
+    )
     submitted = folder.parent.parent
     for name, master in masters.items():
         submission = autograde.read_submission(
@@ -274,7 +284,9 @@ def read_student(
         if submission.unreadable and not (folder / f"{name}.ipynb").exists():
             others = sorted(p.name for p in folder.glob("*.ipynb"))
             found = f" (found: {', '.join(others)})" if others else ""
-            work.refused.append(f"no notebook {name}.ipynb{found}")
+            work.refused.append(
+                plain_line(f"no notebook {name}.ipynb{found}", max_length=MAX_REASON)
+            )
             continue
         work.notebooks[name] = submission
     if work.refused:

@@ -100,11 +100,18 @@ def grade_stream(
         record.needs_human.extend(n for n in work.notes if n not in record.needs_human)
         if work.refused:
             record.needs_human.extend(work.refused)
-            recorder.refuse(student, work.refused)
-            outcome.recorded += 1
-            journal.append(
-                Entry.of(record, digest=work.digest, masters=masters_key, autograded=False)
-            )
+            try:
+                recorder.refuse(student, work.refused)
+            except Exception as error:  # this student's row only: never the class's run
+                outcome.failed += 1
+                record.needs_human.append(
+                    f"the gradebook did not record it ({type(error).__name__}: {error})"[:300]
+                )
+            else:
+                outcome.recorded += 1
+                journal.append(
+                    Entry.of(record, digest=work.digest, masters=masters_key, autograded=False)
+                )
             done()
             return
         state = _Student(work, record, waiting=len(work.notebooks))

@@ -277,7 +277,8 @@ def _judge_test(
         if reply is None:
             why = outcome.stopped or "the student's process stopped before this case"
             failures.append(f"Case {index + 1}: no result: {why}.")
-            if not hidden and outcome.stopped and "did not return" in outcome.stopped:
+            timed_out = getattr(outcome, "stop", "") == "timeout"  # the sandbox's Stop member
+            if not hidden and (timed_out or "did not return" in outcome.stopped):
                 needs_human.append(f"{test.grade_id}: {outcome.stopped}")
             break
         try:
@@ -393,7 +394,11 @@ def hidden_began(master: Master, result: RunResult) -> bool:
             or outcome.channel
             or outcome.tamper
             or outcome.shortcut
-            or (outcome.stopped and not outcome.stopped.startswith("not run"))
+            or (
+                outcome.stopped
+                and getattr(outcome, "stop", "") != "not-run"
+                and not outcome.stopped.startswith("not run")
+            )
         )
         for outcome in result.tests
     )
