@@ -24,6 +24,8 @@ from gdcourse.grading.sandbox import (
     Job,
     Limits,
     Sandbox,
+    Status,
+    Stop,
     TestRequest,
     linux,
 )
@@ -234,7 +236,7 @@ for _ in range(4):
 time.sleep(10)
 """
     result = sandbox.run(job(ADD, hog, memory_bytes=400 << 20, cell_seconds=20.0))
-    assert result.status == "cells-failed"
+    assert result.status is Status.CELLS_FAILED and result.tests[0].stop is Stop.NOT_RUN
     assert "used more than 400 MiB of memory" in result.reason
 
 
@@ -269,6 +271,7 @@ def test_a_function_that_never_returns_costs_only_its_own_test(sandbox):
     assert output(result, 0) == 3 and output(result, 2) == 10
     assert result.tests[1].replies == (None, None)
     assert "did not return within 1 s" in result.tests[1].stopped
+    assert result.tests[1].stop is Stop.TIMEOUT and result.tests[2].stop is Stop.NONE
     assert result.attempts == 2  # a fresh process (cells run again) for the last test
 
 

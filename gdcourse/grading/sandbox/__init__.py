@@ -29,6 +29,8 @@ from gdcourse.grading.sandbox.client import (
     RunResult,
     Sandbox,
     SandboxError,
+    Status,
+    Stop,
     TestOutcome,
     TestRequest,
 )
@@ -41,6 +43,8 @@ __all__ = [
     "RunResult",
     "Sandbox",
     "SandboxError",
+    "Status",
+    "Stop",
     "TestOutcome",
     "TestRequest",
 ]

@@ -35,6 +35,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gdcourse.grading.sandbox.kinds import Status, Stop
+
 __all__ = [
     "DEFAULT_PRELOAD",
     "IsolationUnavailable",
@@ -43,6 +45,8 @@ __all__ = [
     "RunResult",
     "Sandbox",
     "SandboxError",
+    "Status",
+    "Stop",
     "TestOutcome",
     "TestRequest",
 ]
@@ -192,10 +196,13 @@ class TestOutcome:
     test: str
     replies: tuple[str | None, ...]
     stopped: str = ""
+    """Why the cases stopped, in words for a person (see :attr:`stop` for code)."""
     shortcut: str = ""
     tamper: tuple[str, ...] = ()
     channel: tuple[str, ...] = ()
     evidence: tuple[str, ...] = ()
+    stop: Stop = Stop.NONE
+    """Why the cases stopped, as a member: what code should compare."""
 
     __test__ = False  # not a pytest test class
 
@@ -204,7 +211,9 @@ class TestOutcome:
 class RunResult:
     """The report of one sandboxed submission."""
 
-    status: str
+    status: Status
+    """How the run ended (a :class:`~gdcourse.grading.sandbox.kinds.Status`, equal to its
+    word: ``result.status == "ok"`` still holds)."""
     reason: str
     cells: str | None
     cell_problems: tuple[str, ...]
@@ -259,11 +268,12 @@ def parse_report(data: bytes, job: Job) -> RunResult:
                 tamper=_texts(raw.get("tamper")),
                 channel=_texts(raw.get("channel")),
                 evidence=_texts(raw.get("evidence"), 10),
+                stop=Stop.read(raw.get("stop", "")) if raw else Stop.NOT_RUN,
             )
         )
     cells = report.get("cells")
     return RunResult(
-        status=_text(report.get("status"), 40) or "crashed",
+        status=Status.read(report.get("status")),
         reason=_text(report.get("reason")),
         cells=cells if isinstance(cells, str) else None,
         cell_problems=_texts(report.get("cell_problems")),

@@ -115,7 +115,12 @@ def of(regions: Iterable[Region]) -> Copies:
                     ]
         for value in values:
             for code in _codes(value):
-                if len(code.co_code) >= MIN_BYTES:
+                # only code that lives in the region (a decorator's wrapper from elsewhere,
+                # stored in a banned class, is not the region's)
+                inside = id(code) in region.code_ids or (
+                    bool(region.prefixes) and code.co_filename.startswith(region.prefixes)
+                )
+                if inside and len(code.co_code) >= MIN_BYTES:
                     table.setdefault(code.co_code, set()).add(code.co_names)
     return {
         name: {key: frozenset(names) for key, names in table.items()}

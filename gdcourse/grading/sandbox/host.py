@@ -25,6 +25,8 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from gdcourse.grading.sandbox.kinds import Status
+
 __all__ = ["main"]
 
 
@@ -123,7 +125,10 @@ def _serve(control_fd: int) -> None:
                 code = 0
             except BaseException:
                 with contextlib.suppress(BaseException):
-                    failure = {"status": "crashed", "reason": traceback.format_exc()[-2000:]}
+                    failure = {
+                        "status": Status.CRASHED.value,
+                        "reason": traceback.format_exc()[-2000:],
+                    }
                     _write_all(report_fd, json.dumps(failure).encode())
             finally:
                 os._exit(code)

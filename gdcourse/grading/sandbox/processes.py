@@ -21,6 +21,7 @@ from typing import Any
 
 from gdcourse.grading.sandbox import guard, student
 from gdcourse.grading.sandbox.frames import TOKEN_BYTES
+from gdcourse.grading.sandbox.kinds import Stop
 from gdcourse.grading.sandbox.namespaces import helper
 
 __all__ = ["Factory", "HostContext", "Stopped", "Student", "exit_reason"]
@@ -43,12 +44,15 @@ class HostContext:
 
 
 class Stopped(Exception):
-    """The student's process ended or was stopped; ``reason`` says why."""
+    """The student's process ended or was stopped; ``reason`` says why, ``kind`` in a word."""
 
-    def __init__(self, reason: str, *, exit_status: int | None = None) -> None:
+    def __init__(
+        self, reason: str, *, exit_status: int | None = None, kind: Stop = Stop.ENDED
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.exit_status = exit_status
+        self.kind = kind
 
 
 # ------------------------------------------------------------------------------- process tree
@@ -302,7 +306,7 @@ class Student:
                     return frame[TOKEN_BYTES:]
             now = time.monotonic()
             if now >= deadline:
-                raise Stopped("did not answer in time")
+                raise Stopped("did not answer in time", kind=Stop.TIMEOUT)
             self._watch(now)
             ready, _, _ = select.select(
                 [self.reply, self.evidence, self.output], [], [], min(0.05, deadline - now)
@@ -314,7 +318,7 @@ class Student:
                 self.buffer += chunk
             self._pump_side_channels(0)
             if self.flooded:
-                raise Stopped(self.flooded)
+                raise Stopped(self.flooded, kind=Stop.LIMIT)
             if not ready and not self.alive():
                 raise Stopped("ended", exit_status=self._exit_status())
 
@@ -406,7 +410,7 @@ class Student:
             reason = f"used more than {float(limits['cpu_seconds']):g} s of CPU time"
         if reason:
             self.kill()
-            raise Stopped(reason)
+            raise Stopped(reason, kind=Stop.LIMIT)
 
 
 def exit_reason(stopped: Stopped) -> tuple[str, bool]:

@@ -38,6 +38,7 @@ from typing import Any
 
 from gdcourse.grading.sandbox import student
 from gdcourse.grading.sandbox.frames import TOKEN_BYTES
+from gdcourse.grading.sandbox.kinds import Status, Stop
 from gdcourse.grading.sandbox.namespaces import PR_SET_CHILD_SUBREAPER
 from gdcourse.grading.sandbox.processes import (
     Factory,
@@ -55,6 +56,7 @@ class _Test:
     name: str
     replies: list[str | None]
     stopped: str = ""
+    stop: Stop = Stop.NONE
     shortcut: str = ""
     tamper: list[str] = field(default_factory=list)
     channel: list[str] = field(default_factory=list)
@@ -65,6 +67,7 @@ class _Test:
             "test": self.name,
             "replies": self.replies,
             "stopped": self.stopped,
+            "stop": self.stop.value,
             "shortcut": self.shortcut,
             "tamper": self.tamper,
             "channel": self.channel,
@@ -180,7 +183,7 @@ def _run(
     wall_deadline = started + float(limits["wall_seconds"])
     tests = [_Test(str(t["test"]), [None] * len(t["cases"])) for t in job["tests"]]
     report: dict[str, Any] = {
-        "status": "ok",
+        "status": Status.OK.value,
         "reason": "",
         "cells": None,
         "cell_problems": [],
@@ -194,10 +197,11 @@ def _run(
     while next_test < len(tests) or report["attempts"] == 0:
         if time.monotonic() >= wall_deadline:
             for test in tests[next_test:]:
-                test.stopped = test.stopped or (
-                    f"not run: the submission's {float(limits['wall_seconds']):g} s were used up"
-                )
-            report["status"] = "timeout"
+                if not test.stopped:
+                    test.stop = Stop.NOT_RUN
+                    seconds = float(limits["wall_seconds"])
+                    test.stopped = f"not run: the submission's {seconds:g} s were used up"
+            report["status"] = Status.TIMEOUT.value
             report["reason"] = f"wall-clock limit of {float(limits['wall_seconds']):g} s exceeded"
             break
         report["attempts"] += 1
@@ -256,6 +260,7 @@ def _case_ended(
     if shortcut and not test.shortcut:
         test.shortcut = "a banned shortcut"
     if not shortcut:
+        test.stop = Stop.ENDED
         test.stopped = f"{spec['function']} {reason}"
 
 
@@ -280,14 +285,16 @@ def _attempt(
     try:
         cells = proc.await_reply(token, cells_deadline)
     except Stopped as stopped:
+        proc.kill()
         reason, _ = exit_reason(stopped)
-        report["status"] = "cells-failed"
+        report["status"] = Status.CELLS_FAILED.value
         report["reason"] = f"the notebook's code cells {reason}"
         for test in tests[first:]:
+            test.stop = Stop.NOT_RUN
             test.stopped = f"not run: the notebook's code cells {reason}"
         return len(tests)
     except ValueError as error:
-        report["status"] = "channel"
+        report["status"] = Status.CHANNEL.value
         report["reason"] = f"the reply channel was misused while the cells ran: {error}"
         for test in tests[first:]:
             test.channel.append(str(error))
@@ -328,14 +335,16 @@ def _attempt(
                 if raw[1:2] == b"\0":
                     test.replies[number] = raw[2:].decode("utf-8", "replace")
             except Stopped as stopped:
+                proc.kill()  # the sealed process too: it would report its case's end late
                 reason, shortcut = exit_reason(stopped)
                 for kind, text in proc.take_evidence(settle=True):
                     _attribute(tests, index, kind, text, report)
                 if shortcut and not test.shortcut:
                     test.shortcut = "a banned shortcut"
                 if not shortcut:
-                    if stopped.reason == "did not answer in time":
+                    if stopped.kind is Stop.TIMEOUT:
                         reason = f"did not return within {float(limits['probe_seconds']):g} s"
+                    test.stop = stopped.kind
                     test.stopped = f"{spec['function']} {reason}"
                 timings["cases"] += time.monotonic() - mark
                 return index + 1
