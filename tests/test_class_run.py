@@ -228,7 +228,7 @@ def test_ctrl_c_while_writing_feedback_says_what_to_do(course, first, capsys, mo
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(grading_cli, "_feedback", interrupted)
+    monkeypatch.setattr(grading_cli, "write_feedback", interrupted)
     code, err = _grade(course, capsys)
     assert code == 130
     assert "Run the same command again" in err and "Traceback" not in err

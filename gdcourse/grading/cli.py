@@ -25,7 +25,6 @@ what it is doing from its first second.
 from __future__ import annotations
 
 import contextlib
-import glob
 import logging
 import os
 import sys
@@ -40,12 +39,14 @@ from gdcourse.course import Course
 from gdcourse.grading import recording
 from gdcourse.grading.escape import plain_line, visible_id
 from gdcourse.grading.export import export_grades
+from gdcourse.grading.feedback.generate import write_feedback
 from gdcourse.grading.gradebook import shared_engines
 from gdcourse.grading.intake import (
     find_misplaced,
     find_submissions,
     folder_digest,
-    student_id_problem,
+    misplaced_reason,
+    refused_ids,
     submission_problem,
 )
 from gdcourse.grading.journal import Journal, masters_digest
@@ -176,7 +177,7 @@ def grade_command(
     for student in missing:
         _say(f"gdcourse grade: no submission of {assignment} by {visible_id(student)!r}")
     # the whole class's, so that a run limited to some students keeps everyone in the report
-    refused = _refused_ids(everyone)
+    refused = refused_ids(everyone)
     misplaced = find_misplaced(layout.submitted, assignment, [p.stem for p in masters_paths])
     for path in misplaced.values():
         where = plain_line(path)
@@ -269,24 +270,6 @@ def grade_command(
             "graded again)."
         )
         return 130
-
-
-def _refused_ids(folders: Sequence[Path]) -> dict[str, str]:
-    """Student ids nbgrader or a person could misread, with why (never graded nor recorded)."""
-    found = {}
-    for folder in folders:
-        problem = student_id_problem(folder.parent.name)
-        if problem is not None:
-            found[folder.parent.name] = f"{problem}: rename its folder in submitted/ to grade it"
-    return found
-
-
-def misplaced_reason(assignment: str, path: Path) -> str:
-    """Why a notebook one folder too high is not graded, and where it belongs."""
-    return (
-        f"{path.name} lies in the student's folder itself; it must be in its {assignment}/ "
-        f"folder ({path.parent.name}/{assignment}/{path.name}), where nbgrader looks"
-    )
 
 
 def _restore_others(
@@ -426,7 +409,7 @@ def _finish(
     """Feedback for everyone, then the CSV and the report; the summary line."""
     mark = time.monotonic()
     _say("Writing feedback...")
-    _feedback(layout, assignment, [p.parent.name for p in folders], workers)
+    write_feedback(layout, assignment, [p.parent.name for p in folders], workers)
     for folder in folders:
         student = folder.parent.name
         if (layout.autograded / student / assignment).is_dir() and not (
@@ -545,61 +528,6 @@ def _collect(
         record.needs_human = list(dict.fromkeys(record.needs_human))
         record.notes = list(dict.fromkeys(record.notes))
     return questions
-
-
-def _feedback(course: Course, assignment: str, students: Sequence[str], workers: int) -> int:
-    """``nbgrader generate_feedback`` for ``students`` in ``workers`` forked processes.
-
-    It runs after the last gradebook write: readers in parallel are safe, a reader beside
-    the writer could make the writer wait for its lock. Returns the number of processes
-    that failed.
-    """
-    import multiprocessing
-
-    graded = {p.parent.name for p in course.autograded.glob(f"*/{assignment}")}
-    wanted = [student for student in students if student in graded]
-    chunks = [wanted[i::workers] for i in range(workers) if wanted[i::workers]]
-    context = multiprocessing.get_context("fork")
-    processes = []
-    for chunk in chunks:
-        process = context.Process(
-            target=_feedback_batch, args=(course, assignment, chunk), daemon=True
-        )
-        process.start()
-        processes.append(process)
-    failures = 0
-    with _progress(len(wanted), "feedback") as bar:
-        for process, chunk in zip(processes, chunks, strict=True):
-            process.join()
-            if process.exitcode != 0:
-                failures += 1
-                log.warning("nbgrader generate_feedback failed (exit code %s)", process.exitcode)
-            bar.update(len(chunk))
-    return failures
-
-
-def _feedback_batch(course: Course, assignment: str, students: Sequence[str]) -> None:
-    """In a forked process: feedback for each of ``students``, one at a time.
-
-    Each student is named alone, as a glob pattern that matches only that folder: an
-    exclusion list (nbgrader splits it on commas) would let an id such as ``x,bob`` take
-    bob's page away.
-    """
-    code = 1
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from nbgrader.apps import NbGraderAPI
-
-            coursedir = course.coursedir()
-            coursedir.db_url = course.db_url
-            api = NbGraderAPI(coursedir=coursedir, config=coursedir.config)
-            code = 0
-            for student in students:
-                outcome = api.generate_feedback(assignment, glob.escape(student))
-                code = code or (0 if outcome.get("success") else 1)
-    finally:
-        os._exit(code)
 
 
 def _warm(references: Any, masters: dict[str, Master]) -> None:

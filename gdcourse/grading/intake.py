@@ -33,7 +33,9 @@ __all__ = [
     "find_misplaced",
     "find_submissions",
     "folder_digest",
+    "misplaced_reason",
     "read_student",
+    "refused_ids",
     "student_id_problem",
     "submission_problem",
 ]
@@ -132,6 +134,24 @@ def find_misplaced(
                 found[folder.name] = path
                 break
     return found
+
+
+def refused_ids(folders: Sequence[Path]) -> dict[str, str]:
+    """Student ids nbgrader or a person could misread, with why (never graded nor recorded)."""
+    found = {}
+    for folder in folders:
+        problem = student_id_problem(folder.parent.name)
+        if problem is not None:
+            found[folder.parent.name] = f"{problem}: rename its folder in submitted/ to grade it"
+    return found
+
+
+def misplaced_reason(assignment: str, path: Path) -> str:
+    """Why a notebook one folder too high is not graded, and where it belongs."""
+    return (
+        f"{path.name} lies in the student's folder itself; it must be in its {assignment}/ "
+        f"folder ({path.parent.name}/{assignment}/{path.name}), where nbgrader looks"
+    )
 
 
 def submission_problem(folder: Path) -> str | None:

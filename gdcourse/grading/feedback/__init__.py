@@ -4,7 +4,8 @@
 * :mod:`~.page`: the page of one notebook, the total first, one block per check;
 * :mod:`~.exporter`: the nbconvert exporter and grades preprocessor that
   ``nbgrader generate_feedback`` (and so ``gdcourse grade``) uses, as
-  ``nbgrader_config.py`` configures it.
+  ``nbgrader_config.py`` configures it;
+* :mod:`~.generate`: the pages of a grading run, each student named alone.
 """
 
 from gdcourse.grading.feedback.exporter import FeedbackExporter, GetFeedbackGrades, describe_checks
