@@ -3,7 +3,10 @@
 The sandbox is split by process, each part a module:
 
 * :mod:`~gdcourse.grading.sandbox.client`: the grader's side. Starts the host,
-  hands it jobs, reads reports (:class:`Sandbox`, :class:`Job`, :class:`Limits`).
+  hands it jobs, reads reports (:class:`Sandbox`, :class:`Job`, :class:`Limits`), with
+  :mod:`~gdcourse.grading.sandbox.view` (what the host sees of the machine),
+  :mod:`~gdcourse.grading.sandbox.health` (a lost host noticed) and
+  :mod:`~gdcourse.grading.sandbox.kinds` (the report's typed words).
 * :mod:`~gdcourse.grading.sandbox.stage`: the only code that runs as root (when
   the grader is root): a private view for bubblewrap, then nobody.
 * :mod:`~gdcourse.grading.sandbox.host`: one warm process inside bubblewrap that

@@ -35,7 +35,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gdcourse.grading.sandbox.health import (
+    HEALTH_SECONDS,
+    HostLost,
+    all_descendants,
+    children,
+    is_host,
+    state,
+)
 from gdcourse.grading.sandbox.kinds import Status, Stop
+from gdcourse.grading.sandbox.view import PACKAGE, binds, bwrap_arguments
 
 __all__ = [
     "DEFAULT_PRELOAD",
@@ -52,13 +61,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-PACKAGE = Path(__file__).resolve().parents[2]
-"""The ``gdcourse`` package folder (bound read-only into the sandbox)."""
-
-HIDDEN_IN_PACKAGE = ("grading/specs",)
-"""Folders of the package the sandbox must not see: the specifications hold the reference
-implementations and the wrong variants the judge compares against."""
 
 DEFAULT_PRELOAD = (
     "numpy",
@@ -291,102 +293,6 @@ def parse_report(data: bytes, job: Job) -> RunResult:
     )
 
 
-# ------------------------------------------------------------------------------ the view
-
-
-def _python_roots() -> list[Path]:
-    """The Python installation: its prefixes and the package folders on ``sys.path``."""
-    roots = [Path(sys.base_prefix), Path(sys.prefix)]
-    roots += [
-        Path(entry)
-        for entry in sys.path
-        if entry and ("site-packages" in entry or "dist-packages" in entry)
-    ]
-    resolved: list[Path] = []
-    for root in roots:
-        for path in (root, root.resolve()):
-            if path.is_dir() and path not in resolved:
-                resolved.append(path)
-    return resolved
-
-
-def _binds(package: Path, course_root: Path | None) -> list[tuple[str, str]]:
-    """``(source, destination)`` pairs bound read-only: the system, Python, the package.
-
-    Never the course folder or a folder above it: only the package and the Python
-    installation inside it are bound, so masters, gradebook and submissions stay out.
-    """
-    course = (course_root or package.parent).resolve()
-    binds: list[tuple[str, str]] = []
-    for system in ("/usr", "/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
-        if os.path.exists(system):
-            binds.append((system, system))
-    for path in [*_python_roots(), package]:
-        if str(path) == "/usr" or str(path).startswith("/usr/"):
-            continue  # already there
-        if path.resolve() == course or path.resolve() in course.parents:
-            continue
-        binds.append((str(path), str(path)))
-    # the shortest first, so that nested binds land on top of their parents
-    return sorted(dict.fromkeys(binds), key=lambda pair: len(pair[1]))
-
-
-def bwrap_arguments(package: Path) -> tuple[list[str], list[str]]:
-    """The bubblewrap command line (without the program) for the host's view of the machine,
-    as the arguments before the read-only binds and those after them."""
-    args = [
-        "--unshare-all",
-        "--new-session",
-        "--cap-drop",
-        "ALL",
-        "--clearenv",
-        "--setenv",
-        "PATH",
-        "/usr/bin:/bin",
-        "--setenv",
-        "LANG",
-        "C.UTF-8",
-        "--setenv",
-        "HOME",
-        "/tmp",
-        "--setenv",
-        "MPLBACKEND",
-        "Agg",
-        "--setenv",
-        "OMP_NUM_THREADS",
-        "1",
-        "--setenv",
-        "MKL_NUM_THREADS",
-        "1",
-        "--setenv",
-        "OPENBLAS_NUM_THREADS",
-        "1",
-        "--setenv",
-        "PYTHONDONTWRITEBYTECODE",
-        "1",
-        "--hostname",
-        "sandbox",
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--tmpfs",
-        "/tmp",
-    ]
-    for name in ("bin", "lib", "lib64", "sbin"):
-        path = Path("/") / name
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), f"/{name}"]
-        elif path.is_dir():
-            args += ["--ro-bind", f"/{name}", f"/{name}"]
-    after = []
-    for hidden in HIDDEN_IN_PACKAGE:
-        if (package / hidden).is_dir():
-            after += ["--tmpfs", str(package / hidden)]
-    after += ["--remount-ro", "/", "--chdir", "/tmp"]
-    return args, after
-
-
 ISOLATION_HELP = (
     "Grading runs every submission inside bubblewrap with unprivileged user namespaces, and "
     "this machine cannot do that ({why}). To fix it: install bubblewrap (Debian/Ubuntu: "
@@ -447,14 +353,14 @@ class Sandbox:
         bwrap = shutil.which("bwrap")
         if bwrap is None:
             raise IsolationUnavailable(ISOLATION_HELP.format(why="bubblewrap is not installed"))
-        binds = _binds(PACKAGE, self.course_root)
+        bound = binds(PACKAGE, self.course_root)
         extra: list[str] = self._extra_sys_path
-        binds += [(path, path) for path in extra]
+        bound += [(path, path) for path in extra]
         before, after = bwrap_arguments(PACKAGE)
         if os.geteuid() == 0:
             stage = {
                 "bwrap": bwrap,
-                "binds": binds,
+                "binds": bound,
                 "before": before,
                 "after": after,
                 "command": python,
@@ -468,7 +374,7 @@ class Sandbox:
                 "gdcourse.grading.sandbox.stage",
                 json.dumps(stage),
             ]
-        bind_args = [arg for source, target in binds for arg in ("--ro-bind", source, target)]
+        bind_args = [arg for source, target in bound for arg in ("--ro-bind", source, target)]
         return [bwrap, *before, *bind_args, *after, "--", *python]
 
     def start(self) -> None:
@@ -565,8 +471,8 @@ class Sandbox:
             found.append(pid)
             if last:
                 continue
-            host = _is_host(pid)
-            for child in _children(pid):
+            host = is_host(pid)
+            for child in children(pid):
                 stack.append((child, host))
         return found
 
@@ -578,7 +484,7 @@ class Sandbox:
         process = self._process
         if process is None or process.poll() is not None:
             return False, "the sandbox host ended"
-        stopped = [pid for pid in self._tree() if _state(pid) in ("T", "t")]
+        stopped = [pid for pid in self._tree() if state(pid) in ("T", "t")]
         return True, f"the sandbox host was stopped (process {stopped[0]})" if stopped else ""
 
     def _recover(self, generation: int) -> None:
@@ -588,7 +494,7 @@ class Sandbox:
                 return  # another job already did
             log.warning("the sandbox host was lost: restarting it")
             if self._process is not None:
-                for pid in [self._process.pid, *_all_descendants(self._process.pid)]:
+                for pid in [self._process.pid, *all_descendants(self._process.pid)]:
                     with contextlib.suppress(OSError):
                         os.kill(pid, signal.SIGKILL)
             self._stop_locked()
@@ -639,12 +545,12 @@ class Sandbox:
         """
         try:
             return self._run_once(job)
-        except _HostLost as lost:
+        except HostLost as lost:
             self._recover(lost.generation)
             log.warning("%s: running the job again", lost)
         try:
             return self._run_once(job)
-        except _HostLost as lost:
+        except HostLost as lost:
             self._recover(lost.generation)
             raise SandboxError(f"{lost}, twice while running this submission") from None
 
@@ -668,11 +574,11 @@ class Sandbox:
                     if not why:
                         stopped_since = None
                     elif not only_stopped:
-                        raise _HostLost(why, generation)
+                        raise HostLost(why, generation)
                     elif stopped_since is None:
                         stopped_since = now
                     elif now - stopped_since >= HEALTH_SECONDS:
-                        raise _HostLost(why, generation)
+                        raise HostLost(why, generation)
                     continue
                 chunk = os.read(read, 1 << 16)
                 if not chunk:
@@ -687,54 +593,7 @@ class Sandbox:
             for _ in range(20):  # the host's end may take a moment to be seen
                 _, why = self._lost(generation)
                 if why:
-                    raise _HostLost(why, generation)
+                    raise HostLost(why, generation)
                 time.sleep(0.1)
             raise SandboxError("the sandbox supervisor ended without a report")
         return parse_report(b"".join(chunks), job)
-
-
-HEALTH_SECONDS = 1.0
-"""How often a waiting job looks at the host's health, and how long a stopped host is given
-before it counts as lost."""
-
-
-class _HostLost(Exception):
-    def __init__(self, why: str, generation: int) -> None:
-        super().__init__(why)
-        self.generation = generation
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as file:
-                found.extend(int(part) for part in file.read().split())
-    return found
-
-
-def _all_descendants(pid: int) -> list[int]:
-    found: list[int] = []
-    stack = [pid]
-    while stack and len(found) < 100_000:
-        for child in _children(stack.pop()):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
-def _is_host(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as file:
-            return b"gdcourse.grading.sandbox.host" in file.read()
-    except OSError:
-        return False
-
-
-def _state(pid: int) -> str:
-    """The state letter of ``pid`` (``/proc/PID/stat``), or ``""`` when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as file:
-            return file.read().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return ""
