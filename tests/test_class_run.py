@@ -282,3 +282,20 @@ def test_a_submission_that_fails_at_import_says_why_and_how_many_failed(tmp_path
     report = write_report(tmp_path, "ps4_autograd", [record], {"q": 3.0}).read_text()
     section = report.split("## Cells that raised an error when graded")[1]
     assert "dana" in section and "cell 3" in section and "torchh" in section
+
+
+def test_release_feedback_of_a_mistyped_assignment_fails_naming_the_known_ones(tmp_path):
+    """`nbgrader release_feedback` with a typo released nothing, said nothing, exited 0."""
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    (tmp_path / "solutions" / "ps4_autograd").mkdir(parents=True)
+    shutil.copy(MASTER, tmp_path / "solutions" / "ps4_autograd" / "ps4_autograd.ipynb")
+    nbgrader = Path(sys.executable).parent / "nbgrader"
+    done = subprocess.run(
+        [str(nbgrader), "release_feedback", "ps4_autogard"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "unknown assignment 'ps4_autogard'" in done.stderr and "ps4_autograd" in done.stderr

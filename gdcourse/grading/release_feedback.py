@@ -40,6 +40,23 @@ class SafeReleaseFeedback(ExchangeReleaseFeedback):  # type: ignore[misc]
     # would stop here with "Unwritable directory, please contact your instructor".
     ensure_root = ExchangeReleaseAssignment.ensure_root
 
+    def init_src(self) -> None:
+        """nbgrader's source of pages, for an assignment the course knows (it has a master,
+        or feedback): a mistyped name released nothing and said nothing; now it stops,
+        naming the known ones."""
+        super().init_src()
+        coursedir: Any = self.coursedir
+        root = Path(coursedir.root)
+        masters = root / coursedir.source_directory
+        known = {p.name for p in masters.glob("*") if any(p.glob("*.ipynb"))}
+        known |= {p.name for p in (root / coursedir.feedback_directory).glob("*/*") if p.is_dir()}
+        if coursedir.assignment_id not in known:
+            self.fail(
+                f"unknown assignment {coursedir.assignment_id!r}: the course's assignments "
+                f"are {', '.join(sorted(known)) or 'none'} (those with a master in {masters} "
+                "or feedback)"
+            )
+
     def copy_files(self) -> None:
         coursedir: Any = self.coursedir
         excluded = set(filter(None, (coursedir.student_id_exclude or "").split(",")))
