@@ -504,3 +504,28 @@ def test_a_downloaded_page_reads_like_the_page(site, page):
         position = found + len(value)
     # a code cell ran there as on the site: its outputs came along
     assert any(cell.get("outputs") for cell in notebook["cells"] if cell["cell_type"] == "code")
+
+
+# --------------------------------------------------------------------------- issue 18
+
+
+def _prose(site: Path, page: str) -> str:
+    """The page's text outside code, outputs and typeset maths, whitespace collapsed."""
+    text = _html(site, page)
+    text = re.sub(r"<(pre|script|style)\b.*?</\1>", " ", text, flags=re.DOTALL)
+    text = re.sub(r'<span class="math[^"]*">.*?</span>', " ", text, flags=re.DOTALL)
+    text = re.sub(r'<div class="math[^"]*">.*?</div>', " ", text, flags=re.DOTALL)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text)))
+
+
+@pytest.mark.parametrize("page", TEACHING_CHAPTERS)
+def test_graded_assignment_box_links_each_page_once(site, page):
+    """adaptive.md linked the assignments page twice in one sentence (issue 18)."""
+    boxes = re.findall(
+        r'<p class="admonition-title">Graded assignment</p>(.*?)</div>',
+        _html(site, page),
+        flags=re.DOTALL,
+    )
+    for box in boxes:
+        targets = [href.split("#")[0] for href in re.findall(r'href="([^"]+)"', box)]
+        assert len(targets) == len(set(targets)), f"{page}: {targets}"

@@ -415,3 +415,136 @@ def test_adam_on_raw_readings(glued):
     assert v["raw_adam_1000"] < 1e-10
     assert v["raw_adam_late_max"] > 1, "a constant rate does not stay at the minimum"
     assert v["raw_adam_cosine_late_max"] < 1e-10
+
+
+# --------------------------------------------------------------------------- issue 18
+
+
+def _ints(text: str) -> list[int]:
+    return [int(k) for k in str(text).split(",")]
+
+
+def _adam_on_raw_readings(steps: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Adam (eta = 1, PyTorch's defaults) on the raw thermometer readings, written out here.
+
+    Returns the loss gap at every point, eta * lambda_max(P H) at every step (P the
+    diagonal scaling 1 / (sqrt(s_hat) + eps) of that step) and the heavy ball's limit.
+    """
+    from gdcourse import datasets
+
+    x, y = datasets.thermometer()
+    X = np.column_stack([x, np.ones_like(x)])
+    H = 2 * X.T @ X / len(x)
+    best = np.mean((X @ np.linalg.lstsq(X, y, rcond=None)[0] - y) ** 2)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    theta, m, s = np.zeros(2), np.zeros(2), np.zeros(2)
+    gaps, curvature = [np.mean((X @ theta - y) ** 2) - best], []
+    for k in range(steps):
+        g = 2 * X.T @ (X @ theta - y) / len(y)
+        m = beta1 * m + (1 - beta1) * g
+        s = beta2 * s + (1 - beta2) * g * g
+        root = np.sqrt(s / (1 - beta2 ** (k + 1))) + eps
+        theta = theta - (m / (1 - beta1 ** (k + 1))) / root
+        scale = 1 / np.sqrt(root)
+        curvature.append(np.linalg.eigvalsh(scale[:, None] * H * scale[None, :])[-1])
+        gaps.append(np.mean((X @ theta - y) ** 2) - best)
+    return np.array(gaps), np.array(curvature), 2 * (1 + beta1) / (1 - beta1)
+
+
+def test_adam_spikes_come_from_the_second_moment_forgetting(glued, site):
+    """Issue 18, wrong 1: at the minimum Adam's steps are rounding-sized, not about eta; a
+    spike follows each crossing of 2 (1 + beta1) / (1 - beta1) by eta lambda_max(P H)."""
+    v = glued("adaptive")
+    assert v["raw_adam_calm_step"] < 1e-14, "steps 1000 to 1400 are at rounding level"
+    assert v["raw_adam_calm_gap"] < 1e-13
+    assert v["raw_adam_limit"] == pytest.approx(38.0)
+    crossings, spikes = _ints(v["raw_adam_crossings"]), _ints(v["raw_adam_spikes"])
+    assert v["raw_adam_first_crossing"] == crossings[0] < spikes[0] == v["raw_adam_first_spike"]
+    assert crossings[0] > 1000 and v["raw_adam_curv_1000"] < v["raw_adam_limit"]
+    lags = [k - max(c for c in crossings if c < k) for k in spikes]
+    assert v["raw_adam_first_lag"] == lags[0]
+    assert (v["raw_adam_min_lag"], v["raw_adam_max_lag"]) == (min(lags), max(lags))
+    assert v["raw_adam_n_spikes"] == len(spikes) >= 3, "the cycle repeats"
+    assert len(crossings) == len(spikes), "one spike per crossing, none without one"
+    assert v["raw_adam_curv_refilled"] < v["raw_adam_limit"], "the spike refills s_hat"
+    # the same numbers from an Adam written out here (not the page's replay of its path)
+    gaps, curvature, limit = _adam_on_raw_readings(1700)
+    assert int(np.argmax(curvature > limit)) == crossings[0]
+    after_calm = np.flatnonzero(gaps[1000:] > 1)
+    assert 1000 + int(after_calm[0]) == spikes[0]
+    assert np.max(np.abs(np.diff(gaps[1000:1401]))) < 1e-13
+    text = _html_text(site, "adaptive")
+    assert "still of order 1" not in text and "the step is still about" not in text
+    assert f"crosses {v['raw_adam_limit']:.0f} at step {crossings[0]}" in text
+
+
+def test_ps7_does_not_repeat_the_wrong_explanation():
+    """Issue 18, wrong 1: ps7's first cell, master and student edition, says why Adam spikes."""
+    for folder in ("solutions", "exercises"):
+        path = bookbuild.BOOK.parent / folder / "ps7_adaptive" / "ps7_adaptive.ipynb"
+        first = "".join(json.loads(path.read_text(encoding="utf-8"))["cells"][0]["source"])
+        first = " ".join(first.split())
+        assert "steps stay about as long as the rate" not in first, folder
+        assert "forgets the large early gradients" in first, folder
+        assert "refill the average" in first, folder
+
+
+def test_adam_first_step_gradient_components(glued, site):
+    """Issue 18, wrong 2: at (-10, 3) the gradient of (x^2 + 100 y^2) / 2 is (-10, 300)."""
+    v = glued("adaptive")
+    grad = objectives.ill_conditioned(100.0).grad(np.array([-10.0, 3.0]))
+    np.testing.assert_allclose(grad, [-10.0, 300.0])
+    assert v["adam_grad_ratio"] == 30.0
+    text = _html_text(site, "adaptive")
+    assert "hundredfold" not in text
+    assert "the second component of the gradient is 30 times the first" in text
+
+
+def test_batch_size_comparison_reports_interior_rates_and_divergence(glued, site):
+    """Issue 18, wrong 3: no best rate on the grid's edge; diverged runs are reported; the
+    ranking stated is the one computed."""
+    v = glued("beyond")
+    grid = [float(eta) for eta in str(v["cmp_grid"]).split(",")]
+    assert (grid[0], grid[-1]) == (v["cmp_grid_min"], v["cmp_grid_max"])
+    assert v["cmp_best_inside"] is True
+    for data in ("round", "correlated"):
+        for key in ("full", "mini", "single"):
+            eta = v[f"cmp_{data}_{key}_eta"]
+            assert 0 < grid.index(eta) < len(grid) - 1, f"{data} {key}: best rate on the edge"
+            diverged = [float(e) for e in str(v[f"cmp_{data}_{key}_diverged"]).split(",")]
+            first = v[f"cmp_{data}_{key}_diverged_from"]
+            assert diverged == [e for e in grid if e >= first], "every larger rate diverged"
+            assert eta < first
+    # the grid reaches past the full-batch limit 2 / lambda_max of both data sets
+    assert grid[-1] > v["sgd_full_limit"] and grid[-1] > v["sgd_full_limit_corr"]
+    assert v["cmp_round_full_diverged_from"] > v["sgd_full_limit"]
+    # round: full batch best, then single observations, then batches of 32 (as the text says)
+    assert v["cmp_round_full_gap"] < v["cmp_round_single_gap"] < v["cmp_round_mini_gap"]
+    ratio = v["cmp_round_mini_gap"] / v["cmp_round_single_gap"]
+    assert v["cmp_round_mini_over_single"] == pytest.approx(ratio)
+    # correlated: "a tie, as far as one run of each can tell"
+    mini, single = v["cmp_correlated_mini_gap"], v["cmp_correlated_single_gap"]
+    assert v["cmp_correlated_tie"] == pytest.approx(max(mini / single, single / mini))
+    assert v["cmp_correlated_tie"] < 2
+    assert v["cmp_correlated_full_gap"] > 100 * max(mini, single)
+    text = _html_text(site, "beyond")
+    assert "diverged from" in text and "their noise floor" not in text
+
+
+def test_the_page_minibatch_sgd_is_called_and_is_the_library_loop(glued):
+    """Issue 18, cosmetic: beyond.md defines minibatch_sgd and uses it."""
+    import ast
+
+    v = glued("beyond")
+    assert v["sgd_page_vs_library"] < 1e-12
+    source = (bookbuild.BOOK / "beyond.md").read_text(encoding="utf-8")
+    cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", source, re.DOTALL)
+    calls = [
+        node
+        for cell in cells
+        for node in ast.walk(ast.parse(cell.split("---\n", 2)[-1] if cell[:3] == "---" else cell))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "minibatch_sgd"
+    ]
+    assert calls, "the page's own minibatch_sgd is never called"
