@@ -518,6 +518,28 @@ def _prose(site: Path, page: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text)))
 
 
+def test_glossary_renders_its_maths_and_emphasis():
+    """A definition's continuation line beginning with '+ ' became a list item and left its
+    '$', '*' and '\\(' raw on the page (issue 18)."""
+    for line in _source("glossary").splitlines():
+        assert not re.match(r"\s+[-+*] ", line), f"a list marker in a definition: {line!r}"
+
+
+def test_glossary_shows_no_raw_markup(site):
+    text = _prose(site, "glossary")
+    for raw in ("$", "\\(", "\\)", "*Linear*", "*Sublinear*"):
+        assert raw not in text, f"{raw!r} shown raw on the glossary page"
+    assert "convergence rate" in text and "Sublinear" in text
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_no_glued_number_shows_zero_in_exponent_form(site, page):
+    """An exact zero glued with an exponent format reads '0e+00' (issue 18)."""
+    shown = re.findall(r'<span class="pasted-text">([^<]*)</span>', _html(site, page))
+    zeros = [value for value in shown if re.fullmatch(r"[-+]?0(\.0*)?e[-+]?\d+", value)]
+    assert zeros == [], f"{page} shows {zeros}"
+
+
 @pytest.mark.parametrize("page", TEACHING_CHAPTERS)
 def test_graded_assignment_box_links_each_page_once(site, page):
     """adaptive.md linked the assignments page twice in one sentence (issue 18)."""
@@ -529,3 +551,49 @@ def test_graded_assignment_box_links_each_page_once(site, page):
     for box in boxes:
         targets = [href.split("#")[0] for href in re.findall(r'href="([^"]+)"', box)]
         assert len(targets) == len(set(targets)), f"{page}: {targets}"
+
+
+def _book_titles() -> set[str]:
+    titles = set()
+    for page in PAGES:
+        heading = re.search(r"^# (.+)$", _source(page), re.MULTILINE)
+        assert heading, page
+        titles.add(heading.group(1).strip())
+    return titles
+
+
+@pytest.mark.parametrize("folder", ["solutions", "exercises"])
+def test_assignments_cite_chapters_by_their_current_titles(folder):
+    """ps2, ps5 and ps6 cited *Beyond plain gradient descent*, a title no page has (issue 18)."""
+    titles = _book_titles()
+    cited_any = False
+    for path in sorted((ROOT / folder).glob("ps*/*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type != "markdown":
+                continue
+            text = " ".join(cell.source.split())
+            citations = r"chapters? ((?:\*[^*]+\*(?: \([^)]*\))?(?:,| and)? ?)+)"
+            for group in re.findall(citations, text):
+                for title in re.findall(r"\*([^*]+)\*", group):
+                    cited_any = True
+                    assert title in titles, f"{path.name} cites the chapter *{title}*"
+    assert cited_any
+
+
+def test_a_supremum_is_not_called_the_largest_rate(site):
+    """There is no largest learning rate for which gradient descent converges (issue 18)."""
+    for page in ("gradient-descent", "linear-regression"):
+        text = _prose(site, page)
+        assert "largest learning rate for which" not in text, page
+        assert "largest learning rate the raw readings allow" not in text, page
+    assert "no largest converging learning rate" in _prose(site, "gradient-descent")
+    master = ROOT / "solutions" / "ps2_gradient_descent" / "ps2_gradient_descent.ipynb"
+    assert "largest learning rate that still converges" not in master.read_text(encoding="utf-8")
+
+
+def test_no_guaranteed_linear_rate_without_strong_convexity(site):
+    """f(x, y) = x^2 has no positive smallest curvature and converges linearly: "guaranteed"."""
+    text = _prose(site, "convergence")
+    assert "there is no guaranteed linear rate" in text
+    assert "there is no linear rate" not in text

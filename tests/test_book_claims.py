@@ -548,3 +548,20 @@ def test_the_page_minibatch_sgd_is_called_and_is_the_library_loop(glued):
         and node.func.id == "minibatch_sgd"
     ]
     assert calls, "the page's own minibatch_sgd is never called"
+
+
+def test_library_default_tolerance_is_stated_with_its_step_count(glued, site):
+    """Issue 18: "stops after 12 steps" next to an output that says 9."""
+    import inspect
+
+    v = glued("gradient-descent")
+    defaults = inspect.signature(optimizers.gradient_descent).parameters
+    assert v["library_tol"] == defaults["tol"].default
+    assert v["library_threshold"] == defaults["divergence_threshold"].default
+    steep = objectives.steep_parabola
+    run = optimizers.gradient_descent(steep.grad, 1.0, learning_rate=0.02, max_iter=1000)
+    assert v["library_steps_good"] == run.n_iter != v["steps_good"]
+    text = _html_text(site, "gradient-descent")
+    assert f"stopped after {run.n_iter} steps" in text
+    assert f"default tolerance {v['library_tol']:.0e}" in text
+    assert f"after {run.n_iter} steps where ours took {v['steps_good']:.0f}" in text
