@@ -150,6 +150,45 @@ def test_a_signal_handler_cannot_answer_outside_the_watch(sandbox):
     assert result.tests[0].replies == (None,)
 
 
+HIJACK = """
+import json, os, signal, sys, torch
+def add(a, b):
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)  # banned
+    return a + b
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})  # no cell time limit
+frame = sys._getframe()
+while "reply_fd" not in frame.f_locals:
+    frame = frame.f_back
+loop = frame.f_locals
+def send(token, reply):
+    body = token + b"R\\0" + json.dumps(reply).encode()
+    os.write(loop["reply_fd"], len(body).to_bytes(4, "big") + body)
+def read(count):
+    data = b""
+    while len(data) < count:
+        chunk = os.read(loop["request_fd"], count - len(data))
+        if not chunk:
+            os._exit(0)
+        data += chunk
+    return data
+send(loop["token"], {"errors": []})  # the cells are done, says the cell that never ends
+while True:  # and answers every case itself, outside any case's process
+    raw = read(int.from_bytes(read(4), "big"))
+    if raw[0] == 3:
+        os._exit(0)
+    request = json.loads(raw[35 + int.from_bytes(raw[33:35], "big"):])
+    send(raw[1:33], {"data": {"output": add(**request["case"]), "raised": None, "modified": []}})
+"""
+
+
+def test_a_cell_that_takes_the_loop_over_cannot_use_a_banned_shortcut(sandbox):
+    tests = [TestRequest("banned", "add", [{"a": 1, "b": 2}], banned=["torch.optim"])]
+    result = sandbox.run(job(HIJACK, tests=tests))
+    outcome = result.tests[0]
+    assert outcome.replies == (None,), result
+    assert outcome.shortcut or outcome.tamper or outcome.channel or result.status != "ok"
+
+
 def test_a_handler_armed_by_the_graded_call_never_runs_after_it(sandbox):
     """A timer armed inside the graded call fires after it returned: nothing of it runs."""
     code = """

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gc
 import os
+import resource
 import sys
 import types
 from collections.abc import Callable, Iterable, Mapping
@@ -121,11 +122,15 @@ def _make_report(
     table: tuple[tuple[str, frozenset[int], frozenset[int], frozenset[int], tuple[str, ...]], ...],
     window_code: types.CodeType,
     evidence_fd: int,
+    mark: tuple[int, int] | None = None,
 ) -> Callable[[Any, Any, Any], None]:
     def report(
         caller: Any,
         code: Any,
         builtin: Any,
+        _mark: Any = mark,
+        _getrlimit: Any = resource.getrlimit,
+        _tamper: int = TAMPER_EXIT,
         _table: Any = table,
         _window: Any = window_code,
         _fd: int = evidence_fd,
@@ -161,6 +166,14 @@ def _make_report(
                     _id(inner) in ids or (prefixes and inner.co_filename.startswith(prefixes))
                 ):
                     return
+        # After the cells (the supervisor lowered the mark) no shortcut's code runs in the
+        # process that ran them: only in a case's fork, under its own ban. Code that does is
+        # a cell that never gave the loop back.
+        if _mark is not None and _getrlimit(_mark[0])[1] < _mark[1]:
+            try:
+                _write(_fd, b"T a shortcut ran in the student's process after its cells\n")
+            finally:
+                _exit(_tamper)
         # Only inside a graded request, and only if this request bans it.
         frame = caller
         outermost = None
@@ -405,6 +418,7 @@ def arm(
     evidence_fd: int,
     trusted: Iterable[Any] = (),
     copies: Mapping[str, Any] | None = None,
+    mark: tuple[int, int] | None = None,
 ) -> tuple[Callable[[], bool], Callable[[frozenset[str]], bool]]:
     """Install the profile function and the audit hook; return :func:`intact` and
     :func:`ban`.
@@ -413,7 +427,7 @@ def arm(
     reuse (:func:`window` and the guard itself are always among them).
     """
     table = _region_table(regions)
-    report = _make_report(table, window.__code__, evidence_fd)
+    report = _make_report(table, window.__code__, evidence_fd, mark)
     profile = _make_profile(table, report)
 
     def intact(_get: Any = sys.getprofile, _profile: Any = profile) -> bool:

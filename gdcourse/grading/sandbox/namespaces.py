@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gdcourse.grading.sandbox import linux, student
+from gdcourse.grading.sandbox import linux, seal, student
 
 if TYPE_CHECKING:
     from gdcourse.grading.sandbox.processes import HostContext
@@ -159,6 +159,7 @@ def helper(
         "RLIMIT_FSIZE": int(limits["file_bytes"]),
         "RLIMIT_NOFILE": int(limits["open_files"]),
         "RLIMIT_CORE": 0,
+        "RLIMIT_MSGQUEUE": seal.mark_value(),  # lowered once the cells are over (seal.py)
     }
     if context.isolated:  # counted in the student's own user namespace
         rlimits["RLIMIT_NPROC"] = int(limits["processes"])

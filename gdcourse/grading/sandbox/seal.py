@@ -43,7 +43,16 @@ from typing import Any
 
 from gdcourse.grading.sandbox.guard import TAMPER_EXIT
 
-__all__ = ["State", "ask_case", "prepare", "seal", "trusted"]
+__all__ = [
+    "MARK",
+    "State",
+    "ask_case",
+    "mark_cells_over",
+    "mark_value",
+    "prepare",
+    "seal",
+    "trusted",
+]
 
 State = tuple[tuple[list[Any], ...], list[Any], Any, tuple[int, ...], tuple[tuple[int, int], ...]]
 """Fork-hook lists, ``gc.callbacks``, the original ``sys.unraisablehook``, the channel's
@@ -56,6 +65,25 @@ _TIMERS = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
 _MAX_FD = 1024
 _CANNOT_FORK = 75 << 8
 """The wait status reported when no case process could be started (exit status 75)."""
+
+
+MARK = resource.RLIMIT_MSGQUEUE
+"""The limit whose hard value says whether the cells are over: the supervisor lowers it
+(``prlimit``) once the cells have answered, and no process can raise a hard limit again. A
+resource the student's process never uses (POSIX message queues)."""
+
+
+def mark_value() -> int:
+    """The hard value of :data:`MARK` while the cells run (set by the namespace helper)."""
+    hard = resource.getrlimit(MARK)[1]
+    return int(min(hard if hard != resource.RLIM_INFINITY else 1 << 20, 1 << 20))
+
+
+def mark_cells_over(pid: int) -> None:
+    """From the supervisor: tell the guard of ``pid`` (and of its forks) that its cells are
+    over; from now on no shortcut's code may run in it outside a case's fork."""
+    value = mark_value() - 1
+    resource.prlimit(pid, MARK, (value, value))
 
 
 def _fd_bound(

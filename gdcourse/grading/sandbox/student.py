@@ -339,6 +339,7 @@ def _serve(setup: Setup, compiled: list[Any]) -> None:
             *seal.trusted(),
         ],
         copies=setup.copies,
+        mark=(seal.MARK, seal.mark_value()),
     )  # fmt: skip
     signal.signal(signal.SIGALRM, on_alarm)
     sealed = False

@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gdcourse.grading.sandbox import student
+from gdcourse.grading.sandbox import seal, student
 from gdcourse.grading.sandbox.frames import TOKEN_BYTES
 from gdcourse.grading.sandbox.kinds import Status, Stop
 from gdcourse.grading.sandbox.namespaces import PR_SET_CHILD_SUBREAPER
@@ -303,6 +303,8 @@ def _attempt(
         _attribute(tests, None, kind, text, report)
     if report["cells"] is None:
         report["cells"] = cells[2:].decode("utf-8", "replace")
+    with contextlib.suppress(OSError):  # gone already: its next reply will say so
+        seal.mark_cells_over(proc.pid)
     proc.kill_strays()
     timings["cells"] += time.monotonic() - mark
     mark = time.monotonic()
