@@ -194,11 +194,14 @@ def test_a_handler_armed_by_the_graded_call_never_runs_after_it(sandbox):
     code = """
 import os, signal, torch
 def late(signum, frame):
-    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
     print("LATE HANDLER RAN", flush=True)
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 def add(a, b):
     signal.signal(signal.SIGALRM, late)
     signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
+    if os.fork() == 0:  # left behind: the grader takes a few milliseconds to stop it
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        os.kill(os.getpid(), signal.SIGSTOP)
     return a + b
 """
     tests = [
