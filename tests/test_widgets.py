@@ -452,12 +452,25 @@ def test_batch_size_divergence_is_reported_without_warnings() -> None:
     """A learning rate too large for single-sample steps diverges there and says so."""
     demo = widgets.batch_size()
     demo.controls["learning_rate"].value = 1.0
-    assert demo.state["runs"][0] == "converged"
+    assert demo.state["runs"][0] == "finished"
     assert demo.state["runs"][2] == "diverged"
     assert demo.state["status"] == "diverged"
     assert "diverged" in demo.state["message"]
     assert demo.state["ylim"][1] <= 1e4
     json.dumps(demo.shown, allow_nan=False)
+
+
+def test_batch_size_calls_no_sgd_run_converged() -> None:
+    """SGD at a constant rate never meets a tolerance: a run that did not diverge "finished",
+    not "converged" (issue 18), and the word has a colour and a meaning."""
+    from gdcourse.widgets import _base
+
+    demo = widgets.batch_size()
+    for rate in (0.001, 0.05, 1.0):
+        demo.controls["learning_rate"].value = rate
+        assert "converged" not in demo.state["runs"] and demo.state["status"] != "converged"
+        assert set(demo.state["runs"]) <= {"finished", "diverged"}
+    assert "finished" in _base.STATUS_COLORS and "finished" in _base.WORDS
 
 
 def test_batch_size_rejects_bad_arguments() -> None:

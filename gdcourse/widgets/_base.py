@@ -68,6 +68,7 @@ STATUS_COLORS: Mapping[str, str] = MappingProxyType(
         "oscillating": "#E69F00",
         "diverged": "#D55E00",
         "descending": "#0072B2",
+        "finished": "#56B4E9",
     }
 )
 
@@ -78,6 +79,8 @@ WORDS: Mapping[str, str] = MappingProxyType(
         "oscillating": "each step overshoots the minimum and turns back",
         "diverged": "the steps grow instead of shrinking (more than tenfold)",
         "descending": "still moving downhill; more steps are needed",
+        "finished": "ran every epoch and ended below its starting loss (SGD at a constant"
+        " learning rate has no tolerance to stop at)",
     }
 )
 

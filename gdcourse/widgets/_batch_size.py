@@ -110,7 +110,7 @@ class _BatchSize(Demo):
         for run, s in zip(runs, sizes, strict=True):
             final = float(run.epoch_losses[-1])
             ok = bool(np.isfinite(final)) and final <= initial
-            words.append("converged" if ok else "diverged")
+            words.append("finished" if ok else "diverged")
             parts.append(
                 f"batch size {s}: {run.n_updates} updates, final MSE "
                 + (fmt(final) if ok else "grows without bound (diverged)")
@@ -131,7 +131,7 @@ class _BatchSize(Demo):
             "n_updates": tuple(r.n_updates for r in runs),
             "runs": tuple(words),
             "ylim": (bottom, top),
-            "status": "diverged" if "diverged" in words else "converged",
+            "status": "diverged" if "diverged" in words else "finished",
             "message": f"after {self._epochs} epochs: " + "; ".join(parts),
         }
 
@@ -162,7 +162,8 @@ def batch_size(
         (``{"full", "mini", "single"}`` to arrays), ``batches_per_epoch``,
         ``n_updates`` (per run), ``runs`` (a status word per run), ``ylim`` (the
         plots' MSE range), ``status`` (``"diverged"`` when any run diverged, else
-        ``"converged"``), ``message``, ``error``.
+        ``"finished"``: SGD at a constant rate never meets a tolerance, so no run is called
+        converged), ``message``, ``error``.
 
     Examples
     --------

@@ -188,6 +188,7 @@ const WORDS = {
   oscillating: "each step overshoots the minimum and turns back",
   diverged: "the steps grow instead of shrinking (more than tenfold)",
   descending: "still moving downhill; more steps are needed",
+  finished: "ran every epoch and ended below its starting loss (SGD at a constant learning rate has no tolerance to stop at)",
 };
 
 /** gdcourse.widgets._base.classify: path is a list of points (arrays). */

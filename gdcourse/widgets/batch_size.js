@@ -68,7 +68,7 @@ registerDemo("batch-size", {
     runs.forEach((run, i) => {
       const final = run.epochLosses[run.epochLosses.length - 1];
       const ok = Number.isFinite(final) && final <= initial;
-      words.push(ok ? "converged" : "diverged");
+      words.push(ok ? "finished" : "diverged");
       parts.push(`batch size ${sizes[i]}: ${run.updates} updates, final MSE ${ok ? fmt(final) : "grows without bound (diverged)"}`);
     });
     const names = ["full", "mini", "single"];
@@ -78,7 +78,7 @@ registerDemo("batch-size", {
       batch_losses: Object.fromEntries(names.map((k, i) => [k, runs[i].batchLosses])),
       batches_per_epoch: sizes.map((s) => Math.ceil(n / s)),
       n_updates: runs.map((r) => r.updates), runs: words, ylim: [bottom, top],
-      status: words.includes("diverged") ? "diverged" : "converged",
+      status: words.includes("diverged") ? "diverged" : "finished",
       message: `after ${scene.epochs} epochs: ${parts.join("; ")}`,
     };
   },
