@@ -8,8 +8,8 @@
    a sandbox (:mod:`~gdcourse.grading.runners`): on this machine, ``workers`` at a
    time, or on the workers of a Dask cluster (``scheduler``).
 3. Each result is judged here, and when a student's notebooks are all judged,
-   nbgrader's own autograde records the student (its ``SandboxExecute`` finds the
-   verdicts made): only this process writes the gradebook, one student after
+   nbgrader's own autograde records the verdicts handed to it (nothing is read or
+   run again): only this process writes the gradebook, one student after
    another (:mod:`~gdcourse.grading.recording`); then the durable record.
 4. After the last write, feedback (read-only forks) for everyone, the grades CSV
    and the instructor's report (:mod:`gdcourse.grading.report`).

@@ -1,8 +1,10 @@
 """Recording: the only stage of ``gdcourse grade`` that writes the gradebook.
 
-nbgrader's own autograde records each student (its ``SandboxExecute`` finds the
-verdicts already made in this process), one student after another, from the
-instructor's process only; workers never touch the gradebook. The gradebook is
+nbgrader's own autograde records each student, one student after another, from the
+instructor's process only; workers never touch the gradebook. :class:`Recorder`
+hands it the student's judged notebooks for that call
+(:mod:`~gdcourse.grading.autograde.handoff`): nbgrader's preprocessors record them
+as they are, and read, sanitize or run nothing again. The gradebook is
 nbgrader's: SQLite by default, or any server SQLAlchemy reaches, such as
 PostgreSQL (``c.CourseDirectory.db_url = "postgresql+psycopg://..."``).
 
@@ -25,12 +27,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from gdcourse.course import Course
+    from gdcourse.grading.autograde.handoff import Graded
 
 __all__ = [
     "Recorder",
@@ -230,12 +233,16 @@ class Recorder:
         self.api = NbGraderAPI(coursedir=coursedir, config=coursedir.config)
         self.written = 0
 
-    def record(self, student: str) -> str | None:
-        """Autograde ``student`` into the gradebook; ``None``, or why nbgrader failed."""
+    def record(self, student: str, graded: Mapping[str, Graded]) -> str | None:
+        """Record ``student``'s judged notebooks (``graded``, by notebook name) through
+        nbgrader's autograde; ``None``, or why nbgrader failed."""
+        from gdcourse.grading.autograde.handoff import handing
+
         error = ""
         for attempt in range(ATTEMPTS):
             try:
-                outcome = self.api.autograde(self.assignment, student, force=True, create=True)
+                with handing(student, graded):
+                    outcome = self.api.autograde(self.assignment, student, force=True, create=True)
             except Exception as raised:
                 outcome = {"success": False, "error": f"{type(raised).__name__}: {raised}"}
             if outcome.get("success"):

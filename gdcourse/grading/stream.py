@@ -4,10 +4,12 @@ Students are read one at a time (:func:`gdcourse.grading.intake.read_student`)
 only while the runner has room (:attr:`~gdcourse.grading.runners.Runner.window`
 jobs in flight); each job's result is judged here as it comes back
 (:func:`gdcourse.grading.autograde.run.judge_result`); when every notebook of a
-student is judged, nbgrader records the student (:class:`~.recording.Recorder`),
-the durable record is appended (:class:`~.journal.Journal`), and the verdicts
-nbgrader needed are forgotten. So the instructor's process holds the notebooks
-and verdicts of the submissions in flight only, however many there are.
+student is judged, they are handed to nbgrader, which records the student
+(:class:`~.recording.Recorder`), and the durable record is appended
+(:class:`~.journal.Journal`). Each submission goes forward through the stages once:
+nothing is read, sanitized, run or judged again to record it. The instructor's
+process holds the notebooks and verdicts of the submissions in flight only, however
+many there are.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gdcourse.grading.autograde.handoff import Graded
 from gdcourse.grading.intake import StudentWork, read_student
 from gdcourse.grading.journal import Entry, Journal
 
@@ -38,7 +41,7 @@ class _Student:
     work: StudentWork
     record: StudentRecord
     waiting: int
-    keys: list[str] = field(default_factory=list)
+    graded: dict[str, Graded] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,21 +78,20 @@ def grade_stream(
         record.add_notebook(grade, prefix=f"{name}:" if several else "")
         notes = student.work.notebooks[name].notes
         record.notes.extend(n for n in notes if n not in record.notes)
+        student.graded[name] = Graded(student.work.notebooks[name], grade)
         student.waiting -= 1
         if student.waiting == 0:
             finish(student)
 
     def finish(student: _Student) -> None:
         work, record = student.work, student.record
-        reason = recorder.record(work.student)
+        reason = recorder.record(work.student, student.graded)
         if reason is None:
             outcome.recorded += 1
             journal.append(Entry.of(record, digest=work.digest, masters=masters_key))
         else:
             outcome.failed += 1
             record.needs_human.append(reason)
-        for key in student.keys:
-            run.forget(key)
         students.pop(work.student, None)
         done()
 
@@ -122,7 +124,6 @@ def grade_stream(
                 add(state, name, prepared)
                 continue
             job, indices = prepared
-            state.keys.append(run.job_key(job))
             runner.submit((student, name, job, indices), job)
 
     pending = iter(folders)

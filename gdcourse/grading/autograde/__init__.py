@@ -2,10 +2,11 @@
 
 1. :mod:`~.master`: the master notebook and the literal cases of its test cells.
 2. :mod:`~.submission`: read a submission with bounds, sanitize it on the master.
-3. :mod:`~.run`: the sandbox job of a sanitized notebook, run; grades remembered.
+3. :mod:`~.run`: the sandbox job of a sanitized notebook, run and judged.
 4. :mod:`~.judge`: the sandbox's report against the references, per test cell.
-5. :mod:`~.preprocessors`: the same stages as nbgrader preprocessors, so that plain
-   ``nbgrader autograde`` and formgrader grade this way (``nbgrader_config.py``).
+5. :mod:`~.handoff`: the judged notebooks ``gdcourse grade`` hands nbgrader to record.
+6. :mod:`~.preprocessors`: what nbgrader calls (``nbgrader_config.py``): they record what
+   was handed, or, for plain ``nbgrader autograde`` and formgrader, run the same stages.
 
 No stage reaches back into an earlier one, and none runs test-cell code: the cases
 are read from the master (:func:`gdcourse.grading.checks.parse_check_call`).
@@ -16,9 +17,7 @@ from gdcourse.grading.autograde.master import GradedCell, Master, read_master
 from gdcourse.grading.autograde.run import (
     LIMITS,
     grade,
-    known_grade,
     make_job,
-    remember,
     shared_references,
     shared_sandbox,
     student_cells,
@@ -40,11 +39,9 @@ __all__ = [
     "Submission",
     "grade",
     "judge",
-    "known_grade",
     "make_job",
     "read_master",
     "read_submission",
-    "remember",
     "sanitize",
     "shared_references",
     "shared_sandbox",

@@ -1,5 +1,11 @@
 """nbgrader's autograde, wired to the secure grader (``nbgrader_config.py`` names these).
 
+Inside ``gdcourse grade``, nbgrader only records: the pipeline hands each student's
+judged notebooks to this call (:mod:`~gdcourse.grading.autograde.handoff`, keyed by
+nbgrader's student and notebook ids), and every class below takes them from there,
+reading, sanitizing and running nothing again. With nothing handed (plain
+``nbgrader autograde``, formgrader's button), they run the same stages themselves:
+
 * :class:`TolerantExporter` reads a notebook with every bound (no links, a
   regular file of bounded size, bounded JSON): a file that cannot be read
   becomes an empty copy of the master marked unreadable, graded 0 with the
@@ -9,7 +15,8 @@
 * :class:`SanitizeSubmission` rebuilds it on the master's structure
   (:func:`~gdcourse.grading.autograde.submission.sanitize`).
 * :class:`SandboxExecute` replaces nbgrader's ``Execute``: the submission runs in
-  the sandbox and is judged here; each test cell's verdict becomes its output (an
+  the sandbox and is judged here (:func:`~gdcourse.grading.autograde.run.grade`,
+  the stages ``gdcourse grade`` runs); each test cell's verdict becomes its output (an
   error output with the message, or a line saying all checks passed). With
   ``isolation = True`` (the default) it refuses to run where the machine cannot
   isolate student code, and says what to do.
@@ -21,9 +28,11 @@ Everything else (gradebook writes, late penalties, output limits) is nbgrader's 
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +40,7 @@ from traitlets import Bool
 
 from gdcourse.course import Course, find_root
 from gdcourse.grading.autograde import run
+from gdcourse.grading.autograde.handoff import Graded, handed
 from gdcourse.grading.autograde.judge import NotebookGrade
 from gdcourse.grading.autograde.master import Master, read_master, source_of
 from gdcourse.grading.autograde.submission import META_KEY, read_notebook, sanitize
@@ -68,11 +78,16 @@ class TolerantExporter(_NotebookExporter):  # type: ignore[misc]
     ) -> tuple[Any, dict[str, Any]]:
         info = (resources or {}).get("nbgrader", {})
         path = Path(os.path.abspath(filename))
-        root = course_root_of(path)
-        master = _master(root, str(info.get("assignment")), path.stem)
-        relative = path.relative_to(root).parts
-        # the first pass reads the submission, the second the sanitized notebook it wrote
-        submission = read_notebook(root / relative[0], relative[1:], master)
+        given = _handed_for(resources or {})
+        if given is not None:  # both passes: the notebook the pipeline sanitized, not the file
+            notebook = copy.deepcopy(given.submission.notebook)  # nbgrader changes its copy
+            submission = replace(given.submission, notebook=notebook)
+        else:
+            root = course_root_of(path)
+            master = _master(root, str(info.get("assignment")), path.stem)
+            relative = path.relative_to(root).parts
+            # the first pass reads the submission, the second the sanitized notebook it wrote
+            submission = read_notebook(root / relative[0], relative[1:], master)
         for cell in submission.notebook.get("cells", []):
             if isinstance(cell, dict) and isinstance(cell.get("source"), list):
                 cell["source"] = source_of(cell)  # as nbformat reads it: one string
@@ -83,6 +98,12 @@ class TolerantExporter(_NotebookExporter):  # type: ignore[misc]
         notebook = _nbformat.from_dict(submission.notebook)
         output: tuple[Any, dict[str, Any]] = self.from_notebook_node(notebook, resources, **kw)
         return output
+
+
+def _handed_for(resources: dict[str, Any]) -> Graded | None:
+    """What the pipeline handed for this notebook (nbgrader's ids), or ``None``."""
+    info = resources.get("nbgrader", {})
+    return handed(str(info.get("student")), str(info.get("notebook")))
 
 
 def _master_for(resources: dict[str, Any]) -> Master:
@@ -99,6 +120,8 @@ class SanitizeSubmission(_Preprocessor):  # type: ignore[misc]
     def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         if resources.get(UNREADABLE):
             return nb, resources  # already the master's structure, marked unreadable
+        if _handed_for(resources) is not None:
+            return nb, resources  # sanitized by the pipeline, which handed it over
         cleaned, notes = sanitize(_plain(nb), _master_for(resources))
         for note in notes:
             self.log.warning("%s: %s", resources["nbgrader"]["student"], note)
@@ -130,13 +153,14 @@ class SandboxExecute(_Preprocessor):  # type: ignore[misc]
     ).tag(config=True)
 
     def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        master = _master_for(resources)
-        root = resources["nbgrader"]["course_root"]
-        notebook = _plain(nb)
-        grade = run.known_grade(notebook, master)
-        if grade is None:
+        given = _handed_for(resources)
+        if given is not None:
+            grade = given.grade  # judged by the pipeline for this run: nothing runs again
+        else:
+            master = _master_for(resources)
+            root = resources["nbgrader"]["course_root"]
             grade = run.grade(
-                notebook,
+                _plain(nb),
                 master,
                 sandbox=run.shared_sandbox(root, isolation=self.isolation, master=master),
                 references=run.shared_references(root),

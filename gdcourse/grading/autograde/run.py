@@ -1,23 +1,21 @@
-"""Running a sanitized submission in the sandbox, and the grades this process already knows.
+"""Running a sanitized submission in the sandbox, and judging what it reported.
 
 :func:`make_job` turns a sanitized notebook into a sandbox job: its code cells
 (test cells excluded, the master's cases asked instead) and one request per
 test cell with the function's banned shortcuts. :func:`grade` runs it and judges
 it; whatever goes wrong, the result is a :class:`~.judge.NotebookGrade` for this
-submission, never an exception that stops the others. Grades are remembered by
-job, so nbgrader's single gradebook writer finds the verdicts that parallel
-sandboxes made (:func:`remember`, :func:`known_grade`), and forgotten once it has
-recorded them (:func:`forget`), so that a long run's memory does not grow.
+submission, never an exception that stops the others.
 
 :func:`grade` is :func:`prepare`, ``Sandbox.run`` and :func:`judge_result` in one
-call; ``gdcourse grade`` calls the three apart, so that the run can happen
-elsewhere (a thread, a Dask worker) while preparing and judging stay here.
+call (what plain ``nbgrader autograde`` runs); ``gdcourse grade`` calls the three
+apart, so that the run can happen elsewhere (a thread, a Dask worker) while
+preparing and judging stay here, and hands each verdict on to the recorder
+(:mod:`~.handoff`). Nothing here keeps a verdict.
 """
 
 from __future__ import annotations
 
 import atexit
-import hashlib
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -32,17 +30,12 @@ from gdcourse.grading.sandbox import Job, Limits, RunResult, Sandbox, SandboxErr
 
 __all__ = [
     "LIMITS",
-    "forget",
     "grade",
-    "job_key",
     "judge_result",
-    "known_count",
-    "known_grade",
     "make_job",
     "preload_for",
     "prepare",
     "probe_module",
-    "remember",
     "shared_references",
     "shared_sandbox",
     "student_cells",
@@ -101,41 +94,6 @@ def make_job(notebook: Mapping[str, Any], master: Master, limits: Limits) -> tup
     ]
     job = Job(master.assignment, [source for _, source in cells], tests, limits)
     return job, [index for index, _ in cells]
-
-
-def job_key(job: Job) -> str:
-    """A digest that identifies a job (the same code and cases give the same key)."""
-    return hashlib.sha256(job.to_json().encode()).hexdigest()
-
-
-_known: dict[str, NotebookGrade] = {}
-_known_lock = threading.Lock()
-
-
-def remember(notebook: Mapping[str, Any], master: Master, grade: NotebookGrade) -> None:
-    """Make ``grade`` this process's answer for ``notebook`` (same code, same cases)."""
-    job, _ = make_job(notebook, master, LIMITS)
-    with _known_lock:
-        _known[job_key(job)] = grade
-
-
-def known_grade(notebook: Mapping[str, Any], master: Master) -> NotebookGrade | None:
-    """The grade this process already made for ``notebook``, if any."""
-    job, _ = make_job(notebook, master, LIMITS)
-    with _known_lock:
-        return _known.get(job_key(job))
-
-
-def forget(key: str) -> None:
-    """Drop the grade remembered under ``key`` (a :func:`job_key`), once it is recorded."""
-    with _known_lock:
-        _known.pop(key, None)
-
-
-def known_count() -> int:
-    """How many grades this process remembers (bounded in a streaming run)."""
-    with _known_lock:
-        return len(_known)
 
 
 def preload_for(master: Master) -> list[str]:
@@ -270,8 +228,8 @@ def judge_result(
     *,
     references: References,
 ) -> NotebookGrade:
-    """Judge what the sandbox reported for ``job`` (or the error that stopped it), here, and
-    remember the verdict for nbgrader's writer. Never raises."""
+    """Judge what the sandbox reported for ``job`` (or the error that stopped it), here.
+    Never raises."""
     notes, _ = _notes_of(notebook)
     if isinstance(result, BaseException):
         reason = (
@@ -294,8 +252,6 @@ def judge_result(
                 status="grader-error",
                 notes=notes,
             )
-    with _known_lock:
-        _known[job_key(job)] = verdict
     return verdict
 
 
