@@ -597,3 +597,19 @@ def test_no_guaranteed_linear_rate_without_strong_convexity(site):
     text = _prose(site, "convergence")
     assert "there is no guaranteed linear rate" in text
     assert "there is no linear rate" not in text
+
+
+def test_captions_name_what_is_plotted():
+    """Fig 3.1's caption said f(x_k) for an axis of f(x_k) - f(2) (issue 18)."""
+    source = _source("gradient-descent")
+    figure = source[: source.index("name: fig-parabola-descent")]
+    caption = figure[figure.rindex("caption:") :]
+    assert "the gap $f(x_k) - f(2)$" in caption and "$f(x_k)$ against" not in caption
+    assert 'ylabel="f(x_k) − f(2)"' in source[source.index("name: fig-parabola-descent") :]
+
+
+def test_several_outputs_defines_x_before_using_it():
+    """'Several outputs' used X before saying what it is (issue 18)."""
+    source = _source("linear-regression")
+    paragraph = source[source.index("**Several outputs.**") :]
+    assert paragraph.index("matrix $X$") < paragraph.index("X W^\\top")

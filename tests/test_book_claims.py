@@ -565,3 +565,12 @@ def test_library_default_tolerance_is_stated_with_its_step_count(glued, site):
     assert f"stopped after {run.n_iter} steps" in text
     assert f"default tolerance {v['library_tol']:.0e}" in text
     assert f"after {run.n_iter} steps where ours took {v['steps_good']:.0f}" in text
+
+
+def test_heavy_ball_reference_lines_are_not_envelopes(glued):
+    """Issue 18: Fig 9.5 called d0 sqrt(beta)^k an envelope though the distance crosses it."""
+    v = glued("beyond")
+    for beta in (0.9, 0.99):
+        assert 1 < v[f"hb_above_reference_{beta}"] < 1.1, "above the line, by a few per cent"
+    source = (bookbuild.BOOK / "beyond.md").read_text(encoding="utf-8")
+    assert "with the envelopes" not in source and "dashed envelope" not in source
