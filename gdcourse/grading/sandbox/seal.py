@@ -132,6 +132,7 @@ def seal(
     _sys: Any = sys,
     _setattr: Any = setattr,
     _gc_disable: Any = gc.disable,
+    _gc_freeze: Any = gc.freeze,
     _fstat: Any = os.fstat,
     _close: Any = os.close,
     _range: Any = range,
@@ -164,6 +165,7 @@ def seal(
             sealed = False
     _setattr(_sys, "unraisablehook", unraisable)
     _gc_disable()
+    _gc_freeze()  # a case's fork leaves every object made so far alone: no copy on write
     del callbacks[:]
     for hook_list in hooks:
         del hook_list[:]
@@ -192,6 +194,7 @@ def _case_main(
     result_fd: int,
     _gc_enable: Any = gc.enable,
     _write: Any = os.write,
+    _close: Any = os.close,
     _exit: Any = os._exit,
     _memoryview: Any = memoryview,
 ) -> None:
@@ -201,6 +204,7 @@ def _case_main(
     view = _memoryview(payload)
     while view:
         view = view[_write(result_fd, view) :]
+    _close(result_fd)  # the reply is complete now, not once this address space is torn down
     _exit(0)
 
 
@@ -283,7 +287,7 @@ def ask_case(
     _close(trap_write)
     watch = _pidfd_open(pid)
     data = b""
-    too_large = False
+    too_large = ended_first = False
     try:
         while True:
             ready, _, _ = _select([result_read, watch], [], [])
@@ -297,6 +301,7 @@ def ask_case(
                     _kill(pid, _sigkill)
                     break
             elif watch in ready:  # ended; what it wrote before is still in the pipe
+                ended_first = True
                 _set_blocking(result_read, False)
                 try:
                     while _len(data) <= reply_bytes + 4096:
@@ -307,7 +312,9 @@ def ask_case(
                 except _errors:
                     pass
                 break
-        status = _waitpid(pid, 0)[1]
+        complete = bool(data) and not too_large and not ended_first
+        # a complete reply is taken at once; the process is reaped before the next case
+        status = 0 if complete else _waitpid(pid, 0)[1]
         _set_blocking(trap_read, False)
         try:
             misused = b"\1" if _read(trap_read, 1) else b"\0"
