@@ -111,7 +111,7 @@ def _extra(checkout: Path, name: str) -> list[str]:
 def student_nbgrader_config(exchange: Path) -> str:
     """The shared environment's ``etc/jupyter/nbgrader_config.py``: what every student's
     nbgrader reads (the course, its exchange and its classes, Validate's messages)."""
-    return f'''"""nbgrader for everyone who runs this environment (written by python3 -m gdcourse.hub env)."""
+    return f'''"""nbgrader for every account of this environment (python3 -m gdcourse.hub env)."""
 
 import sys
 
@@ -139,7 +139,8 @@ def student_env(prefix: Path, *, edition: Path, checkout: Path, exchange: Path) 
     fingerprint = _fingerprint(constraints, requirements, checkout / "pyproject.toml")
     package = _tree_digest(edition / "gdcourse", edition / "pyproject.toml")
     stamp = prefix / STAMP
-    pip = [prefix / "bin" / "python", "-m", "pip", "install", "--progress-bar", "off", "-q"]
+    pip: list[str | os.PathLike[str]] = [prefix / "bin" / "python", "-m", "pip", "install"]
+    pip += ["--progress-bar", "off", "-q"]
     if not (stamp.is_file() and stamp.read_text().split() == [fingerprint, package]):
         if stamp.is_file() and stamp.read_text().split()[:1] == [fingerprint]:
             # the same pins: only the edition's own package changed
@@ -191,8 +192,20 @@ def grader_env(course: Path, *, shared: Path, constraints: Path, exchange: Path)
     only_grading = _extra(course, "instructor")
     if only_grading:
         python = venv / "bin" / "python"
-        _run([python, "-m", "pip", "install", "--progress-bar", "off", "-q", "-c", constraints,
-              *only_grading])  # fmt: skip
+        _run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--progress-bar",
+                "off",
+                "-q",
+                "-c",
+                constraints,
+                *only_grading,
+            ]
+        )
     etc = venv / "etc" / "jupyter"
     # the course's nbgrader_config.py takes this exchange (gdcourse.course.exchange_root)
     _write_json(etc / "nbgrader_config.json", {"Exchange": {"root": str(exchange)}})
@@ -211,22 +224,39 @@ def proxy(prefix: Path) -> Path:
     if package.is_file() and json.loads(package.read_text())["version"] == wanted:
         return command
     prefix.mkdir(parents=True, exist_ok=True)
-    _run([npm, "install", "--prefix", prefix, "--no-audit", "--no-fund", "--omit=dev",
-          PROXY_PACKAGE])  # fmt: skip
+    _run(
+        [
+            npm,
+            "install",
+            "--prefix",
+            prefix,
+            "--no-audit",
+            "--no-fund",
+            "--omit=dev",
+            PROXY_PACKAGE,
+        ]
+    )
     return command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python3 -m gdcourse.hub env|grader-env|proxy ...``."""
     here = Path(__file__).resolve().parents[2]
-    parser = argparse.ArgumentParser(prog="python3 -m gdcourse.hub", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python3 -m gdcourse.hub",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     env = commands.add_parser("env", help="create or update the shared environment")
     env.add_argument("prefix", type=Path)
     env.add_argument("--exchange", type=Path, required=True, help="the exchange's root folder")
-    env.add_argument("--edition", type=Path, required=True,
-                     help="the student edition (python3 -m gdcourse publish DIR)")  # fmt: skip
+    env.add_argument(
+        "--edition",
+        type=Path,
+        required=True,
+        help="the student edition (python3 -m gdcourse publish DIR)",
+    )
     grader = commands.add_parser("grader-env", help="the grader's .venv, in its course folder")
     grader.add_argument("--shared", type=Path, required=True, help="the shared environment")
     grader.add_argument("--exchange", type=Path, required=True, help="the exchange's root folder")
@@ -237,9 +267,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "env":
         student_env(args.prefix, edition=args.edition, checkout=here, exchange=args.exchange)
     elif args.command == "grader-env":
-        grader_env(args.course, shared=args.shared, exchange=args.exchange,
-                   constraints=args.course / "constraints.txt")  # fmt: skip
+        grader_env(
+            args.course,
+            shared=args.shared,
+            exchange=args.exchange,
+            constraints=args.course / "constraints.txt",
+        )
     else:
         print(proxy(args.prefix))
     return 0
-

@@ -75,7 +75,9 @@ c.JupyterHub.hub_port = API_PORT
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = str(STATE / "jupyterhub.pid")
-c.ConfigurableHTTPProxy.command = [str(PROXY / "node_modules" / ".bin" / "configurable-http-proxy")]
+c.ConfigurableHTTPProxy.command = [
+    str(PROXY / "node_modules" / ".bin" / "configurable-http-proxy")
+]
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{PROXY_API_PORT}"
 c.ConfigurableHTTPProxy.pid_file = str(STATE / "jupyterhub-proxy.pid")
 c.JupyterHub.cleanup_servers = True  # stopping the hub stops every server it started

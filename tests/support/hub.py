@@ -36,7 +36,14 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 SHARED = Path(tempfile.gettempdir()) / "gdcourse-hub"
 """Kept between runs: ``env/`` (the shared environment) and ``proxy/`` (npm's folder)."""
 DRIVER = "gdcourse-test"
-DRIVER_SCOPES = ["admin:users", "admin:servers", "tokens", "list:services", "read:services", "read:roles"]
+DRIVER_SCOPES = [
+    "admin:users",
+    "admin:servers",
+    "tokens",
+    "list:services",
+    "read:services",
+    "read:roles",
+]
 
 
 def run_logged(command: list[str], *, cwd: Path = ROOT, timeout: float = 900) -> str:
@@ -155,7 +162,9 @@ def _wait_for_hub(hub: Hub, timeout: float) -> None:
     for url in (f"{hub.url}/hub/api/", f"{hub.extra['formgrader']}/services/formgrader/api"):
         while True:
             if hub.process.poll() is not None:
-                raise RuntimeError(f"jupyterhub exited ({hub.process.returncode}):\n{hub.log_tail()}")
+                raise RuntimeError(
+                    f"jupyterhub exited ({hub.process.returncode}):\n{hub.log_tail()}"
+                )
             try:
                 http(url, timeout=5)
                 break
@@ -192,8 +201,12 @@ c.JupyterHub.load_roles = [*c.JupyterHub.load_roles,
 """,
         encoding="utf-8",
     )
-    ports = {"PORT": free_port(), "API_PORT": free_port(), "PROXY_API_PORT": free_port(),
-             "FORMGRADER_PORT": free_port()}  # fmt: skip
+    ports = {
+        "PORT": free_port(),
+        "API_PORT": free_port(),
+        "PROXY_API_PORT": free_port(),
+        "FORMGRADER_PORT": free_port(),
+    }
     variables = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
@@ -208,9 +221,12 @@ c.JupyterHub.load_roles = [*c.JupyterHub.load_roles,
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(env / "bin" / "jupyterhub"), "-f", str(state / "jupyterhub_config.py")],
-            cwd=state, env=variables, stdout=out, stderr=subprocess.STDOUT,
+            cwd=state,
+            env=variables,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
     hub = Hub(f"http://127.0.0.1:{ports['PORT']}", token, log, process, env)
     hub.extra["formgrader"] = f"http://127.0.0.1:{ports['FORMGRADER_PORT']}"
     try:
@@ -252,10 +268,16 @@ def process_environment(uid: int, name: str) -> dict[str, str]:
 def copy_course(destination: Path) -> Path:
     """``destination``: what this checkout would commit (its tracked and new files), as a git
     repository: the course the grader account clones."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")  # fmt: skip
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = ROOT / name
         if source.is_file() and not source.is_symlink():
@@ -307,5 +329,3 @@ def solved(master: Path, released: Path) -> dict[str, Any]:
         if cell.get("id") in answers:
             cell["source"] = answers[cell["id"]]
     return notebook
-
-
