@@ -265,6 +265,25 @@ def ensure_npm() -> None:
     )
 
 
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+"""Debian's Python: a JupyterHub's shared environment is made with it (gdcourse/hub)."""
+
+
+def ensure_python3_venv() -> None:
+    """Install Debian's python3-venv when missing: the JupyterHub test (tests/test_hub.py), as
+    README's hub section, makes the students' shared environment with ``/usr/bin/python3 -m
+    venv``, which every account can run (a Python under /root cannot be)."""
+    present = SYSTEM_PYTHON.exists() and (
+        subprocess.run(
+            [str(SYSTEM_PYTHON), "-c", "import ensurepip, venv"], capture_output=True
+        ).returncode
+        == 0
+    )
+    _ensure_debian_package(
+        "python3-venv", present, "the JupyterHub test needs Debian's python3 -m venv"
+    )
+
+
 def reexec_in_venv(argv: list[str]) -> None:
     """Replace this process with ``.venv/bin/python -m gdcourse ARGV``."""
     python = str(venv_python())
