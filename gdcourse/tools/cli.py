@@ -167,6 +167,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         _environment.ensure_chromium()
         _environment.ensure_bubblewrap()
         _environment.ensure_postgresql()
+        _environment.ensure_python3_venv()  # the hub test's shared environment (tests/test_hub.py)
+        _environment.ensure_npm()  # the book's offline JavaScript and the hub's proxy
         # the book is built (when anything changed) by the first test that reads it
         # (tests/built_site.py), while the other worker runs tests that do not
         command = pytest_command(args.pytest_args)
