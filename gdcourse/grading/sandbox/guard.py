@@ -3,28 +3,38 @@
 Two hooks that student code cannot remove:
 
 * a **profile function** (``sys.setprofile``) sees every Python call and every
-  call of a C function. When a graded call (a request, run inside
-  :func:`window`) enters a banned region (:mod:`gdcourse.grading.shortcuts`)
-  from code outside it, the process writes ``S <shortcut>`` on the evidence
-  pipe and ends at once with status :data:`SHORTCUT_EXIT`: no result of that
-  request ever leaves it. Which spelling reached the code does not matter;
-  a name is never a use.
+  call of a C function. In a case's process (:mod:`~gdcourse.grading.sandbox.seal`)
+  :func:`arm`'s ``ban`` replaces it, before any student code runs there, by one
+  for which every entry into a region the test bans (:mod:`gdcourse.grading.shortcuts`),
+  from code outside the banned regions, whatever the stack looks like, writes
+  ``S <shortcut>`` on the evidence pipe and ends the process at once with status
+  :data:`SHORTCUT_EXIT`: no result of that case ever leaves it. A region is known by
+  its code objects and C functions, its source folders, and the fingerprints of its
+  code (:mod:`~gdcourse.grading.sandbox.fingerprints`): which spelling or file name
+  reached the code does not matter; a name is never a use. In the process that ran
+  the cells, once the supervisor has marked them over (a hard resource limit lowered,
+  see :func:`~gdcourse.grading.sandbox.seal.mark_cells_over`), entering any region
+  is tampering: only a case's fork runs student code after the cells.
 * an **audit hook** (PEP 578; it cannot be removed from Python) refuses what
-  would take the watch apart: replacing the profile or trace function,
-  ``ctypes`` (raw memory), new code objects (``code.__new__``, ``marshal``
-  outside the import system, ``compile`` of a file path), replacing the code or
-  defaults of the guard's own functions, new functions from the guard's code,
-  and starting other programs. A refusal raises in the student's code and writes
-  ``T <event>`` on the evidence pipe.
+  would take the watch apart: replacing the profile or trace function (but for
+  ``ban``'s own call), adding an audit hook, ``ctypes`` (raw memory), new code
+  objects (``code.__new__``, ``marshal`` outside the import system, ``compile`` of
+  a file path or of a syntax tree), replacing the code or defaults of the guard's
+  own functions, new functions from the guard's code, and starting other programs.
+  A refusal raises in the student's code and writes ``T <event>`` on the evidence
+  pipe.
 
 Every piece of state the hooks use is bound as a default argument when they are
-made (the audit hook refuses changes to defaults): there is no closure cell,
-module global or mutable container for student code to change. The system-call
-filter (:func:`gdcourse.grading.sandbox.linux.install_syscall_filter`) refuses
-threads, so the one watched thread runs all the Python there is, and ``exec``,
-so no other interpreter runs unwatched. :func:`intact` tells the request loop
-whether the profile function is still installed (an exception inside it would
-have removed it): a request answered without it is tampering.
+made (the audit hook refuses changes to defaults), as immutable values where
+student code could reach them: there is no closure cell, module global or mutable
+container for student code to change. The system-call filter
+(:func:`gdcourse.grading.sandbox.linux.install_syscall_filter`) refuses threads, so
+the one watched thread runs all the Python there is, and ``exec``, so no other
+interpreter runs unwatched; a case's process keeps its signals blocked, so no
+handler runs inside the profile function, where the interpreter would not profile
+it. :func:`intact` tells the request loop whether the profile function is still
+installed (an exception inside it would have removed it): a request answered
+without it is tampering.
 """
 
 from __future__ import annotations
@@ -112,6 +122,10 @@ def code_ids(*objects: Any) -> frozenset[int]:
 
 
 _Table = tuple[tuple[str, frozenset[int], frozenset[int], frozenset[int], tuple[str, ...]], ...]
+
+
+_Copies = tuple[tuple[str, tuple[tuple[bytes, frozenset[tuple[str, ...]]], ...]], ...]
+"""Region name -> (byte-code, the name tuples used with it) pairs, as tuples."""
 
 
 def _region_table(regions: Iterable[Region]) -> _Table:
@@ -309,7 +323,7 @@ def _import_system_codes() -> frozenset[int]:
 
 
 def _make_ban(
-    table: _Table, banned: frozenset[str], evidence_fd: int, copies: Mapping[str, Any]
+    table: _Table, banned: frozenset[str], evidence_fd: int, copies: _Copies
 ) -> Callable[..., None]:
     """The profile function of a case process: an entry into a region of ``banned``, from
     code outside the banned regions, ends the process, whatever the stack looks like.
@@ -324,12 +338,13 @@ def _make_ban(
     sids = frozenset().union(*(entry[3] for entry in chosen))
     prefixes = tuple(prefix for entry in chosen for prefix in entry[4])
     # copies of banned code, recognised by byte-code and names (fingerprints.py)
+    by_region = dict(copies)
     detail: dict[bytes, frozenset[tuple[str, ...]]] = {}
     for entry in chosen:
-        for code_bytes, names in copies.get(entry[0], {}).items():
+        for code_bytes, names in by_region.get(entry[0], ()):
             detail[code_bytes] = detail.get(code_bytes, frozenset()) | names
     codes = frozenset(detail)
-    regions_of_copies = tuple((entry[0], copies.get(entry[0], {})) for entry in chosen)
+    regions_of_copies = tuple((entry[0], dict(by_region.get(entry[0], ()))) for entry in chosen)
 
     def shortcut(
         code: Any,
@@ -427,6 +442,10 @@ def arm(
     reuse (:func:`window` and the guard itself are always among them).
     """
     table = _region_table(regions)
+    # read now, before any student code, into tuples no one can change
+    frozen_copies: _Copies = tuple(
+        (name, tuple(fingerprints.items())) for name, fingerprints in (copies or {}).items()
+    )
     report = _make_report(table, window.__code__, evidence_fd, mark)
     profile = _make_profile(table, report)
 
@@ -442,7 +461,7 @@ def arm(
         _make: Any = _make_ban,
         _table: Any = table,
         _fd: int = evidence_fd,
-        _copies: Any = copies or {},
+        _copies: Any = frozen_copies,
     ) -> bool:
         """In a case process, before any student code runs there: replace the profile
         function by one for which every entry into ``banned`` counts. Once per process

@@ -17,9 +17,10 @@ in it again:
   channel's own descriptors must still be the ones the process started with.
 
 Then :func:`ask_case` runs each case in a fresh fork of the sealed process, whose
-whole life after the fork is inside the guard's window: the ban covers everything
-it runs (handlers, timers, finalizers), whatever its stack looks like, and it ends
-(``os._exit``) right after writing its result on a pipe of its own. In that fork,
+whole life after the fork is under the test's ban (the guard's ``ban``, installed
+before any student code runs there): the ban covers everything it runs, whatever
+its stack looks like; its signals stay blocked, so no handler or timer ever fires in
+it; and it ends (``os._exit``) right after writing its result on a pipe of its own. In that fork,
 every descriptor that led to the request or reply channel leads to a trap: a write
 there is reported as a violation, never read as a reply. The sealed process frames
 the result as the reply; the fork never holds the reply channel.

@@ -1,20 +1,23 @@
 """The student's process: confine it, run the notebook's code cells, answer one request at a time.
 
-This runs as PID 1 of a PID namespace of its own, forked by the supervisor's
-namespace helper (:mod:`~gdcourse.grading.sandbox.supervisor`), with private
-``/tmp``, ``/var/tmp``, ``/dev/shm``, ``/run`` and working folder, no ``/proc``
-and no network. Before any student code runs it sets its resource limits,
-gives up every capability, sets ``no_new_privs``, installs the system-call
-filter and arms the shortcut guard (:mod:`~gdcourse.grading.sandbox.guard`);
-every value the request loop needs afterwards is bound to a local variable
-first, so that student code, which can change any module, cannot change the loop.
+This runs as PID 1 of a PID namespace of its own, forked by the namespace helper
+(:mod:`~gdcourse.grading.sandbox.namespaces`), with one private, size-capped tmpfs as
+its ``/tmp``, ``/var/tmp``, ``/dev/shm``, ``/run`` and working folder, a read-only
+``/dev``, no ``/proc`` and no network, in a session of its own. Before any student code
+runs it sets its resource limits, gives up every capability, sets ``no_new_privs``,
+installs the system-call filter and arms the shortcut guard
+(:mod:`~gdcourse.grading.sandbox.guard`); every value the request loop needs afterwards
+is bound to a local variable first, so that student code, which can change any module,
+cannot change the loop.
 
 The process holds no reference implementation, no expected output and no case
 but the one being asked: the probes (:mod:`gdcourse.grading.probes`) build
-arguments and describe results, nothing more. Requests arrive one at a time
-on the request pipe; each gets exactly one reply frame on the reply pipe,
-headed by the request's token. Nothing here is trusted by the grader: the
-supervisor checks the channel, the grader judges the data.
+arguments and describe results, nothing more. The cells run here; then the process
+is sealed and each case runs in a fork of it under the test's ban
+(:mod:`~gdcourse.grading.sandbox.seal`). Each request gets exactly one reply frame
+on the reply pipe, headed by the request's token and written by this process, never
+by the case's fork. Nothing here is trusted by the grader: the supervisor checks the
+channel, the grader judges the data.
 """
 
 from __future__ import annotations
