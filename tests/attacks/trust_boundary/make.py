@@ -25,7 +25,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def _base():
-    spec = importlib.util.spec_from_file_location("make_fixtures", HERE.parent / "make_fixtures.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_fixtures", HERE.parent / "make_fixtures.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
