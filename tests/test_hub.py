@@ -33,6 +33,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -46,6 +47,7 @@ from support.hub import (
     SYSTEM_PYTHON,
     Hub,
     copy_course,
+    ended_on_leaving,
     gdcourse_hub,
     http,
     process_environment,
@@ -67,6 +69,10 @@ BROWSER, API = "s01", ("s02", "s03")
 RESUBMITS, LATE = "s04", "s05"
 WRONG = {"s03", "s07", "s10"}  # hand in the notebook as released: zero points
 COMMENT = "Well named variables; see the hint on step sizes."
+EDITION_PROBE = """\
+import gdcourse, importlib.util, sys
+print(sys.prefix, importlib.util.find_spec("gdcourse.grading.sandbox"),
+      importlib.util.find_spec("gdcourse.grading.autograde"))"""
 FEEDBACK_AT_THE_SHELL = (RESUBMITS, LATE, "s06", "s07")
 """Who fetches feedback at the shell (with the browser's and the API's students, enough to see
 every kind: full marks, zero, the TA's change, the resubmission, the late one)."""
@@ -165,13 +171,15 @@ def _feedback_total(path: Path) -> str:
     return re.sub(r"<[^>]+>", "", found[1]).strip()
 
 
-def test_a_round_on_a_jupyterhub(tmp_path: Path) -> None:
+def test_a_round_on_a_jupyterhub() -> None:
     from browser import running_chromium
 
     timings: dict[str, float] = {}
     started = time.monotonic()
-    base = Path(os.environ.get("TMPDIR", "/tmp")) / f"gdcourse-hub-run-{os.getpid()}"
-    base.mkdir(mode=0o755)
+    # every account must reach the exchange, the hub's copy of the work files and the edition:
+    # a world-traversable folder (pytest's own are root's alone)
+    base = Path(tempfile.mkdtemp(prefix="gdcourse-hub-run-"))
+    base.chmod(0o755)
     try:
         _round(base, timings, running_chromium)
     finally:
@@ -205,7 +213,7 @@ def _round(base: Path, timings: dict[str, float], running_chromium: Any) -> None
         "staff": ["instructor", "ta", "grader"],
         "students": STUDENTS,
     }
-    with accounts(people, groups) as made:
+    with accounts(people, groups) as made, ended_on_leaving(made):
         lap("accounts")
         names = {short: made[short].name for short in people}
         run_logged(
@@ -357,6 +365,13 @@ def _play(
         with ThreadPoolExecutor(max_workers=3) as pool:
             list(pool.map(lambda s: cli(s, "fetch", str(first[s]), "submit"), others))
         lap(f"{len(others)} students fetch and submit")
+
+        # a student's kernel imports the student edition, installed once for everyone: no
+        # grader in it; and a student cannot enter the grader's course
+        last = made[STUDENTS[-1]]
+        said = _as(last, [python, "-c", EDITION_PROBE], env=env)
+        assert said.split() == [str(env), "None", "None"], said
+        assert run_as(last, ["ls", str(course_dir)]).returncode != 0
 
         # a fetch never overwrites a student's work: released again, fetched again
         mine = made[RESUBMITS].home / NOTEBOOK

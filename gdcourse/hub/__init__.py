@@ -4,17 +4,16 @@ Everything here is for the hub's admin, and runs under a bare ``python3`` (stand
 only), before any environment exists:
 
 ``jupyterhub_config.py``
-    The hub itself (``jupyterhub -f gdcourse/hub/jupyterhub_config.py``): PAM log-in of the
+    The hub itself (a root-owned copy, ``jupyterhub -f /etc/jupyterhub/...``): PAM log-in of the
     machine's accounts, one single-user server per student from the shared environment,
     and the formgrader as a hub service run by the grader account. Its settings are read
     from ``GDCOURSE_HUB_*`` environment variables, each with the default a fresh machine uses.
-``etc/``
-    The Jupyter configuration each environment carries in its own ``etc/jupyter`` (so it
-    applies to every account that runs the environment, and to nothing else on the
-    machine): for students the course id, the exchange and which nbgrader extensions they
-    see; for the grader the exchange and the formgrader.
 ``python3 -m gdcourse.hub``
-    Makes the environments and installs the proxy (:mod:`gdcourse.hub.environments`).
+    Makes the two environments and installs the proxy (:mod:`gdcourse.hub.environments`).
+    Each environment carries its Jupyter configuration in its own ``etc/jupyter`` (the hub's
+    ``/etc/jupyter``, but for the accounts that run that environment only): for students the
+    course id, the exchange and which nbgrader extensions they see; for the grader the
+    exchange and formgrader.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""JupyterHub configuration for the course: ``jupyterhub -f gdcourse/hub/jupyterhub_config.py``.
+"""JupyterHub configuration for the course: ``jupyterhub -f /etc/jupyterhub/jupyterhub_config.py``.
+
+The hub runs as root: it loads a root-owned copy of this file (README: ``cp`` it to
+``/etc/jupyterhub/``), never one in a folder another account could change.
 
 Who is who on the hub (README, "Running the course on a JupyterHub"):
 

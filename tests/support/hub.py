@@ -250,6 +250,22 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=5)
 
 
+@contextlib.contextmanager
+def ended_on_leaving(made: Any) -> Iterator[None]:
+    """On leaving, kill (by pid) any process still running as one of the accounts ``made``
+    (tests/support/accounts.py): a server or kernel the hub could not stop, should it have
+    died, must not keep an account from being removed."""
+    try:
+        yield
+    finally:
+        uids = {user.uid for user in made.users.values()}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if entry.stat().st_uid in uids:
+                        os.kill(int(entry.name), signal.SIGKILL)
+
+
 def process_environment(uid: int, name: str) -> dict[str, str]:
     """The environment of the running process of ``uid`` that has ``name=...`` in it."""
     for entry in Path("/proc").iterdir():
