@@ -613,3 +613,12 @@ def test_several_outputs_defines_x_before_using_it():
     source = _source("linear-regression")
     paragraph = source[source.index("**Several outputs.**") :]
     assert paragraph.index("matrix $X$") < paragraph.index("X W^\\top")
+
+
+def test_one_standard_deviation_throughout():
+    """Chapter 7 standardised with torch's n - 1 divisor, chapters 5 and 9 with n (issue 18)."""
+    for page in NOTEBOOK_PAGES:
+        for call in re.findall(r"\.std\(([^)]*)\)", _source(page)):
+            assert "ddof=1" not in call, f"{page}: .std({call})"
+            if "dim=" in call:  # a torch tensor: its default divides by n - 1
+                assert "correction=0" in call, f"{page}: .std({call})"

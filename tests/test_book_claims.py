@@ -574,3 +574,17 @@ def test_heavy_ball_reference_lines_are_not_envelopes(glued):
         assert 1 < v[f"hb_above_reference_{beta}"] < 1.1, "above the line, by a few per cent"
     source = (bookbuild.BOOK / "beyond.md").read_text(encoding="utf-8")
     assert "with the envelopes" not in source and "dashed envelope" not in source
+
+
+def test_feature_scaling_separates_centring_from_scaling(glued):
+    """Issue 18: scaling explained without centring; the kappa left after x / max unexplained."""
+    v = glued("beyond")
+    raw, std = v["crop_kappa_raw"], v["crop_kappa_std"]
+    centred, scaled = v["crop_kappa_centred"], v["crop_kappa_scaled"]
+    assert centred < raw / 1000 and scaled < raw / 100, "each removes its own part"
+    assert std < min(centred, scaled) / 100, "only both together"
+    assert std > 2 and v["crop_max_correlation"] > 0.5, "what is left: correlated inputs"
+    assert v["crop_std_0"] < v["crop_mean_0"] / 5, "varies little compared with its size"
+    lr = glued("linear-regression")
+    assert v["thermo_kappa_max"] == pytest.approx(lr["kappa_scaled"], rel=1e-9)
+    assert 0 < lr["scaled_min"] < 1
