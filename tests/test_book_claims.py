@@ -588,3 +588,17 @@ def test_feature_scaling_separates_centring_from_scaling(glued):
     lr = glued("linear-regression")
     assert v["thermo_kappa_max"] == pytest.approx(lr["kappa_scaled"], rel=1e-9)
     assert 0 < lr["scaled_min"] < 1
+
+
+def test_gradient_descents_best_rate_is_priced_in(glued, site):
+    """Issue 18: the normal-equations timing left out the eigenvalues GD's best rate needs."""
+    v = glued("linear-regression")
+    ratio = v["ne_eig_over_solve_large"]
+    assert ratio > 0
+    text = _html_text(site, "linear-regression")
+    assert f"it took {ratio:.1f} times as long as the solve" in text
+    assert "about twice as many steps" in text
+    # 1/L against the best rate: log q_best / log q_safe -> 2 for a large kappa
+    kappa = 1e4
+    q_best, q_safe = (kappa - 1) / (kappa + 1), 1 - 1 / kappa
+    assert math.log(q_best) / math.log(q_safe) == pytest.approx(2, rel=1e-3)
