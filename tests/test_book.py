@@ -622,3 +622,20 @@ def test_one_standard_deviation_throughout():
             assert "ddof=1" not in call, f"{page}: .std({call})"
             if "dim=" in call:  # a torch tensor: its default divides by n - 1
                 assert "correction=0" in call, f"{page}: .std({call})"
+
+
+def test_a_chapter_title_is_not_made_a_word_of_the_sentence():
+    """A bare {ref} inserts the chapter's whole title: "the 1/k of How fast gradient descent
+    converges" (issue 18). After "of" or "the", or opening a sentence, give the link words."""
+    exempt = {"assignments", "introduction"}  # the chapter lists, where titles are names
+    for page in PAGES:
+        if page in exempt:
+            continue
+        source = _source(page)
+        for match in re.finditer(r"\{ref\}`([\w-]+)`", source):
+            if match.group(1) not in TEACHING_CHAPTERS:
+                continue
+            before = source[: match.start()]
+            assert not re.search(r"(\b(of|the|The)\s+|[.!?]\s+|\n\n)$", before), (
+                f"{page}: ...{' '.join(before[-40:].split())} {match.group(0)}"
+            )
