@@ -20,13 +20,13 @@ from gdcourse.grading.checks import (
     CheckCall,
     get_spec,
     judge_case,
-    load_reference,
     parse_check_call,
     probe_safely,
     public_reference,
     run_check,
 )
 from gdcourse.grading.framework import hint_for
+from gdcourse.grading.masters import load_reference
 from gdcourse.grading.protocol import dumps
 from gdcourse.grading.shortcuts import Watch
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gdcourse.grading import check, checks
+from gdcourse.grading import check, checks, masters
 from gdcourse.grading.framework import (
     COULD_NOT_RUN,
     NOT_WRITTEN_HINT,
@@ -286,7 +286,7 @@ def test_a_float16_answer_with_a_wrong_learning_rate_fails() -> None:
     trains; judged with float16's tolerance (the old rule took the looser of expected and
     returned dtype) the same answer would have passed."""
     spec = checks.get_spec("ps4_autograd", "train_autograd")
-    master = checks.load_reference("ps4_autograd", "train_autograd", ROOT)
+    master = masters.load_reference("ps4_autograd", "train_autograd", ROOT)
 
     def off(x: Any, y: Any, learn_rate: float, epochs: int, **start: float) -> Any:
         w, b, losses = master(x, y, learn_rate * 1.003, epochs, **start)

@@ -24,7 +24,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from gdcourse.grading import checks
+from gdcourse.grading import checks, masters
 from gdcourse.grading.framework import Verdict
 from gdcourse.grading.probes import ps5_minibatch_sgd, ps6_momentum
 from gdcourse.grading.shortcuts import Watch
@@ -85,7 +85,7 @@ def _judge(
 def _failures(assignment: str, function: str, fn: Callable[..., Any]) -> list[Verdict]:
     """Verdicts that failed, over every visible and hidden case of the master."""
     spec = checks.get_spec(assignment, function)
-    master = checks.load_reference(assignment, function, ROOT)
+    master = masters.load_reference(assignment, function, ROOT)
     failed = []
     for call in _calls(assignment):
         if call.function != function:
@@ -103,7 +103,7 @@ def _failures(assignment: str, function: str, fn: Callable[..., Any]) -> list[Ve
 
 @pytest.mark.parametrize(("assignment", "function"), FUNCTIONS)
 def test_master_solution_passes_against_both_references(assignment: str, function: str) -> None:
-    master = checks.load_reference(assignment, function, ROOT)
+    master = masters.load_reference(assignment, function, ROOT)
     assert _cases(assignment, function, hidden=False), "no visible cases"
     assert _cases(assignment, function, hidden=True), "no hidden cases"
     assert _failures(assignment, function, master) == []
@@ -226,7 +226,7 @@ def test_banned_shortcuts_are_seen_at_run_time(function: str, body: str, found: 
 
 @pytest.mark.parametrize(("assignment", "function"), FUNCTIONS)
 def test_master_solutions_use_nothing_banned(assignment: str, function: str) -> None:
-    reference = checks.load_reference(assignment, function, ROOT)
+    reference = masters.load_reference(assignment, function, ROOT)
     assert _watched(assignment, function, reference) == []
 
 
@@ -251,7 +251,7 @@ def _orders(loader: DataLoader[Any]) -> list[list[float]]:
 
 def test_seeded_loader_is_deterministic_and_seed_dependent() -> None:
     inputs, targets = ps5_minibatch_sgd.data_tensors({"data": "crop_yields"})
-    make_loader = checks.load_reference("ps5_minibatch_sgd", "make_loader", ROOT)
+    make_loader = masters.load_reference("ps5_minibatch_sgd", "make_loader", ROOT)
     first = make_loader(inputs, targets, 4, seed=5)
     torch.manual_seed(123)  # global state must not matter
     again = make_loader(inputs, targets, 4, seed=5)
@@ -415,7 +415,7 @@ def test_momentum_cases_do_not_stop_on_a_knife_edge() -> None:
 def test_momentum_zero_equals_gradient_descent() -> None:
     from gdcourse.optimizers import gradient_descent
 
-    master = checks.load_reference("ps6_momentum", "gradient_descent_momentum", ROOT)
+    master = masters.load_reference("ps6_momentum", "gradient_descent_momentum", ROOT)
     A = np.array([[3.0, 1.0], [1.0, 2.0]])
     x, path = master(lambda p: A @ p, np.array([2.0, -2.0]), 0.1, momentum=0.0)
     plain = gradient_descent(lambda p: A @ p, [2.0, -2.0], learning_rate=0.1)

@@ -23,7 +23,7 @@ import torch
 
 from gdcourse import optimizers, schedules
 from gdcourse.datasets import thermometer
-from gdcourse.grading import checks
+from gdcourse.grading import checks, masters
 from gdcourse.grading.probes import ps7_adaptive as probes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +104,7 @@ def _gdcourse_path(function: str, case: dict[str, Any]) -> np.ndarray:
 @pytest.mark.parametrize("function", ["nesterov_momentum", "adam"])
 def test_torch_references_equal_gdcourse_and_the_master_on_every_case(function: str) -> None:
     spec = checks.get_spec(ASSIGNMENT, function)
-    master = checks.load_reference(ASSIGNMENT, function, ROOT)
+    master = masters.load_reference(ASSIGNMENT, function, ROOT)
     cases = _runs(function)
     assert len(cases) >= 8
     for case in cases:
@@ -231,8 +231,8 @@ def test_what_the_notebook_says_about_the_raw_thermometer_data() -> None:
     """Its last section: the gradient's components at 0 differ by about 65; Adam at
     learning rate 1 reaches the line within a few hundred updates but does not stay there;
     under cosine_schedule(1.0, total=5000) it does."""
-    adam = checks.load_reference(ASSIGNMENT, "adam", ROOT)
-    cosine_schedule = checks.load_reference(ASSIGNMENT, "cosine_schedule", ROOT)
+    adam = masters.load_reference(ASSIGNMENT, "adam", ROOT)
+    cosine_schedule = masters.load_reference(ASSIGNMENT, "cosine_schedule", ROOT)
     x, y = thermometer()
     X = np.column_stack([x, np.ones_like(x)])
 

@@ -1,4 +1,4 @@
-"""The checks behind every test cell, shared by notebooks and the secure grader.
+"""The student's checks: what every test cell runs in a notebook, and what the grader shares.
 
 A test cell of a master notebook is one literal call (see
 :mod:`gdcourse.grading.protocol`)::
@@ -9,8 +9,11 @@ Inside a notebook kernel, :func:`gdcourse.grading.check` calls :func:`run_check`
 which probes the function on each case and judges the data in the same
 process. Visible checks compare with the spec's public reference (closed forms
 and gdcourse's library: students have no master); hidden checks, which only
-instructors run, compare with the reference solution of the master
-(:func:`load_reference`).
+instructors run, compare with the reference solution of the master, which the
+instructor's module :mod:`gdcourse.grading.masters` reads and
+:func:`gdcourse.grading.check` passes in. This module is the students' audience:
+it imports nothing that reads masters or knows a course directory (the student
+edition publishes it as it is; tests/test_audiences.py keeps it so).
 
 The secure grader runs no test-cell code. It reads each test cell of the
 master with :func:`parse_check_call`, runs the probe on the student's function
@@ -27,33 +30,26 @@ visible checks show their inputs and expectations, hidden ones never do.
 from __future__ import annotations
 
 import ast
-import contextlib
 import importlib
-import io
-import json
-import os
 import textwrap
-import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gdcourse.course import Course
 from gdcourse.grading.framework import FunctionSpec, Verdict, format_verdict
 from gdcourse.grading.probes import run_probe
 from gdcourse.grading.protocol import Case, decode
 from gdcourse.grading.shortcuts import Watch, describe
 
 __all__ = [
+    "HIDDEN_AFTER_SUBMISSION",
     "MESSAGE_WIDTH",
     "CheckCall",
     "CheckFailed",
     "decoded",
     "get_spec",
     "judge_case",
-    "load_reference",
-    "master_path",
     "parse_check_call",
     "probe_safely",
     "run_check",
@@ -106,6 +102,13 @@ class CheckFailed(AssertionError):
     def _render_traceback_(self) -> list[str]:
         lines = wrap_message(str(self)) or [type(self).__name__]
         return [f"\x1b[0;31m{lines[0]}\x1b[0m", *lines[1:]]
+
+
+HIDDEN_AFTER_SUBMISSION = (
+    "Hidden checks run in the grader, after you submit: this copy of the course has no "
+    "reference solutions. Run the visible checks and Validate, then submit."
+)
+"""What a hidden check says where no master's reference is given (the student edition)."""
 
 
 # ------------------------------------------------------------------ specs
@@ -310,13 +313,15 @@ def run_check(
     *,
     cases: Sequence[Case],
     hidden: bool,
+    reference: Callable[..., Any] | None = None,
 ) -> None:
     """Check ``fn`` on ``cases`` in this process; raise :class:`CheckFailed` that teaches.
 
     Visible checks compare with the spec's public reference and show each failing
-    case's inputs, expectation and result; hidden checks compare with the master's
-    reference solution (:func:`load_reference`) and say only what kind of thing went
-    wrong, with the hint.
+    case's inputs, expectation and result; hidden checks compare with ``reference``, the
+    master's reference solution (the instructor's :mod:`gdcourse.grading.masters` reads
+    it), and say only what kind of thing went wrong, with the hint. A hidden check
+    without ``reference`` says that hidden checks run after submission.
     """
     __tracebackhide__ = True  # IPython and pytest show the student the message, not our frames
     spec = get_spec(assignment, function)
@@ -327,7 +332,12 @@ def run_check(
         )
     if not isinstance(cases, list | tuple) or not cases:
         raise ValueError(f"cases must be a non-empty list of dicts, got {cases!r}")
-    reference_fn = load_reference(assignment, function) if hidden else public_reference(spec)
+    if not hidden:
+        reference_fn = public_reference(spec)
+    elif reference is not None:
+        reference_fn = reference
+    else:
+        raise CheckFailed(HIDDEN_AFTER_SUBMISSION)
     failures = []
     for number, case in enumerate(cases, start=1):
         with Watch(spec.banned, getattr(fn, "__globals__", None)) as watch:
@@ -355,77 +365,4 @@ def public_reference(spec: FunctionSpec) -> Callable[..., Any]:
     reference: Callable[..., Any] | None = getattr(spec, "reference", None)
     if reference is None or not callable(reference):
         raise TypeError(f"the spec of {spec.function} has no callable `reference`")
-    return reference
-
-
-# ------------------------------------------------------------------ the master's reference
-
-
-def master_path(assignment: str, root: str | os.PathLike[str] | None = None) -> Path:
-    """The master of ``assignment`` in the course at ``root`` (see
-    :func:`gdcourse.course.find_root`); it must exist."""
-    path = Course.open(root).master(assignment)
-    if not path.is_file():
-        raise FileNotFoundError(f"no master notebook for {assignment!r} at {str(path)!r}")
-    return path
-
-
-def _nbgrader_meta(cell: Mapping[str, Any]) -> Mapping[str, Any]:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return meta if isinstance(meta, Mapping) else {}
-
-
-def setup_cell_ids(cells: Iterable[Mapping[str, Any]]) -> list[str]:
-    """grade_ids of the setup cells: read-only code cells whose grade_id starts with ``setup``."""
-    return [
-        str(_nbgrader_meta(cell)["grade_id"])
-        for cell in cells
-        if cell.get("cell_type") == "code"
-        and str(_nbgrader_meta(cell).get("grade_id", "")).startswith("setup")
-    ]
-
-
-_REFERENCE_CACHE: dict[tuple[str, float, str], Callable[..., Any]] = {}
-
-
-def load_reference(
-    assignment: str, function: str, root: str | os.PathLike[str] | None = None
-) -> Callable[..., Any]:
-    """The reference implementation of ``function`` from the master notebook.
-
-    Runs the master's setup cells (grade_id ``setup...``) and then the solution
-    cell whose grade_id is ``function``, in a fresh namespace (what they print
-    is discarded), and returns the function it defines.
-    """
-    path = master_path(assignment, root)
-    key = (str(path), path.stat().st_mtime, function)
-    if key in _REFERENCE_CACHE:
-        return _REFERENCE_CACHE[key]
-    notebook = json.loads(path.read_text(encoding="utf-8"))
-    cells = notebook.get("cells", [])
-    setup = set(setup_cell_ids(cells))
-    namespace: dict[str, Any] = {"__name__": f"gdcourse_reference_{assignment}"}
-    found = False
-    for cell in cells:
-        grade_id = _nbgrader_meta(cell).get("grade_id")
-        if cell.get("cell_type") != "code" or (grade_id not in setup and grade_id != function):
-            continue
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        code = compile(source, f"<{assignment}:{grade_id}>", "exec")
-        with (
-            warnings.catch_warnings(),
-            contextlib.redirect_stdout(io.StringIO()),
-            contextlib.redirect_stderr(io.StringIO()),
-        ):
-            warnings.simplefilter("ignore")
-            exec(code, namespace)  # the master is the instructor's own, trusted code
-        found = found or grade_id == function
-    if not found or not callable(namespace.get(function)):
-        raise LookupError(
-            f"the master {str(path)!r} has no solution cell with grade_id {function!r} "
-            "that defines that function"
-        )
-    reference: Callable[..., Any] = namespace[function]
-    _REFERENCE_CACHE[key] = reference
     return reference

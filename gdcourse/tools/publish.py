@@ -16,9 +16,10 @@
   ``work/nbgrader_config.py`` and ``.gitignore`` (templates in ``student_edition/``);
 - with ``site=True`` (``--site``), the built book (``book/_build/html``) in ``site/``.
 
-``gdcourse/grading/checks.py`` holds, besides the student's check, the instructor's reader of
-the master notebooks; the edition's copy has that reader cut out (:data:`MASTER_READER`), and a
-hidden check there says that hidden checks run in the grader, after submission.
+``gdcourse/grading/checks.py`` is the student's check alone; the instructor's reader of the
+master notebooks is ``gdcourse/grading/masters.py``, which the edition leaves out. A hidden
+check in the edition therefore says that hidden checks run in the grader, after submission;
+publication refuses a ``checks.py`` that holds or imports the reader (:func:`student_checks`).
 
 ``DIR`` must be empty, missing, or an earlier edition (it holds :data:`MARKER`, the list of the
 files the last publication wrote). Republishing replaces exactly those files: anything else in
@@ -104,6 +105,8 @@ INSTRUCTOR_FILES: tuple[str, ...] = (
     "gdcourse/grading/export.py",
     "gdcourse/grading/feedback/*",
     "gdcourse/grading/gradebook.py",
+    "gdcourse/grading/masters.py",  # the instructor's reader of the masters (hidden references)
+    "gdcourse/grading/preflight.py",  # gdcourse grade's check of the environment it runs in
     "gdcourse/grading/intake.py",
     "gdcourse/grading/journal.py",
     "gdcourse/grading/recording.py",
@@ -111,12 +114,13 @@ INSTRUCTOR_FILES: tuple[str, ...] = (
     "gdcourse/grading/report.py",
     "gdcourse/grading/runners/*",
     "gdcourse/grading/sandbox/*",
+    "gdcourse/grading/settings.py",  # the grader's settings (sandbox limits) as traitlets
     "gdcourse/grading/stream.py",
     "gdcourse/grading/untrusted.py",
 )
 
-#: Top-level definitions of ``gdcourse/grading/checks.py`` that read the masters: cut out of
-#: the edition's copy. A call left to one of them calls :data:`_HIDDEN_STUB` instead.
+#: The instructor's reader of the masters (``gdcourse/grading/masters.py``): the published
+#: ``checks.py`` must neither define nor import any of it, nor the course directory.
 MASTER_READER: tuple[str, ...] = (
     "master_path",
     "load_reference",
@@ -125,16 +129,7 @@ MASTER_READER: tuple[str, ...] = (
     "_REFERENCE_CACHE",
 )
 _CHECKS = "gdcourse/grading/checks.py"
-_HIDDEN_STUB = '''
-
-def _hidden_checks_run_after_submission(*args: object, **kwargs: object) -> None:
-    """Hidden checks compare with the master notebooks, which only the grader has."""
-    failed = globals().get("CheckFailed", AssertionError)
-    raise failed(
-        "Hidden checks run in the grader, after you submit: this copy of the course has no "
-        "reference solutions. Run the visible checks and Validate, then submit."
-    )
-'''
+_INSTRUCTOR_MODULES = ("gdcourse.course", "gdcourse.grading.masters")
 
 #: Book files the edition leaves out: build output, installed JavaScript, editor droppings.
 _BOOK_SKIPPED = ("_build", "node_modules", ".ipynb_checkpoints", "__pycache__", "vendor")
@@ -190,58 +185,35 @@ def package_files(root: Path = ROOT) -> list[str]:
 
 
 def student_checks(source: str) -> str:
-    """``checks.py`` without the reader of the masters (:data:`MASTER_READER`).
+    """``checks.py`` as the edition publishes it: unchanged, once it is seen to hold nothing of
+    the instructor's reader of the masters (:data:`MASTER_READER`) and to import neither that
+    reader's module nor the course directory; otherwise :class:`PublishError` says what.
 
-    The definitions are cut out by line; a call left to one of them calls a function that
-    says hidden checks run after submission, and ``__all__`` lists what is left. A file
-    without those definitions (the reader moved to a module of its own) comes back as it was.
-
-    >>> text = '''__all__ = ["run", "load_reference"]
-    ... def load_reference(a):
-    ...     return open(a)
-    ... def run(hidden):
-    ...     return load_reference("x") if hidden else 1
-    ... '''
-    >>> print(student_checks(text))  # doctest: +ELLIPSIS
-    __all__ = ['run']
-    def run(hidden):
-        return _hidden_checks_run_after_submission("x") if hidden else 1
-    <BLANKLINE>
-    <BLANKLINE>
-    def _hidden_checks_run_after_submission(*args: object, **kwargs: object) -> None:
-    ...
+    >>> student_checks("x = 1")
+    'x = 1'
+    >>> student_checks("from gdcourse.grading.masters import load_reference")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    gdcourse.tools.publish.PublishError: gdcourse/grading/checks.py line 1 gdcourse.grading...
     """
-    tree = ast.parse(source)
-    lines = source.splitlines(keepends=True)
-    cut: set[int] = set()
-    all_node: ast.Assign | None = None
-    for node in tree.body:
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
         names: list[str] = []
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             names = [node.name]
-        elif isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = [t.id for t in targets if isinstance(t, ast.Name)]
-            if names == ["__all__"] and isinstance(node, ast.Assign):
-                all_node = node
-        elif isinstance(node, ast.ImportFrom) and node.module == "gdcourse.course":
-            names = ["gdcourse.course"]  # the course directory: where the masters are
-        elif isinstance(node, ast.ImportFrom):
-            imported = [alias.asname or alias.name for alias in node.names]
-            names = imported if set(imported) <= set(MASTER_READER) else []
-        if names and (set(names) & set(MASTER_READER) or names == ["gdcourse.course"]):
-            first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-            cut.update(range(first, (node.end_lineno or node.lineno) + 1))
-    if not cut:
-        return source
-    if all_node is not None:
-        exported = [n for n in ast.literal_eval(all_node.value) if n not in MASTER_READER]
-        cut.update(range(all_node.lineno + 1, (all_node.end_lineno or all_node.lineno) + 1))
-        lines[all_node.lineno - 1] = f"__all__ = {exported!r}\n"
-    kept = "".join(line for number, line in enumerate(lines, 1) if number not in cut)
-    pattern = r"\b(" + "|".join(re.escape(name) for name in MASTER_READER) + r")\("
-    kept = re.sub(pattern, "_hidden_checks_run_after_submission(", kept)
-    return kept.rstrip("\n") + "\n" + _HIDDEN_STUB
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names = [node.id]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        wrong = [n for n in names if n in MASTER_READER or n.startswith(_INSTRUCTOR_MODULES)]
+        found.extend(f"line {getattr(node, 'lineno', '?')} {name}" for name in wrong)
+    if found:
+        raise PublishError(
+            f"{_CHECKS} {', '.join(found)}: the student's checks must not hold or import the "
+            "instructor's reader of the masters (gdcourse/grading/masters.py)"
+        )
+    return source
 
 
 def _is_module(folder: Path, module: str) -> bool:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gdcourse.grading import checks, framework, shortcuts, untrusted
+from gdcourse.grading import checks, framework, masters, shortcuts, untrusted
 from gdcourse.grading.autograde.master import GradedCell, Master
 from gdcourse.grading.sandbox import Limits, RunResult
 
@@ -117,7 +117,7 @@ class References:
     def reference_function(self, call: checks.CheckCall) -> Callable[..., Any]:
         spec = checks.get_spec(call.assignment, call.function)
         if call.hidden:
-            return checks.load_reference(call.assignment, call.function, self.root)
+            return masters.load_reference(call.assignment, call.function, self.root)
         return checks.public_reference(spec)
 
     def get(
