@@ -639,3 +639,19 @@ def test_a_chapter_title_is_not_made_a_word_of_the_sentence():
             assert not re.search(r"(\b(of|the|The)\s+|[.!?]\s+|\n\n)$", before), (
                 f"{page}: ...{' '.join(before[-40:].split())} {match.group(0)}"
             )
+
+
+def test_the_books_gradient_descent_says_how_its_path_differs_from_ps2s():
+    """The book returns an array where ps2 specifies a list (issue 18): the page says so."""
+    text = " ".join(_source("gradient-descent").split())
+    assert "return x, np.array(path)" in _source("gradient-descent")
+    assert "assignment 2 asks for the list itself" in text
+    master = ROOT / "solutions" / "ps2_gradient_descent" / "ps2_gradient_descent.ipynb"
+    assert "`path` is a list" in master.read_text(encoding="utf-8")
+
+
+def test_chapter_7_previews_the_noise_floor_instead_of_assuming_it():
+    """Chapter 7 used the SGD noise floor two chapters before teaching it (issue 18)."""
+    text = " ".join(_source("pytorch-regression").split())
+    assert "A later chapter measures this {ref}`noise of the mini-batch gradient" in text
+    assert "(see {ref}`beyond`)" not in text
