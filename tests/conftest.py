@@ -20,7 +20,12 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 LONGEST_FIRST = (
     "test_book_browser.py",  # first: it builds the book (if needed) while the other worker tests
+    "test_hub.py",  # a real JupyterHub round (installs its shared environment on a new machine)
     "test_unprivileged.py",
+    "test_exchange_accounts.py",
+    "test_publish.py",
+    "test_trust_boundary.py",
+    "test_pipeline.py",
     "test_assignments.py",
     "test_grading.py",
     "test_scale.py",
