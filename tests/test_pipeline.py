@@ -9,7 +9,9 @@ without running anything again, and never in a sandbox with another isolation),
 and plain ``nbgrader autograde`` (formgrader's route: nbgrader's preprocessors run
 the pipeline themselves, isolated as the configuration says). Each readable
 submission must run exactly once in each, an unreadable one never, and both
-must give every submission its expected score.
+must give every submission its expected score. The same file sets two sandbox limits
+(``c.SandboxLimits.*``, :mod:`gdcourse.grading.settings`): every job of both routes
+must carry them.
 """
 
 from __future__ import annotations
@@ -32,7 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 STUDENTS = ("correct", "wrong_sign", "syntax_error_elsewhere", "invalid_json")
 COUNTER_ENV = "GDCOURSE_TEST_SANDBOX_RUNS"
 
+CONFIGURED = {"cpu_seconds": 41.0, "wall_seconds": 97.0}
+
 HOOK = """
+# the grader's settings, as an instructor sets them
+c.SandboxLimits.cpu_seconds = 41.0
+c.SandboxLimits.wall_seconds = 97.0
 # tests/test_pipeline.py: one line per sandbox job, in the file the environment names
 import os as _os
 
@@ -112,6 +119,7 @@ def test_each_submission_runs_once_with_the_isolation_configured(graded, phase, 
     assert {s: counts[graded["digests"][s]] for s in readable} == dict.fromkeys(readable, 1)
     assert sum(counts.values()) == len(readable)  # the unreadable one never runs
     assert {line["isolation"] for line in lines} == {isolation}
+    assert all(line["limits"] == CONFIGURED for line in lines), lines
 
 
 @pytest.mark.parametrize("phase", ["cli", "nbgrader"])
@@ -140,3 +148,23 @@ def test_a_notebook_not_handed_over_is_refused_not_graded_again():
         with pytest.raises(NotHanded):
             handed("alice", "other_notebook")
     assert handed("alice", PS4) is None  # the hand-off ends with the call
+
+
+def test_settings_come_from_the_configuration_files_with_their_defaults(tmp_path: Path) -> None:
+    from gdcourse.grading.sandbox import Limits
+    from gdcourse.grading.settings import configured_limits, describe, load_config
+
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.SandboxLimits.memory_bytes = 2 * 1024**3\n"
+    )
+    base = Limits(cpu_seconds=7.0)
+    limits = configured_limits(load_config(tmp_path), base=base)
+    assert limits == Limits(cpu_seconds=7.0, memory_bytes=2 << 30)  # the rest from base
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.SandboxLimits.processes = 0\n"
+    )
+    with pytest.raises(ValueError, match=r"c\.SandboxLimits\.processes must be > 0, got 0"):
+        configured_limits(load_config(tmp_path))
+    listed = describe()
+    for field in Limits.__dataclass_fields__:
+        assert f"c.SandboxLimits.{field} = {getattr(Limits(), field)!r}" in listed

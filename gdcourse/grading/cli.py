@@ -55,6 +55,7 @@ from gdcourse.grading.report import StudentRecord, plural, write_report
 from gdcourse.grading.runners import RunAborted, check_sandbox, describe, fingerprint
 from gdcourse.grading.runners.local import Background, LocalRunner, start_local
 from gdcourse.grading.sandbox import IsolationUnavailable, Limits
+from gdcourse.grading.settings import configured_limits, load_config
 
 if TYPE_CHECKING:
     from gdcourse.grading.autograde import Master
@@ -149,6 +150,9 @@ def grade_command(
     (default: twice the parallel sandboxes). Students an earlier run recorded, whose
     submission and masters have not changed, are not graded again unless ``regrade``.
 
+    ``limits`` are the sandbox's; without, ``c.SandboxLimits.*`` of the configuration files
+    nbgrader reads (:mod:`gdcourse.grading.settings`) over the built-in defaults.
+
     Returns 0 when every submission was graded (some may need a human: see the
     report), 1 when nbgrader failed on some submission, 2 when there was nothing
     to grade, 3 when student code cannot be isolated (the message says what to do,
@@ -197,6 +201,13 @@ def grade_command(
     if mismatch is not None:
         _say(f"gdcourse grade: refusing to grade: {mismatch}")
         return 3
+    if limits is None:  # c.SandboxLimits.* of the configuration files nbgrader reads
+        from gdcourse.grading.autograde.run import LIMITS
+
+        try:
+            limits = configured_limits(load_config(course), base=LIMITS)
+        except ValueError as error:
+            raise SystemExit(f"gdcourse grade: {error}") from None
     try:
         starting = _runner(
             course,
@@ -217,8 +228,6 @@ def grade_command(
     )
     from gdcourse.grading import autograde
 
-    if limits is not None:
-        autograde.run.LIMITS = limits
     masters = {path.stem: autograde.read_master(path) for path in masters_paths}
     masters_key = masters_digest(masters_paths)
     records = {p.parent.name: StudentRecord(p.parent.name) for p in folders}
@@ -252,7 +261,7 @@ def grade_command(
         if todo:
             stopped, failed = _grade(
                 layout, assignment, todo, starting, masters, masters_key, digests, journal,
-                records, timings, started,
+                records, timings, started, limits,
             )  # fmt: skip
         if students is not None:
             _restore_others(journal, everyone, records)
@@ -298,6 +307,7 @@ def _grade(
     records: dict[str, StudentRecord],
     timings: dict[str, float],
     started: float,
+    limits: Limits,
 ) -> tuple[int, int]:
     """Grade and record ``todo``; ``(exit code if stopped else 0, nbgrader's failures)``."""
     from gdcourse.grading import autograde
@@ -325,6 +335,7 @@ def _grade(
                 masters=masters,
                 digests=digests,
                 masters_key=masters_key,
+                limits=limits,
                 runner=runner,
                 references=references,
                 recorder=recorder,

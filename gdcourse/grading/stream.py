@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from gdcourse.grading.recording import Recorder
     from gdcourse.grading.report import StudentRecord
     from gdcourse.grading.runners import Runner
-    from gdcourse.grading.sandbox import Job
+    from gdcourse.grading.sandbox import Job, Limits
 
 __all__ = ["Outcome", "grade_stream"]
 
@@ -59,6 +59,7 @@ def grade_stream(
     masters: Mapping[str, Master],
     digests: Mapping[str, str],
     masters_key: str,
+    limits: Limits,
     runner: Runner[Any],
     references: References,
     recorder: Recorder,
@@ -66,7 +67,8 @@ def grade_stream(
     records: Mapping[str, StudentRecord],
     done: Callable[[], None],
 ) -> Outcome:
-    """Grade and record every student of ``folders``; ``done()`` after each one."""
+    """Grade and record every student of ``folders``, each in a sandbox with ``limits``;
+    ``done()`` after each one."""
     from gdcourse.grading.autograde import NotebookGrade, run
 
     outcome = Outcome()
@@ -119,7 +121,7 @@ def grade_stream(
         state = _Student(work, record, waiting=len(work.notebooks))
         students[student] = state
         for name, submission in work.notebooks.items():
-            prepared = run.prepare(submission.notebook, masters[name])
+            prepared = run.prepare(submission.notebook, masters[name], limits=limits)
             if isinstance(prepared, NotebookGrade):
                 add(state, name, prepared)
                 continue

@@ -19,7 +19,8 @@ reading, sanitizing and running nothing again. With nothing handed (plain
   the stages ``gdcourse grade`` runs); each test cell's verdict becomes its output (an
   error output with the message, or a line saying all checks passed). With
   ``isolation = True`` (the default) it refuses to run where the machine cannot
-  isolate student code, and says what to do.
+  isolate student code, and says what to do. The sandbox's limits are
+  ``c.SandboxLimits.*`` of nbgrader's configuration (:mod:`gdcourse.grading.settings`).
 * :class:`SaveReasons` (after nbgrader's ``SaveAutoGrades``) stores the reasons as
   the automatic comment of each graded function's solution cell.
 
@@ -44,6 +45,7 @@ from gdcourse.grading.autograde.handoff import Graded, handed
 from gdcourse.grading.autograde.judge import NotebookGrade
 from gdcourse.grading.autograde.master import Master, read_master, source_of
 from gdcourse.grading.autograde.submission import META_KEY, read_notebook, sanitize
+from gdcourse.grading.settings import SandboxLimits
 
 __all__ = ["SandboxExecute", "SanitizeSubmission", "SaveReasons", "TolerantExporter"]
 
@@ -164,6 +166,7 @@ class SandboxExecute(_Preprocessor):  # type: ignore[misc]
                 master,
                 sandbox=run.shared_sandbox(root, isolation=self.isolation, master=master),
                 references=run.shared_references(root),
+                limits=SandboxLimits(parent=self).limits(run.LIMITS),
             )
         by_id = {cell.grade_id: cell for cell in grade.cells}
         errors = dict(grade.cell_errors)

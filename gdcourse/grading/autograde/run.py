@@ -42,7 +42,8 @@ __all__ = [
 ]
 
 LIMITS = Limits()
-"""The sandbox limits of this process's grading (``gdcourse grade`` may change them)."""
+"""The built-in sandbox limits: what ``c.SandboxLimits.*`` (:mod:`gdcourse.grading.settings`)
+does not set. Nothing in the grader assigns it; a test may lower it for its own run."""
 
 MAX_TEST_LIKE_SOURCE = 20_000
 """A cell longer than this is never taken for a retyped test cell (and never parsed)."""
