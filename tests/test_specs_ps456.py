@@ -26,6 +26,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from gdcourse.grading import checks, masters
 from gdcourse.grading.framework import Verdict
+from gdcourse.grading.framework.spec import hint_for
+from gdcourse.grading.misconceptions import MISCONCEPTIONS
 from gdcourse.grading.probes import ps5_minibatch_sgd, ps6_momentum
 from gdcourse.grading.shortcuts import Watch
 
@@ -98,6 +100,14 @@ def _failures(assignment: str, function: str, fn: Callable[..., Any]) -> list[Ve
     return failed
 
 
+def _says_hint(assignment: str, function: str, name: str, verdict: Verdict) -> bool:
+    """Whether the student's message gives misconception ``name``'s hint, in words (the
+    name itself is the report's, never the student's)."""
+    spec = checks.get_spec(assignment, function)
+    words = hint_for(spec, name) if name in MISCONCEPTIONS else name
+    return " ".join(words.split()) in " ".join(verdict.message.split())
+
+
 # ------------------------------------------------------------------ the masters
 
 
@@ -121,7 +131,7 @@ def test_every_variant_is_named_on_some_case(assignment: str, function: str) -> 
         assert failed, f"{misconception} passes every case of {function}"
         names = {verdict.misconception for verdict in failed}
         assert misconception in names, (misconception, names)
-        assert any(misconception in verdict.message for verdict in failed)
+        assert any(_says_hint(assignment, function, misconception, v) for v in failed)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -471,7 +481,9 @@ def test_wrong_submission_loses_points_with_its_hint(
         return
     failed = _failures(assignment, function, namespace[function])
     assert failed, f"{slug} passes every check"
-    assert any(hint in verdict.message for verdict in failed), [v.message for v in failed]
+    assert any(_says_hint(assignment, function, hint, v) for v in failed), [
+        v.message for v in failed
+    ]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
