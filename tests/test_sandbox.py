@@ -17,58 +17,24 @@ import threading
 from pathlib import Path
 
 import pytest
+from support.sandboxes import ADD, job, make_sandbox, output
 
 from gdcourse.grading.sandbox import (
     IsolationUnavailable,
-    Job,
     Limits,
-    Sandbox,
     Status,
     Stop,
     TestRequest,
     linux,
 )
 
-SUPPORT = Path(__file__).resolve().parent / "support"
 ROOT = Path(__file__).resolve().parent.parent
-PRELOAD = (
-    "numpy",
-    "torch",
-    "torch.optim",
-    "torch._dynamo",
-    "gdcourse.grading.protocol",
-    "gdcourse.grading.sandbox.student",
-)
-ADD = "def add(a, b):\n    return a + b\n"
-ASSIGNMENT = "sandbox_probes"
-
-
-def make_sandbox(isolation: bool = True) -> Sandbox:
-    return Sandbox(
-        isolation=isolation,
-        course_root=ROOT,
-        preload=PRELOAD,
-        probes=["sandbox_probes"],
-        extra_sys_path=[str(SUPPORT)],
-    )
 
 
 @pytest.fixture(scope="module")
 def sandbox():
     with make_sandbox() as box:
         yield box
-
-
-def job(*cells: str, tests=None, **limits) -> Job:
-    tests = tests or [TestRequest("test_add", "add", [{"a": 1, "b": 2}])]
-    return Job(ASSIGNMENT, list(cells), tests, Limits(**{"wall_seconds": 30.0, **limits}))
-
-
-def output(result, test: int = 0, case: int = 0):
-    reply = result.tests[test].replies[case]
-    assert reply is not None, result
-    data = json.loads(reply)
-    return data["data"]["output"] if "data" in data else data
 
 
 # ------------------------------------------------------------------ basics

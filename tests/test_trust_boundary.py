@@ -28,8 +28,10 @@ import time
 from pathlib import Path
 
 import pytest
+from support.sandboxes import ADD, job, output
+from support.sandboxes import make_sandbox as make_test_sandbox
 
-from gdcourse.grading.sandbox import Job, Limits, Sandbox, TestRequest
+from gdcourse.grading.sandbox import Limits, Sandbox, TestRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORT = Path(__file__).resolve().parent / "support"
@@ -37,35 +39,16 @@ FIXTURES = Path(__file__).resolve().parent / "attacks" / "trust_boundary"
 MASTER = ROOT / "solutions" / "ps4_autograd" / "ps4_autograd.ipynb"
 PRELOAD = ("numpy", "torch", "torch.optim", "gdcourse.grading.protocol")
 PRELOAD += ("gdcourse.grading.sandbox.student",)
-ADD = "def add(a, b):\n    return a + b\n"
 
 
 def make_sandbox(isolation: bool = True) -> Sandbox:
-    return Sandbox(
-        isolation=isolation,
-        course_root=ROOT,
-        preload=PRELOAD,
-        probes=["sandbox_probes"],
-        extra_sys_path=[str(SUPPORT)],
-    )
+    return make_test_sandbox(isolation, PRELOAD)
 
 
 @pytest.fixture(scope="module")
 def sandbox():
     with make_sandbox() as box:
         yield box
-
-
-def job(*cells: str, tests=None, **limits) -> Job:
-    tests = tests or [TestRequest("test_add", "add", [{"a": 1, "b": 2}])]
-    return Job("sandbox_probes", list(cells), tests, Limits(**{"wall_seconds": 30.0, **limits}))
-
-
-def output(result, test: int = 0, case: int = 0):
-    reply = result.tests[test].replies[case]
-    assert reply is not None, result
-    data = json.loads(reply)
-    return data["data"]["output"] if "data" in data else data
 
 
 # ------------------------------------------------------------------ forged replies
