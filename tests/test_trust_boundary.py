@@ -34,7 +34,6 @@ from support.sandboxes import make_sandbox as make_test_sandbox
 from gdcourse.grading.sandbox import Limits, Sandbox, TestRequest
 
 ROOT = Path(__file__).resolve().parent.parent
-SUPPORT = Path(__file__).resolve().parent / "support"
 FIXTURES = Path(__file__).resolve().parent / "attacks" / "trust_boundary"
 MASTER = ROOT / "solutions" / "ps4_autograd" / "ps4_autograd.ipynb"
 PRELOAD = ("numpy", "torch", "torch.optim", "gdcourse.grading.protocol")
