@@ -34,13 +34,17 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def all_descendants(pid: int) -> list[int]:
+def all_descendants(pid: int, limit: int = 100_000) -> list[int]:
+    """Every process below ``pid`` (at most ``limit``, each once), read from ``/proc``."""
     found: list[int] = []
+    seen: set[int] = set()
     stack = [pid]
-    while stack and len(found) < 100_000:
+    while stack and len(found) < limit:
         for child in children(stack.pop()):
-            found.append(child)
-            stack.append(child)
+            if child not in seen:
+                seen.add(child)
+                found.append(child)
+                stack.append(child)
     return found
 
 

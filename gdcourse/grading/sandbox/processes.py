@@ -21,6 +21,7 @@ from typing import Any
 
 from gdcourse.grading.sandbox import guard, student
 from gdcourse.grading.sandbox.frames import TOKEN_BYTES
+from gdcourse.grading.sandbox.health import all_descendants
 from gdcourse.grading.sandbox.kinds import Stop
 from gdcourse.grading.sandbox.namespaces import helper
 
@@ -58,24 +59,8 @@ class Stopped(Exception):
 # ------------------------------------------------------------------------------- process tree
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as file:
-                found.extend(int(part) for part in file.read().split())
-    return found
-
-
 def _descendants(pid: int) -> list[int]:
-    seen: list[int] = []
-    stack = [pid]
-    while stack and len(seen) < 10_000:
-        for child in _children(stack.pop()):
-            if child not in seen:
-                seen.append(child)
-                stack.append(child)
-    return seen
+    return all_descendants(pid, limit=10_000)
 
 
 def _usage(pids: Sequence[int]) -> tuple[int, float]:
