@@ -24,6 +24,7 @@ import pytest
 
 from gdcourse.grading.checks import get_spec, parse_check_call
 from gdcourse.grading.framework.spec import hint_for
+from gdcourse.grading.misconceptions import MISCONCEPTIONS
 from gdcourse.tools.release import generate_many
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -442,7 +443,8 @@ def test_wrong_submissions_lose_points_and_get_named_hints(
         )
         feedback = _feedback(course, f"wrong-{slug}", assignment)
         # the student reads the misconception's hint in words; its name is the report's
-        words = " ".join(hint_for(get_spec(assignment, function), hint).split())
+        named = hint_for(get_spec(assignment, function), hint) if hint in MISCONCEPTIONS else hint
+        words = " ".join(named.split())
         assert any(words in " ".join(feedback.get(gid, "").split()) for gid in lost), (
             f"{slug}: no feedback gives the hint of {hint!r}: {feedback}"
         )
