@@ -23,7 +23,7 @@ from typing import Any
 
 from gdcourse.grading import checks, framework, masters, shortcuts, untrusted
 from gdcourse.grading.autograde.master import GradedCell, Master
-from gdcourse.grading.sandbox import Limits, RunResult
+from gdcourse.grading.sandbox import Limits, RunResult, guard
 
 __all__ = ["CellGrade", "NotebookGrade", "References", "judge", "not_graded"]
 
@@ -178,26 +178,7 @@ HIDDEN_CELL_PROBLEM = "the student's process reported problems after the hidden 
 
 
 #: What the guard refuses, by the names it reports them with (``refused: <event>``).
-KNOWN_REFUSALS = frozenset(
-    {
-        "sys.setprofile",
-        "sys.settrace",
-        "code.__new__",
-        "os.exec",
-        "os.posix_spawn",
-        "os.spawn",
-        "os.system",
-        "os.forkpty",
-        "pty.spawn",
-        "subprocess.Popen",
-        "_posixsubprocess.fork_exec",
-        "object.__setattr__",
-        "function.__new__",
-        "compile",
-        "marshal.loads",
-        "the profile function was removed",
-    }
-)
+KNOWN_REFUSALS = guard.REPORTED_REFUSALS | {"the profile function was removed"}
 
 
 def _known_problem(problem: str) -> str:

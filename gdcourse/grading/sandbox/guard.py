@@ -49,7 +49,7 @@ from typing import Any
 
 from gdcourse.grading.shortcuts import Region
 
-__all__ = ["SHORTCUT_EXIT", "TAMPER_EXIT", "arm", "code_ids", "window"]
+__all__ = ["REPORTED_REFUSALS", "SHORTCUT_EXIT", "TAMPER_EXIT", "arm", "code_ids", "window"]
 
 SHORTCUT_EXIT = 86
 """Exit status of a student process that entered a banned shortcut during a request."""
@@ -73,6 +73,16 @@ _REFUSED = frozenset(
         "_posixsubprocess.fork_exec",
     }
 )
+
+#: Every event the guard reports as ``refused: <event>`` (``ctypes.*`` aside): the judge repeats
+#: only these names, the grader's own words, never text a student's process wrote.
+REPORTED_REFUSALS = _REFUSED | {
+    "object.__setattr__",
+    "function.__new__",
+    "compile",
+    "marshal.loads",
+}
+
 _FUNCTION_FIELDS = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
 
 
