@@ -171,6 +171,31 @@ def _feedback_total(path: Path) -> str:
     return re.sub(r"<[^>]+>", "", found[1]).strip()
 
 
+def test_a_cache_another_account_made_first_is_not_trusted(tmp_path: Path) -> None:
+    """The shared environment's cache in /tmp: a folder another account made (with a planted
+    environment), one others may write, or a link, is replaced by a fresh folder of root's."""
+    if os.geteuid() != 0:
+        pytest.fail("the hub test runs as root (CI does): it makes accounts")
+    planted = tmp_path / "theirs"
+    (planted / "env" / "bin").mkdir(parents=True)
+    (planted / "env" / "bin" / "python3").write_text("#!/bin/sh\n")
+    os.chown(planted, 4242, 4242)
+    made = shared_folder(planted)
+    assert made.stat().st_uid == 0 and list(made.iterdir()) == []
+    assert made.stat().st_mode & 0o777 == 0o755
+    writable = tmp_path / "writable"
+    writable.mkdir(mode=0o777)
+    writable.chmod(0o777)
+    (writable / "env").mkdir()
+    assert list(shared_folder(writable).iterdir()) == []
+    link = tmp_path / "link"
+    link.symlink_to(planted)
+    assert shared_folder(link).is_dir() and not link.is_symlink()
+    kept = shared_folder(tmp_path / "ours")
+    (kept / "env").mkdir()
+    assert [p.name for p in shared_folder(kept).iterdir()] == ["env"]  # root's own is kept
+
+
 def test_a_round_on_a_jupyterhub() -> None:
     from browser import running_chromium
 

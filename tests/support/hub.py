@@ -20,6 +20,7 @@ import os
 import secrets
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -61,11 +62,20 @@ def gdcourse_hub(*arguments: str | os.PathLike[str], timeout: float = 900) -> st
     return run_logged([SYSTEM_PYTHON, "-m", "gdcourse.hub", *map(str, arguments)], timeout=timeout)
 
 
-def shared_folder() -> Path:
-    SHARED.mkdir(exist_ok=True)
-    os.chown(SHARED, 0, 0)
-    SHARED.chmod(0o755)
-    return SHARED
+def shared_folder(folder: Path = SHARED) -> Path:
+    """The hub's environment cache, root's and written by root alone. In the machine's shared
+    temporary folder another account could have made it first (or a link in its place) with an
+    environment of its own in it, which root would then run: anything there that is not a
+    folder of root's that only root can write is removed, not trusted, and made again."""
+    with contextlib.suppress(FileNotFoundError):
+        info = folder.lstat()
+        if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+            folder.unlink()
+        elif info.st_uid != 0 or info.st_mode & 0o022:
+            shutil.rmtree(folder)
+    folder.mkdir(mode=0o755, exist_ok=True)
+    folder.chmod(0o755)
+    return folder
 
 
 class HTTPError(AssertionError):
