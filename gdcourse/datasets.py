@@ -25,6 +25,7 @@ __all__ = [
     "Dataset",
     "crop_yields",
     "polynomial_features",
+    "synthetic_classes",
     "synthetic_curve",
     "synthetic_linear",
     "thermometer",
@@ -171,6 +172,49 @@ def synthetic_linear(
         X = X @ np.linalg.cholesky(covariance).T
     X = X * scale
     y = X @ w + b + rng.normal(scale=sigma, size=n)
+    return _finish(Dataset(X, y), backend, dtype)
+
+
+def synthetic_classes(
+    rng: np.random.Generator,
+    *,
+    n_samples: int = 200,
+    weights: ArrayLike = (2.0, -1.0),
+    bias: float = 0.5,
+    separable: bool = False,
+    backend: Backend = "numpy",
+    dtype: Any = None,
+) -> Dataset:
+    r"""Draw two classes for logistic regression: labels 0 and 1 from the logistic model.
+
+    The inputs are standard normal, shape ``(n_samples, len(weights))``. Each label is
+    drawn from the model itself: :math:`y = 1` with probability
+    :math:`\sigma(x^	op w + b)`, where :math:`\sigma(z) = 1 / (1 + e^{-z})`, else 0; so
+    the classes overlap and maximum likelihood estimates ``weights`` and ``bias``. With
+    ``separable=True`` the label is 1 exactly when :math:`x^	op w + b > 0`: a hyperplane
+    separates the classes, and the cross-entropy has no minimiser. Targets have shape
+    ``(n_samples,)`` and hold 0.0 and 1.0; everything random comes from ``rng``.
+
+    >>> X, y = synthetic_classes(np.random.default_rng(0), n_samples=6)
+    >>> X.shape, y.shape, sorted(set(y.tolist())) <= [0.0, 1.0]
+    ((6, 2), (6,), True)
+    >>> X, y = synthetic_classes(np.random.default_rng(0), n_samples=50, separable=True)
+    >>> bool(np.all((X @ [2.0, -1.0] + 0.5 > 0) == (y == 1)))
+    True
+    """
+    _require_generator(rng)
+    n = _checks.positive_int("n_samples", n_samples)
+    w = _checks.finite_array("weights", weights, max_ndim=1).reshape(-1)
+    b = _checks.real_number("bias", bias)
+    if not isinstance(separable, bool):
+        raise TypeError(f"separable must be True or False, got {separable!r}")
+    X: NDArray[np.float64] = rng.normal(size=(n, w.size))
+    logits = X @ w + b
+    if separable:
+        y = (logits > 0).astype(np.float64)
+    else:
+        probabilities = 0.5 * (1.0 + np.tanh(0.5 * logits))  # sigma(z), without overflow
+        y = (rng.uniform(size=n) < probabilities).astype(np.float64)
     return _finish(Dataset(X, y), backend, dtype)
 
 

@@ -167,3 +167,28 @@ def test_synthetic_linear_correlated_inputs():
     assert np.array_equal(plain.inputs, zero.inputs)
     with pytest.raises(ValueError, match=r"correlation must be in \(-0.5, 1\)"):
         datasets.synthetic_linear(rng, weights=[1.0, 1.0, 1.0], correlation=-0.6)
+
+
+def test_synthetic_classes_follow_the_logistic_model():
+    """Labels are 0/1, drawn with probability sigma(Xw + b): the frequency in a bin matches."""
+    X, y = datasets.synthetic_classes(
+        np.random.default_rng(1), n_samples=40_000, weights=[1.5], bias=-0.5
+    )
+    assert set(np.unique(y)) == {0.0, 1.0}
+    near_zero = np.abs(1.5 * X[:, 0] - 0.5) < 0.05  # sigma about 1/2 there
+    assert abs(y[near_zero].mean() - 0.5) < 0.05
+    high = 1.5 * X[:, 0] - 0.5 > 2.0  # sigma(z) > 0.88 there
+    assert y[high].mean() > 0.88
+    X2, y2 = datasets.synthetic_classes(
+        np.random.default_rng(1), n_samples=40_000, weights=[1.5], bias=-0.5
+    )
+    assert np.array_equal(X, X2) and np.array_equal(y, y2)
+
+
+def test_synthetic_classes_separable_and_bad_input():
+    X, y = datasets.synthetic_classes(np.random.default_rng(0), n_samples=30, separable=True)
+    assert np.array_equal(y == 1.0, X @ [2.0, -1.0] + 0.5 > 0)
+    with pytest.raises(TypeError, match="separable"):
+        datasets.synthetic_classes(np.random.default_rng(0), separable=1)
+    with pytest.raises(TypeError, match="rng"):
+        datasets.synthetic_classes(0)
