@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gdcourse.grading.collect import refused_reasons
 from gdcourse.grading.escape import plain_line
+from gdcourse.grading.settings import SubmissionBounds
 
 if TYPE_CHECKING:
     from gdcourse.grading.autograde import Master, Submission
 
 __all__ = [
-    "MAX_FOLDER_BYTES",
-    "MAX_FOLDER_ENTRIES",
+    "DEFAULT_BOUNDS",
+    "DIGEST_BYTES",
     "MAX_ID_LENGTH",
     "StudentWork",
     "find_misplaced",
@@ -40,8 +40,10 @@ __all__ = [
     "submission_problem",
 ]
 
-MAX_FOLDER_ENTRIES = 1000
-MAX_FOLDER_BYTES = 256 << 20
+DEFAULT_BOUNDS = SubmissionBounds()
+"""The built-in bounds of a submission folder: what ``c.SubmissionLimits.*`` does not set."""
+DIGEST_BYTES = 256 << 20
+"""Bytes of a folder whose content its digest reads; past them, files count by size and time."""
 MAX_REASON = 2000
 """The longest reason kept about one submission folder (file names are the student's)."""
 MAX_ID_LENGTH = 100
@@ -154,12 +156,13 @@ def misplaced_reason(assignment: str, path: Path) -> str:
     )
 
 
-def submission_problem(folder: Path) -> str | None:
+def submission_problem(folder: Path, bounds: SubmissionBounds = DEFAULT_BOUNDS) -> str | None:
     """Why a student's submission folder cannot be graded, or ``None``.
 
     The folder and everything in it must be real folders and regular files (no
-    links, devices, pipes or sockets), at most :data:`MAX_FOLDER_ENTRIES` entries
-    and :data:`MAX_FOLDER_BYTES` bytes: nbgrader copies every file it holds.
+    links, devices, pipes or sockets), at most ``bounds.folder_entries`` entries
+    and ``bounds.folder_bytes`` bytes (``c.SubmissionLimits.*``): nbgrader copies
+    every file it holds.
     """
     if folder.parent.is_symlink():
         return f"{folder.parent.name} is a symbolic link, not the student's folder"
@@ -175,8 +178,8 @@ def submission_problem(folder: Path) -> str | None:
             count += 1
             path = Path(directory) / name
             relative = path.relative_to(folder)
-            if count > MAX_FOLDER_ENTRIES:
-                return f"the submission holds more than {MAX_FOLDER_ENTRIES} files"
+            if count > bounds.folder_entries:
+                return f"the submission holds more than {bounds.folder_entries} files"
             try:
                 mode = path.lstat().st_mode
             except OSError as error:
@@ -189,17 +192,21 @@ def submission_problem(folder: Path) -> str | None:
                 )
             if stat.S_ISREG(mode):
                 total += path.lstat().st_size
-                if total > MAX_FOLDER_BYTES:
-                    return f"the submission is larger than {MAX_FOLDER_BYTES >> 20} MB"
+                if total > bounds.folder_bytes:
+                    return f"the submission is larger than {_megabytes(bounds.folder_bytes)}"
     return None
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 2**20:g} MB"
 
 
 def folder_digest(folder: Path) -> str:
     """A SHA-256 of everything in a submission folder: names, kinds and contents.
 
     Links are not followed (their target's name is hashed), and nothing but regular
-    files is opened; past :data:`MAX_FOLDER_BYTES` in all, or
-    :data:`MAX_FOLDER_ENTRIES` entries, a file counts by its size and modification
+    files is opened; past :data:`DIGEST_BYTES` in all, or
+    10,000 entries, a file counts by its size and modification
     time only (such a folder is refused anyway). The same folder gives the same digest
     in any run, on any machine.
 
@@ -225,7 +232,7 @@ def folder_digest(folder: Path) -> str:
     if not stat.S_ISDIR(top.st_mode):
         digest.update(f"not a folder:{top.st_mode}:{top.st_size}".encode())
         return digest.hexdigest()
-    budget, entries = MAX_FOLDER_BYTES, 0
+    budget, entries = DIGEST_BYTES, 0
     for directory, folders, files in os.walk(folder, followlinks=False):
         folders.sort()
         for name in sorted(files) + folders:
@@ -277,7 +284,11 @@ class StudentWork:
 
 
 def read_student(
-    folder: Path, masters: Mapping[str, Master], *, digest: str | None = None
+    folder: Path,
+    masters: Mapping[str, Master],
+    *,
+    digest: str | None = None,
+    bounds: SubmissionBounds = DEFAULT_BOUNDS,
 ) -> StudentWork:
     """Read and sanitize every notebook of one student's folder (never raises on its content).
 
@@ -285,10 +296,11 @@ def read_student(
     not UTF-8 would make the gradebook refuse it, and with it the run).
     """
     from gdcourse.grading import autograde
+    from gdcourse.grading.collect import refused_reasons  # nbgrader's exchange: imported late
 
     student, assignment = folder.parent.name, folder.name
     work = StudentWork(student, digest if digest is not None else folder_digest(folder))
-    problem = submission_problem(folder)
+    problem = submission_problem(folder, bounds)
     if problem is not None:
         work.refused.append(plain_line(problem, max_length=MAX_REASON))
         return work
@@ -299,7 +311,7 @@ def read_student(
     submitted = folder.parent.parent
     for name, master in masters.items():
         submission = autograde.read_submission(
-            submitted, [student, assignment, f"{name}.ipynb"], master
+            submitted, [student, assignment, f"{name}.ipynb"], master, bounds=bounds
         )
         if submission.unreadable and not (folder / f"{name}.ipynb").exists():
             others = sorted(p.name for p in folder.glob("*.ipynb"))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gdcourse.course import Course
+from gdcourse.grading.notebook import grade_id, source_of
 
 __all__ = ["load_reference", "master_path", "setup_cell_ids"]
 
@@ -33,18 +34,12 @@ def master_path(assignment: str, root: str | os.PathLike[str] | None = None) -> 
     return path
 
 
-def _nbgrader_meta(cell: Mapping[str, Any]) -> Mapping[str, Any]:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return meta if isinstance(meta, Mapping) else {}
-
-
 def setup_cell_ids(cells: Iterable[Mapping[str, Any]]) -> list[str]:
     """grade_ids of the setup cells: read-only code cells whose grade_id starts with ``setup``."""
     return [
-        str(_nbgrader_meta(cell)["grade_id"])
+        str(grade_id(cell))
         for cell in cells
-        if cell.get("cell_type") == "code"
-        and str(_nbgrader_meta(cell).get("grade_id", "")).startswith("setup")
+        if cell.get("cell_type") == "code" and (grade_id(cell) or "").startswith("setup")
     ]
 
 
@@ -70,12 +65,10 @@ def load_reference(
     namespace: dict[str, Any] = {"__name__": f"gdcourse_reference_{assignment}"}
     found = False
     for cell in cells:
-        grade_id = _nbgrader_meta(cell).get("grade_id")
-        if cell.get("cell_type") != "code" or (grade_id not in setup and grade_id != function):
+        cell_id = grade_id(cell)
+        if cell.get("cell_type") != "code" or (cell_id not in setup and cell_id != function):
             continue
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        code = compile(source, f"<{assignment}:{grade_id}>", "exec")
+        code = compile(source_of(cell), f"<{assignment}:{cell_id}>", "exec")
         with (
             warnings.catch_warnings(),
             contextlib.redirect_stdout(io.StringIO()),
@@ -83,7 +76,7 @@ def load_reference(
         ):
             warnings.simplefilter("ignore")
             exec(code, namespace)  # the master is the instructor's own, trusted code
-        found = found or grade_id == function
+        found = found or cell_id == function
     if not found or not callable(namespace.get(function)):
         raise LookupError(
             f"the master {str(path)!r} has no solution cell with grade_id {function!r} "

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gdcourse.grading.escape import markdown_text, plain_line, visible_id
+from gdcourse.grading.settings import ReportSizes
 
 if TYPE_CHECKING:
     from gdcourse.grading.autograde import NotebookGrade
@@ -38,10 +39,8 @@ __all__ = ["StudentRecord", "plural", "write_report"]
 
 #: Bounds of what the report repeats from a submission (characters, items); student ids
 #: are never cut (the file system bounds them, and a cut could make two ids look one).
-MAX_REASON_MD = 300
-MAX_REASON_JSON = 2000
-MAX_ITEMS_MD = 10
-MAX_ITEMS_JSON = 100
+SIZES = ReportSizes()
+"""The built-in sizes: what ``c.GradeReport.*`` does not set."""
 
 
 @dataclass
@@ -110,7 +109,7 @@ def plural(count: float, noun: str, nouns: str | None = None) -> str:
     return f"{count:g} {word}"
 
 
-def _md(text: object, max_length: int = MAX_REASON_MD) -> str:
+def _md(text: object, max_length: int = SIZES.reason_chars) -> str:
     return markdown_text(text, max_length=max_length)
 
 
@@ -120,25 +119,26 @@ def _student(student: str) -> str:
     return markdown_text(visible_id(student))
 
 
-def _students(students: Sequence[str]) -> str:
+def _students(students: Sequence[str], sizes: ReportSizes) -> str:
     """Student ids, as :func:`_student`, joined with '; ' (the first ten, then a count)."""
-    shown = "; ".join(_student(student) for student in students[:MAX_ITEMS_MD])
-    if len(students) > MAX_ITEMS_MD:
-        shown += f" (and {len(students) - MAX_ITEMS_MD} more)"
+    shown = "; ".join(_student(student) for student in students[: sizes.items])
+    if len(students) > sizes.items:
+        shown += f" (and {len(students) - sizes.items} more)"
     return shown
 
 
-def _md_list(items: Sequence[str]) -> str:
+def _md_list(items: Sequence[str], sizes: ReportSizes) -> str:
     """Unique items, escaped and bounded, joined with '; '."""
     unique = list(dict.fromkeys(items))
-    shown = "; ".join(_md(item) for item in unique[:MAX_ITEMS_MD])
-    if len(unique) > MAX_ITEMS_MD:
-        shown += f" (and {len(unique) - MAX_ITEMS_MD} more)"
+    shown = "; ".join(_md(item, sizes.reason_chars) for item in unique[: sizes.items])
+    if len(unique) > sizes.items:
+        shown += f" (and {len(unique) - sizes.items} more)"
     return shown
 
 
-def _json_list(items: Sequence[str]) -> list[str]:
-    return [item[:MAX_REASON_JSON] for item in list(dict.fromkeys(items))[:MAX_ITEMS_JSON]]
+def _json_list(items: Sequence[str], sizes: ReportSizes) -> list[str]:
+    unique = list(dict.fromkeys(items))[: sizes.items_json]
+    return [item[: sizes.reason_chars_json] for item in unique]
 
 
 def _plot_name(index: int, question: str) -> str:
@@ -182,10 +182,13 @@ def write_report(
     assignment: str,
     records: Sequence[StudentRecord],
     questions: Mapping[str, float],
+    *,
+    sizes: ReportSizes = SIZES,
 ) -> Path:
     """Write the report of ``records`` into ``directory``; return the path of ``report.md``.
 
-    ``questions`` maps each graded cell to its points, in notebook order.
+    ``questions`` maps each graded cell to its points, in notebook order; ``sizes``
+    (``c.GradeReport.*``) bound how much of each reason and list is kept.
     """
     directory = Path(directory)
     plots = directory / "plots"
@@ -232,13 +235,13 @@ def write_report(
     for question in questions:
         who = [r.student for r in ordered if _not_attempted(r, question)]
         if who:
-            rows.append(f"| {_md(question)} | {len(who)} | {_students(who)} |")
+            rows.append(f"| {_md(question)} | {len(who)} | {_students(who, sizes)} |")
     if rows:
         lines += ["| question | submissions | students |", "|---|---|---|", *rows]
         if untouched:
             lines += [
                 "",
-                f"Nothing attempted at all: {_students([r.student for r in untouched])}.",
+                f"Nothing attempted at all: {_students([r.student for r in untouched], sizes)}.",
             ]
     else:
         lines.append("None: every submission attempted every question.")
@@ -248,7 +251,7 @@ def write_report(
         lines += ["| misconception | submissions | students |", "|---|---|---|"]
         for name, count in counts.most_common():
             who = [r.student for r in ordered if name in r.misconceptions]
-            lines.append(f"| {_md(name)} | {count} | {_students(who)} |")
+            lines.append(f"| {_md(name)} | {count} | {_students(who, sizes)} |")
     else:
         lines.append("None recognised.")
     lines += ["", "## Submissions that need a human", ""]
@@ -257,7 +260,7 @@ def write_report(
         for record in flagged:
             lines.append(
                 f"- **{_student(record.student)}** ({record.total:g}/{total_max:g}): "
-                f"{_md_list(record.needs_human)}"
+                f"{_md_list(record.needs_human, sizes)}"
             )
     else:
         lines.append("None.")
@@ -269,7 +272,7 @@ def write_report(
         lines += ["", "## Changes the grader undid (tampering or accidents)", ""]
         for student, notes in noted.items():
             if notes:
-                lines.append(f"- **{_student(student)}**: {_md_list(notes)}")
+                lines.append(f"- **{_student(student)}**: {_md_list(notes, sizes)}")
     errors = [record for record in ordered if record.cell_errors]
     if errors:
         lines += ["", "## Cells that raised an error when graded", ""]
@@ -280,7 +283,7 @@ def write_report(
         for record in errors:
             lines.append(
                 f"- **{_student(record.student)}** ({record.total:g}/{total_max:g}): "
-                f"{_md_list(record.cell_errors)}"
+                f"{_md_list(record.cell_errors, sizes)}"
             )
     lines += ["", "## All submissions", ""]
     lines.append("| student | total | " + " | ".join(_md(q) for q in questions) + " |")
@@ -299,7 +302,8 @@ def write_report(
         "assignment": assignment,
         "questions": dict(questions),
         "misconceptions": {
-            name[:MAX_REASON_JSON]: count for name, count in counts.most_common(MAX_ITEMS_JSON)
+            name[: sizes.reason_chars_json]: count
+            for name, count in counts.most_common(sizes.items_json)
         },
         "students": [
             {
@@ -307,10 +311,10 @@ def write_report(
                 "total": r.total,
                 "scores": r.scores,
                 "not_attempted": [q for q in questions if _not_attempted(r, q)],
-                "misconceptions": _json_list(r.misconceptions),
-                "needs_human": _json_list(r.needs_human),
-                "notes": _json_list(r.notes),
-                "cell_errors": _json_list(r.cell_errors),
+                "misconceptions": _json_list(r.misconceptions, sizes),
+                "needs_human": _json_list(r.needs_human, sizes),
+                "notes": _json_list(r.notes, sizes),
+                "cell_errors": _json_list(r.cell_errors, sizes),
             }
             for r in ordered
         ],

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from gdcourse.grading.report import StudentRecord
     from gdcourse.grading.runners import Runner
     from gdcourse.grading.sandbox import Job, Limits
+    from gdcourse.grading.settings import SubmissionBounds
 
 __all__ = ["Outcome", "grade_stream"]
 
@@ -66,9 +67,10 @@ def grade_stream(
     journal: Journal,
     records: Mapping[str, StudentRecord],
     done: Callable[[], None],
+    bounds: SubmissionBounds | None = None,
 ) -> Outcome:
-    """Grade and record every student of ``folders``, each in a sandbox with ``limits``;
-    ``done()`` after each one."""
+    """Grade and record every student of ``folders``, each read within ``bounds`` (default:
+    the built-in ones) and run in a sandbox with ``limits``; ``done()`` after each one."""
     from gdcourse.grading.autograde import NotebookGrade, run
 
     outcome = Outcome()
@@ -99,7 +101,10 @@ def grade_stream(
 
     def admit(folder: Path) -> None:
         student = folder.parent.name
-        work = read_student(folder, masters, digest=digests.get(student))
+        if bounds is None:
+            work = read_student(folder, masters, digest=digests.get(student))
+        else:
+            work = read_student(folder, masters, digest=digests.get(student), bounds=bounds)
         record = records[student]
         record.needs_human.extend(n for n in work.notes if n not in record.needs_human)
         if work.refused:

@@ -105,12 +105,14 @@ INSTRUCTOR_FILES: tuple[str, ...] = (
     "gdcourse/grading/export.py",
     "gdcourse/grading/feedback/*",
     "gdcourse/grading/gradebook.py",
+    "gdcourse/grading/notebook.py",  # nbgrader's cell metadata and hidden markers, read once
     "gdcourse/grading/masters.py",  # the instructor's reader of the masters (hidden references)
     "gdcourse/grading/preflight.py",  # gdcourse grade's check of the environment it runs in
     "gdcourse/grading/intake.py",
     "gdcourse/grading/journal.py",
     "gdcourse/grading/recording.py",
     "gdcourse/grading/release_feedback.py",
+    "gdcourse/grading/mutants/*",  # mutation testing: mutants, correct variants, equivalents
     "gdcourse/grading/report.py",
     "gdcourse/grading/runners/*",
     "gdcourse/grading/sandbox/*",

@@ -10,31 +10,15 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gdcourse.grading import checks
+from gdcourse.grading.notebook import grade_id as grade_id_of
+from gdcourse.grading.notebook import is_test_cell, nbgrader_meta, points, source_of
 
 __all__ = ["GradedCell", "Master", "nbgrader_meta", "read_master", "source_of"]
-
-
-def source_of(cell: Mapping[str, Any]) -> str:
-    """A cell's source as one string (notebooks store a string or a list of lines)."""
-    source = cell.get("source", "")
-    if isinstance(source, list):
-        return "".join(part for part in source if isinstance(part, str))
-    return source if isinstance(source, str) else ""
-
-
-def nbgrader_meta(cell: Any) -> dict[str, Any]:
-    """A cell's nbgrader metadata, ``{}`` when it has none or it is malformed."""
-    if not isinstance(cell, Mapping):
-        return {}
-    metadata = cell.get("metadata")
-    meta = metadata.get("nbgrader") if isinstance(metadata, Mapping) else None
-    return dict(meta) if isinstance(meta, Mapping) else {}
 
 
 @dataclass(frozen=True)
@@ -61,8 +45,8 @@ class Master:
         """The master's nbgrader cells by grade_id (the first of each)."""
         found: dict[str, dict[str, Any]] = {}
         for cell in self.content.get("cells", []):
-            grade_id = nbgrader_meta(cell).get("grade_id")
-            if isinstance(grade_id, str):
+            grade_id = grade_id_of(cell)
+            if grade_id is not None:
                 found.setdefault(grade_id, cell)
         return found
 
@@ -90,15 +74,14 @@ def read_master(path: str | os.PathLike[str]) -> Master:
     content = json.loads(path.read_text(encoding="utf-8"))
     tests = []
     for cell in content.get("cells", []):
-        meta = nbgrader_meta(cell)
-        if cell.get("cell_type") != "code" or not meta.get("grade") or meta.get("solution"):
+        if not is_test_cell(cell):
             continue
-        grade_id = str(meta.get("grade_id"))
+        grade_id = str(grade_id_of(cell))
         try:
             call = checks.parse_check_call(source_of(cell))
         except ValueError as error:
             raise ValueError(f"{path}: test cell {grade_id!r}: {error}") from None
-        tests.append(GradedCell(grade_id, float(meta.get("points", 0)), call))
+        tests.append(GradedCell(grade_id, points(cell), call))
     master = Master(path.parent.name, path.stem, path, content, tuple(tests))
     with _LOCK:
         _MASTERS[key] = master

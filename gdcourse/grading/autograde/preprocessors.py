@@ -43,8 +43,9 @@ from gdcourse.course import Course, find_root
 from gdcourse.grading.autograde import run
 from gdcourse.grading.autograde.handoff import Graded, handed
 from gdcourse.grading.autograde.judge import NotebookGrade
-from gdcourse.grading.autograde.master import Master, read_master, source_of
+from gdcourse.grading.autograde.master import Master, read_master
 from gdcourse.grading.autograde.submission import META_KEY, read_notebook, sanitize
+from gdcourse.grading.notebook import grade_id, source_of
 from gdcourse.grading.settings import SandboxLimits
 
 __all__ = ["SandboxExecute", "SanitizeSubmission", "SaveReasons", "TolerantExporter"]
@@ -174,9 +175,9 @@ class SandboxExecute(_Preprocessor):  # type: ignore[misc]
             if cell.cell_type != "code":
                 continue
             cell.outputs = []
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if grade_id in by_id:
-                verdict = by_id[grade_id]
+            cell_id = grade_id(cell)
+            if cell_id in by_id:
+                verdict = by_id[cell_id]
                 if verdict.score < verdict.points:
                     cell.outputs.append(_error_output(verdict.message))
                 else:

@@ -24,8 +24,9 @@ from typing import Any
 
 from gdcourse.grading import checks
 from gdcourse.grading.autograde.judge import NotebookGrade, References, judge, not_graded
-from gdcourse.grading.autograde.master import Master, nbgrader_meta, source_of
+from gdcourse.grading.autograde.master import Master
 from gdcourse.grading.autograde.submission import META_KEY
+from gdcourse.grading.notebook import grade_id, has_hidden_tests, source_of
 from gdcourse.grading.sandbox import Job, Limits, RunResult, Sandbox, SandboxError, TestRequest
 
 __all__ = [
@@ -51,7 +52,7 @@ MAX_TEST_LIKE_SOURCE = 20_000
 
 def _looks_like_test(source: str) -> bool:
     """A retyped or copied test cell (the grader asks the master's cases instead)."""
-    if "BEGIN HIDDEN TESTS" in source:
+    if has_hidden_tests(source):
         return True
     if "check(" not in source or len(source) > MAX_TEST_LIKE_SOURCE:
         return False
@@ -67,7 +68,7 @@ def student_cells(notebook: Mapping[str, Any], master: Master) -> list[tuple[int
     tests = {test.grade_id for test in master.tests}
     result = []
     for index, cell in enumerate(notebook.get("cells", [])):
-        if cell.get("cell_type") != "code" or nbgrader_meta(cell).get("grade_id") in tests:
+        if cell.get("cell_type") != "code" or grade_id(cell) in tests:
             continue
         source = source_of(cell)
         if not _looks_like_test(source):

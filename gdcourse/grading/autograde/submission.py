@@ -22,7 +22,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from gdcourse.grading import untrusted
-from gdcourse.grading.autograde.master import Master, nbgrader_meta, source_of
+from gdcourse.grading.autograde.master import Master
+from gdcourse.grading.notebook import grade_id as grade_id_of
+from gdcourse.grading.notebook import (
+    is_solution,
+    nbgrader_meta,
+    same_role,
+    set_nbgrader_meta,
+    source_of,
+    without_hidden_tests,
+)
+from gdcourse.grading.settings import SubmissionBounds
 
 __all__ = [
     "META_KEY",
@@ -34,12 +44,11 @@ __all__ = [
     "unreadable_notebook",
 ]
 
+DEFAULT_BOUNDS = SubmissionBounds()
+"""The built-in bounds: what ``c.SubmissionLimits.*`` does not set."""
+
 META_KEY = "gdcourse"
 """Notebook metadata key under which the sanitizing notes travel to grading."""
-
-MAX_CELLS = 2000
-"""More cells than this are not read (a course notebook has a few dozen)."""
-
 
 @dataclass(frozen=True)
 class Submission:
@@ -67,7 +76,7 @@ def unreadable_notebook(master: Master, reason: str) -> dict[str, Any]:
     """The master with every solution cell emptied, marked as an unreadable submission."""
     notebook = copy.deepcopy(master.content)
     for cell in notebook.get("cells", []):
-        if nbgrader_meta(cell).get("solution"):
+        if is_solution(cell):
             cell["source"] = "# The submitted notebook could not be read.\n"
         if cell.get("cell_type") == "code":
             cell["outputs"] = []
@@ -80,25 +89,31 @@ def _unreadable(master: Master, reason: str) -> Submission:
     return Submission(unreadable_notebook(master, reason), (reason,), reason)
 
 
-def from_bytes(data: bytes, master: Master, name: str) -> Submission:
+def from_bytes(
+    data: bytes, master: Master, name: str, *, bounds: SubmissionBounds = DEFAULT_BOUNDS
+) -> Submission:
     """Parse and sanitize a notebook file's bytes (bounded as :func:`read_submission`)."""
     try:
-        content = untrusted.loads(data, max_bytes=untrusted.MAX_NOTEBOOK_BYTES, what=name)
+        content = untrusted.loads(data, max_bytes=bounds.notebook_bytes, what=name)
     except untrusted.Unreadable as error:
         return _unreadable(master, f"{name} is not a readable notebook: {error.reason}")
-    notebook, notes = sanitize(content, master)
+    notebook, notes = sanitize(content, master, bounds=bounds)
     return Submission(notebook, tuple(notes))
 
 
 def read_notebook(
-    base: str | os.PathLike[str], parts: Sequence[str], master: Master
+    base: str | os.PathLike[str],
+    parts: Sequence[str],
+    master: Master,
+    *,
+    bounds: SubmissionBounds = DEFAULT_BOUNDS,
 ) -> Submission:
     """Read ``base/parts...`` with every bound, without sanitizing (for a notebook the grader
     wrote itself, as nbgrader's second pass reads); unreadable as :func:`read_submission`."""
     name = parts[-1] if parts else "?"
     try:
-        data = untrusted.read_regular_file(base, parts)
-        content = untrusted.loads(data, max_bytes=untrusted.MAX_NOTEBOOK_BYTES, what=name)
+        data = untrusted.read_regular_file(base, parts, max_bytes=bounds.notebook_bytes)
+        content = untrusted.loads(data, max_bytes=bounds.notebook_bytes, what=name)
     except untrusted.Unreadable as error:
         return _unreadable(master, f"{name} is not a readable notebook: {error.reason}")
     if not isinstance(content, dict):
@@ -107,38 +122,26 @@ def read_notebook(
 
 
 def read_submission(
-    base: str | os.PathLike[str], parts: Sequence[str], master: Master
+    base: str | os.PathLike[str],
+    parts: Sequence[str],
+    master: Master,
+    *,
+    bounds: SubmissionBounds = DEFAULT_BOUNDS,
 ) -> Submission:
     """Read ``base/parts...`` (e.g. ``submitted``, ``[student, assignment, name]``) safely and
-    sanitize it; an unreadable file gives an :func:`unreadable_notebook` with the reason."""
+    sanitize it, within ``bounds`` (``c.SubmissionLimits.*``); an unreadable file gives an
+    :func:`unreadable_notebook` with the reason."""
     name = parts[-1] if parts else "?"
     try:
-        data = untrusted.read_regular_file(base, parts)
+        data = untrusted.read_regular_file(base, parts, max_bytes=bounds.notebook_bytes)
     except untrusted.Unreadable as error:
         return _unreadable(master, f"{name} is not a readable notebook: {error.reason}")
-    return from_bytes(data, master, name)
-
-
-def _same_roles(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    keys = ("grade", "solution", "locked", "points", "grade_id")
-    return all(a.get(key) == b.get(key) for key in keys)
-
-
-def _without_hidden(source: str) -> str:
-    kept, hidden = [], False
-    for line in source.splitlines():
-        if "BEGIN HIDDEN TESTS" in line:
-            hidden = True
-        elif "END HIDDEN TESTS" in line:
-            hidden = False
-        elif not hidden:
-            kept.append(line)
-    return "\n".join(kept).strip()
+    return from_bytes(data, master, name, bounds=bounds)
 
 
 def _edited(submitted: str, master: str) -> bool:
     """Whether a test cell differs from both the master and the student version of it."""
-    return submitted.strip() not in (master.strip(), _without_hidden(master))
+    return submitted.strip() not in (master.strip(), without_hidden_tests(master).strip())
 
 
 def _valid_id(cell_id: Any) -> bool:
@@ -149,7 +152,9 @@ def _valid_id(cell_id: Any) -> bool:
     )
 
 
-def sanitize(notebook: Any, master: Master) -> tuple[dict[str, Any], list[str]]:
+def sanitize(
+    notebook: Any, master: Master, *, bounds: SubmissionBounds = DEFAULT_BOUNDS
+) -> tuple[dict[str, Any], list[str]]:
     """A new notebook with the submission's cells on the master's nbgrader structure, and notes.
 
     Never raises on student input and never changes ``notebook``: whatever the
@@ -161,14 +166,16 @@ def sanitize(notebook: Any, master: Master) -> tuple[dict[str, Any], list[str]]:
     if not isinstance(raw_cells, list):
         reason = "the submission is not a Jupyter notebook (no list of cells)"
         return unreadable_notebook(master, reason), [reason]
-    if len(raw_cells) > MAX_CELLS:
-        notes.append(f"the notebook has {len(raw_cells)} cells; only the first {MAX_CELLS} count")
-        raw_cells = raw_cells[:MAX_CELLS]
+    if len(raw_cells) > bounds.cells:
+        notes.append(
+            f"the notebook has {len(raw_cells)} cells; only the first {bounds.cells} count"
+        )
+        raw_cells = raw_cells[: bounds.cells]
     master_cells = master.cells_by_id
     master_order = [
-        nbgrader_meta(cell).get("grade_id")
-        for cell in master.content.get("cells", [])
-        if isinstance(nbgrader_meta(cell).get("grade_id"), str)
+        grade_id
+        for grade_id in map(grade_id_of, master.content.get("cells", []))
+        if grade_id is not None
     ]
     seen: set[str] = set()
     used_ids: set[str] = set()
@@ -190,9 +197,9 @@ def sanitize(notebook: Any, master: Master) -> tuple[dict[str, Any], list[str]]:
                 original = master_cells[grade_id]
                 role = nbgrader_meta(original)
                 seen.add(grade_id)
-                if meta != role and not _same_roles(meta, role):
+                if meta != role and not same_role(meta, role):
                     notes.append(f"nbgrader metadata of cell {grade_id!r} was changed; restored")
-                cell["metadata"]["nbgrader"] = copy.deepcopy(role)
+                set_nbgrader_meta(cell, role)
                 if not role.get("solution"):
                     # test and read-only cells: the master's source, whatever was submitted
                     if role.get("grade") and _edited(cell["source"], source_of(original)):
@@ -224,7 +231,7 @@ def sanitize(notebook: Any, master: Master) -> tuple[dict[str, Any], list[str]]:
         if grade_id in seen:
             continue
         original = copy.deepcopy(master_cells[str(grade_id)])
-        if nbgrader_meta(original).get("solution"):
+        if is_solution(original):
             original["source"] = "# This answer cell was missing from the submission.\n"
         notes.append(f"cell {grade_id!r} was missing from the submission; the master's was added")
         if original.get("cell_type") == "code":
@@ -233,9 +240,7 @@ def sanitize(notebook: Any, master: Master) -> tuple[dict[str, Any], list[str]]:
         original["id"] = _new_cell_id()
         index = 0
         for previous in reversed(master_order[:position]):
-            where = [
-                i for i, c in enumerate(cells) if nbgrader_meta(c).get("grade_id") == previous
-            ]
+            where = [i for i, c in enumerate(cells) if grade_id_of(c) == previous]
             if where:
                 index = where[0] + 1
                 break

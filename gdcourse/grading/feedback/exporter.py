@@ -17,7 +17,14 @@ from typing import Any
 
 from traitlets import default
 
-from gdcourse.grading.feedback.page import CHECK_KEY, is_test_cell, render_page
+from gdcourse.grading.feedback.page import CHECK_KEY, render_page
+from gdcourse.grading.notebook import (
+    grade_id,
+    has_hidden_tests,
+    is_test_cell,
+    set_nbgrader_field,
+    source_of,
+)
 
 __all__ = ["FeedbackExporter", "GetFeedbackGrades", "describe_checks"]
 
@@ -26,7 +33,6 @@ _Exporter: Any = importlib.import_module("nbconvert.exporters").Exporter
 _GetGrades: Any = importlib.import_module("nbgrader.preprocessors").GetGrades
 
 _CHECK_CALL = re.compile(r"""\bcheck\(\s*(['"])\w+\1\s*,\s*(['"])(?P<function>\w+)\2""")
-_HIDDEN_MARKER = "BEGIN HIDDEN TESTS"
 
 
 def describe_checks(nb: Any) -> None:
@@ -38,10 +44,9 @@ def describe_checks(nb: Any) -> None:
     for cell in nb.get("cells", []):
         if not isinstance(cell, Mapping) or not is_test_cell(cell):
             continue
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        source = source_of(cell)
         call = _CHECK_CALL.search(source)
-        described = {"kind": "hidden" if _HIDDEN_MARKER in source else "visible"}
+        described = {"kind": "hidden" if has_hidden_tests(source) else "visible"}
         if call:
             described["function"] = call["function"]
         cell["metadata"][CHECK_KEY] = described
@@ -96,9 +101,9 @@ class GetFeedbackGrades(_GetGrades):  # type: ignore[misc]
 
     def _get_comment(self, cell: Any, resources: Any) -> None:
         comment = self.gradebook.find_comment(
-            cell.metadata["nbgrader"]["grade_id"],
+            grade_id(cell),
             self.notebook_id,
             self.assignment_id,
             self.student_id,
         )
-        cell.metadata.nbgrader["comment"] = comment.manual_comment
+        set_nbgrader_field(cell, "comment", comment.manual_comment)

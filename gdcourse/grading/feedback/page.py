@@ -35,6 +35,12 @@ from gdcourse.grading.feedback.markdown import (
     Budget,
     render_markdown,
 )
+from gdcourse.grading.notebook import (
+    is_test_cell,
+    nbgrader_meta,
+    source_of,
+    without_hidden_tests,
+)
 
 __all__ = ["CHECK_KEY", "CSP", "Check", "checks_of", "render_page"]
 
@@ -54,9 +60,6 @@ MAX_BLOCKS = 50
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _VERDICT = re.compile(r"(?P<function>[A-Za-z_]\w*): .*?\b(?P<kind>visible|hidden) checks\b")
-_HIDDEN_REGION = re.compile(
-    r"^[^\n]*BEGIN HIDDEN TESTS.*?(?:^[^\n]*END HIDDEN TESTS[^\n]*$|\Z)", re.M | re.S
-)
 _IMAGE = re.compile(r"[A-Za-z0-9+/\s]+={0,2}\s*")
 
 
@@ -87,25 +90,6 @@ def _points(value: float) -> str:
 
 def _score(score: float, points: float) -> str:
     return f"{score:g} of {_points(points)}"
-
-
-def _source(cell: Mapping[str, Any]) -> str:
-    source = cell.get("source", "")
-    if isinstance(source, list):
-        source = "".join(part for part in source if isinstance(part, str))
-    return source if isinstance(source, str) else ""
-
-
-def _nbgrader(cell: Mapping[str, Any]) -> Mapping[str, Any]:
-    metadata = cell.get("metadata")
-    meta = metadata.get("nbgrader") if isinstance(metadata, Mapping) else None
-    return meta if isinstance(meta, Mapping) else {}
-
-
-def is_test_cell(cell: Mapping[str, Any]) -> bool:
-    """An autograded test cell: a code cell nbgrader grades that holds no solution."""
-    meta = _nbgrader(cell)
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def _number(value: Any) -> float | None:
@@ -141,7 +125,7 @@ def checks_of(cells: Sequence[Mapping[str, Any]]) -> list[Check]:
     for cell in cells:
         if not is_test_cell(cell):
             continue
-        meta = _nbgrader(cell)
+        meta = nbgrader_meta(cell)
         outputs = tuple(o for o in cell.get("outputs", []) if isinstance(o, Mapping))
         first = next((_message(o) for o in outputs), "")
         verdict = _VERDICT.match(first)
@@ -224,16 +208,12 @@ def _outputs(outputs: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(html)
 
 
-def _without_hidden_tests(source: str) -> str:
-    return _HIDDEN_REGION.sub("", source) if "BEGIN HIDDEN TESTS" in source else source
-
-
 def _check_section(check: Check, cell: Mapping[str, Any], language: str) -> str:
     status = "gd-pass" if check.passed else "gd-fail"
     body = "\n".join(_blocks(_message(output)) for output in check.outputs)
     if not body:
         body = '<p class="gd-verdict">No result was recorded for these checks.</p>'
-    code = _without_hidden_tests(_source(cell)).strip()
+    code = without_hidden_tests(source_of(cell)).strip()
     folded = (
         f"<details><summary>Test code</summary>{_highlight(code, language)}</details>"
         if code
@@ -247,7 +227,7 @@ def _check_section(check: Check, cell: Mapping[str, Any], language: str) -> str:
 
 def _graded_note(cell: Mapping[str, Any]) -> str:
     """Points and the grader's comment of a graded cell that is not a test cell."""
-    meta = _nbgrader(cell)
+    meta = nbgrader_meta(cell)
     html = []
     score, points = _number(meta.get("score")), _number(meta.get("points"))
     if (meta.get("grade") or meta.get("task")) and points is not None and score is not None:
@@ -265,8 +245,8 @@ def _cell(cell: Mapping[str, Any], check: Check | None, language: str, budget: B
     if check is not None:
         return _check_section(check, cell, language)
     kind = cell.get("cell_type")
-    source = _source(cell)
-    meta = _nbgrader(cell)
+    source = source_of(cell)
+    meta = nbgrader_meta(cell)
     if kind == "markdown":
         attachments = cell.get("attachments")
         html = render_markdown(
