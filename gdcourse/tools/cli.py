@@ -8,6 +8,7 @@ Subcommands::
     release   regenerate exercises/ from solutions/ with nbgrader
     start     copy an assignment (or a book page, as a notebook) to work/ for a student
     grade     autograde every submission of an assignment in a sandbox, in parallel
+    mutants   the mutation score of the hidden checks (mutants graded by the real grader)
     publish   write the student edition (no solutions, no hidden tests) to a folder
 
 Only the standard library is imported here: every subcommand runs under a bare
@@ -131,6 +132,13 @@ def _parser() -> argparse.ArgumentParser:
         help="grade even where student code cannot be isolated (bubblewrap and user\n"
         "namespaces missing): the code can then read and change what you can",
     )
+    mutants = commands.add_parser(
+        "mutants",
+        help="grade mutants of every graded function's solution (and correct variants)\n"
+        "through the real grader; print and write the mutation score (mutation/).",
+        description="Mutation score of the hidden checks; see gdcourse/grading/mutants/cli.py.",
+    )
+    mutants.add_argument("mutant_args", nargs=argparse.REMAINDER, help="ASSIGNMENT... | --all")
     publish = commands.add_parser(
         "publish",
         help="write the student edition to DIR, ready to push as a repository of its own:\n"
@@ -206,6 +214,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             "repository that book/_config.yml names (repository: url)."
         )
         return 0
+    if args.command == "mutants":
+        mutants_main: int = importlib.import_module("gdcourse.grading.mutants.cli").main(
+            args.mutant_args
+        )
+        return mutants_main
     if args.command == "grade":
         grading_cli = importlib.import_module("gdcourse.grading.cli")
         if args.check:
@@ -232,6 +245,10 @@ def parse(arguments: Sequence[str]) -> argparse.Namespace:
     if arguments[:1] == ["test"] and not {"-h", "--help"} & set(arguments[1:2]):
         args = _parser().parse_args(["test"])
         args.pytest_args = arguments[1:]
+        return args
+    if arguments[:1] == ["mutants"] and not {"-h", "--help"} & set(arguments[1:2]):
+        args = _parser().parse_args(["mutants"])
+        args.mutant_args = arguments[1:]
         return args
     return _parser().parse_args(arguments)
 
