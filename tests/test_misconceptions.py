@@ -44,6 +44,18 @@ NAMES = {
     "tolerance_on_gradient",
     "uphill_sign_error",
     "wrong_divisor",
+    # ps8_logistic
+    "bias_regularised",
+    "labels_plus_minus_one",
+    "loss_not_from_logits",
+    "optimizer_recreated_each_step",
+    "penalty_without_half",
+    "residual_sign_error",
+    "sigmoid_applied_twice",
+    "sigmoid_cancellation",
+    "sigmoid_overflow",
+    "sigmoid_sign_error",
+    "smoothness_without_quarter",
 }
 
 

@@ -217,6 +217,70 @@ _ALL = [
         "Left alone the cosine rises again after total (as PyTorch's CosineAnnealingLR does, "
         "a restart nobody asked for here).",
     ),
+    # ------------------------------------------------------------ logistic regression
+    Misconception(
+        "sigmoid_overflow",
+        "np.exp(o) overflows to inf for o above about 709, and inf / (1 + inf) is nan: use "
+        "exp(o) / (1 + exp(o)) only where o < 0, and 1 / (1 + exp(-o)) where o >= 0, so that "
+        "exp never sees a large positive argument.",
+    ),
+    Misconception(
+        "sigmoid_sign_error",
+        "the sign in the exponent is flipped: sigmoid(o) = 1 / (1 + exp(-o)), which is above "
+        "1/2 for o > 0; 1 / (1 + exp(o)) is sigmoid(-o).",
+    ),
+    Misconception(
+        "sigmoid_cancellation",
+        "1 - sigmoid(-o) is exact in algebra but not in floating point: for o = -40 it "
+        "subtracts two numbers that both round to 1 and gives 0 instead of 4e-18. For o < 0 "
+        "compute exp(o) / (1 + exp(o)) directly.",
+    ),
+    Misconception(
+        "residual_sign_error",
+        "the gradient has the wrong sign: the derivative of log(1 + e^o) - y o is "
+        "sigmoid(o) - y, predictions minus labels, so the gradient is X^T (sigmoid(o) - y) / n; "
+        "y - sigmoid(o) points uphill.",
+    ),
+    Misconception(
+        "bias_regularised",
+        "the bias is regularised too: the penalty alpha / 2 * ||w||^2 holds the weights only, "
+        "so the bias's gradient has no alpha * b (penalising b would pull the decision "
+        "boundary towards the origin for no reason).",
+    ),
+    Misconception(
+        "penalty_without_half",
+        "the penalty is alpha / 2 * ||w||^2, whose gradient is alpha * w: alpha * ||w||^2 "
+        "(with gradient 2 alpha w) is twice the asked regularisation.",
+    ),
+    Misconception(
+        "labels_plus_minus_one",
+        "log(1 + exp(-y o)) is the loss for labels -1 and 1; here the labels are 0 and 1, where "
+        "it gives log 2 for every y = 0. With labels 0 and 1 the loss of one observation is "
+        "log(1 + e^o) - y o (or convert the labels with 2 y - 1 first).",
+    ),
+    Misconception(
+        "loss_not_from_logits",
+        "the cross-entropy is computed from probabilities: once sigmoid(o) rounds to 0 or 1, "
+        "its log is -inf (or clamped) and the loss and gradient are wrong. Compute it from the "
+        "logits o: log(1 + e^o) - y o (np.logaddexp(0, o) - y * o, nn.BCEWithLogitsLoss).",
+    ),
+    Misconception(
+        "smoothness_without_quarter",
+        "the Hessian of the mean cross-entropy is X^T S X / n with S's entries "
+        "sigmoid(o)(1 - sigmoid(o)) <= 1/4, so L = lambda_max(X1^T X1) / (4 n) (+ alpha): "
+        "without the 1/4 the learning rate 1/L is four times too small.",
+    ),
+    Misconception(
+        "sigmoid_applied_twice",
+        "the sigmoid is applied twice: nn.BCEWithLogitsLoss applies it itself, so give it the "
+        "logits model(X), not torch.sigmoid(model(X)).",
+    ),
+    Misconception(
+        "optimizer_recreated_each_step",
+        "the optimizer is created inside the loop: momentum's velocity and Adam's averages "
+        "(and its bias-correction count) start again from zero at every step. Create the "
+        "optimizer once, before the loop.",
+    ),
 ]
 
 MISCONCEPTIONS: dict[str, Misconception] = {m.name: m for m in _ALL}
