@@ -21,13 +21,15 @@ a competing writer (SQLite's lock, a serialization failure) is retried too
 from __future__ import annotations
 
 import contextlib
+import enum
+import logging
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,13 +38,19 @@ if TYPE_CHECKING:
     from gdcourse.grading.autograde.handoff import Graded
 
 __all__ = [
+    "AppOutcome",
+    "AppStatus",
+    "ErrorKind",
     "Recorder",
+    "TableRace",
     "ensure_assignment",
     "ensure_students",
+    "error_kind",
     "gradebook",
     "prepare_gradebook",
     "recorded_students",
     "retrying",
+    "run_app",
 ]
 
 T = TypeVar("T")
@@ -50,37 +58,171 @@ T = TypeVar("T")
 ATTEMPTS = 6
 """How many times a write that met another writer is tried."""
 
-TRANSIENT = (
-    "database is locked",
-    "database table is locked",
-    "could not serialize access",
-    "deadlock detected",
-    "duplicate key value",
-    "already exists",
-    "UNIQUE constraint failed",
-    "UniqueViolation",
-    "IntegrityError",
-)
-"""What a competing writer's error says (SQLite, PostgreSQL through SQLAlchemy)."""
+MAX_REASON_CHARS = 300
+"""How much of a failure's message a report line carries."""
 
 
-def transient(error: BaseException | str) -> bool:
-    """Whether ``error`` comes from a competing writer (worth trying again)."""
-    text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-    return any(marker in text for marker in TRANSIENT)
+class ErrorKind(enum.Enum):
+    """What a failed gradebook step was, told by the error's type and code, never its text."""
+
+    CONTENTION = "another writer got there first"
+    """A competing writer: SQLite busy or locked, a unique or primary key already taken, a
+    table another process created first; PostgreSQL's serialization failure, deadlock,
+    unique violation, duplicate table or object, lock not available. Worth trying again."""
+    INTERRUPTED = "interrupted"
+    """Ctrl-C (``KeyboardInterrupt``) reached the step."""
+    FAILED = "failed"
+    """Anything else: trying again would fail the same way."""
+
+
+_SQLITE_CONTENTION = frozenset({5, 6})
+"""SQLite's primary result codes SQLITE_BUSY and SQLITE_LOCKED (``database is locked``)."""
+_SQLITE_DUPLICATE = frozenset({1555, 2067})
+"""SQLite's SQLITE_CONSTRAINT_PRIMARYKEY and SQLITE_CONSTRAINT_UNIQUE."""
+_POSTGRES_CONTENTION = frozenset({"40001", "40P01", "23505", "42P07", "42710", "55P03"})
+"""SQLSTATEs of a competing writer: serialization failure, deadlock detected, unique
+violation, duplicate table, duplicate object, lock not available."""
+_CHAIN_LINKS = 16
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """``error``, then what it wraps: SQLAlchemy's driver error, the causes and contexts."""
+    seen: set[int] = set()
+    todo = [error]
+    while todo and len(seen) < _CHAIN_LINKS:
+        link = todo.pop(0)
+        if id(link) in seen:
+            continue
+        seen.add(id(link))
+        yield link
+        for inner in (getattr(link, "orig", None), link.__cause__, link.__context__):
+            if isinstance(inner, BaseException):
+                todo.append(inner)
+
+
+def _competing(error: BaseException) -> bool:
+    if isinstance(error, TableRace):
+        return True
+    code = getattr(error, "sqlite_errorcode", None)  # sqlite3.Error (Python >= 3.11)
+    if isinstance(code, int):
+        return (code & 0xFF) in _SQLITE_CONTENTION or code in _SQLITE_DUPLICATE
+    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)  # psycopg 3, 2
+    return isinstance(state, str) and state in _POSTGRES_CONTENTION
+
+
+def error_kind(error: BaseException) -> ErrorKind:
+    """What ``error`` (or an error it wraps) was, by type and code: see :class:`ErrorKind`."""
+    links = list(_chain(error))
+    if any(isinstance(link, KeyboardInterrupt) for link in links):
+        return ErrorKind.INTERRUPTED
+    if any(_competing(link) for link in links):
+        return ErrorKind.CONTENTION
+    return ErrorKind.FAILED
+
+
+class TableRace(RuntimeError):
+    """Creating the gradebook's tables failed while another process created them."""
 
 
 def retrying(action: Callable[[], T], *, attempts: int = ATTEMPTS) -> T:
     """``action()``, tried again (after a short random pause) while it fails because another
-    writer got there first; any other error, or the last attempt's, is raised."""
+    writer got there first (:attr:`ErrorKind.CONTENTION`); any other error, or the last
+    attempt's, is raised."""
     for attempt in range(attempts):
         try:
             return action()
         except Exception as error:
-            if attempt == attempts - 1 or not transient(error):
+            if attempt == attempts - 1 or error_kind(error) is not ErrorKind.CONTENTION:
                 raise
             time.sleep(0.05 * 2**attempt * (1 + random.random()))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+class AppStatus(enum.Enum):
+    """How one of nbgrader's applications ended."""
+
+    DONE = "done"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class AppOutcome:
+    """One run of an nbgrader application: its status, the errors it raised or logged while
+    handling them (the objects, not their text) and their kind."""
+
+    status: AppStatus
+    errors: tuple[BaseException, ...] = ()
+
+    @property
+    def kind(self) -> ErrorKind | None:
+        """The kind of the run's errors: contention only when every error was contention."""
+        if self.status is AppStatus.DONE:
+            return None
+        if self.status is AppStatus.INTERRUPTED:
+            return ErrorKind.INTERRUPTED
+        kinds = {error_kind(error) for error in self._causes()}
+        if ErrorKind.INTERRUPTED in kinds:
+            return ErrorKind.INTERRUPTED
+        if kinds == {ErrorKind.CONTENTION}:
+            return ErrorKind.CONTENTION
+        return ErrorKind.FAILED
+
+    def _causes(self) -> tuple[BaseException, ...]:
+        """The errors, less nbgrader's closing summary when it logged what it summarises."""
+        from nbgrader.converters.base import NbGraderException
+
+        real = tuple(e for e in self.errors if not isinstance(e, NbGraderException))
+        return real or self.errors
+
+    @property
+    def reason(self) -> str:
+        """The first error as one bounded line: its type and the first line of its message."""
+        causes = self._causes()
+        if not causes:
+            return self.status.value
+        first = causes[0]
+        text = str(first).strip().splitlines()[:1]
+        line = f"{type(first).__name__}: {text[0]}" if text else type(first).__name__
+        return line[:MAX_REASON_CHARS]
+
+
+class _Caught(logging.Handler):
+    """Keeps every exception being handled when the application logs (nbgrader logs the
+    errors it catches, inside its ``except`` blocks, and goes on)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.errors: list[BaseException] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        handled = record.exc_info[1] if record.exc_info else sys.exc_info()[1]
+        if handled is not None and all(handled is not e for e in self.errors):
+            self.errors.append(handled)
+
+
+def run_app(app: Any) -> AppOutcome:
+    """``app.start()`` for one of nbgrader's applications, its outcome typed.
+
+    nbgrader's own API (``capture_log``) turns every failure, Ctrl-C included, into a
+    traceback's text; here the exceptions themselves are kept, so an interrupt is
+    :attr:`AppStatus.INTERRUPTED` and a retry is decided by :func:`error_kind`.
+    """
+    caught = _Caught()
+    app.log.addHandler(caught)
+    try:
+        app.start()
+    except KeyboardInterrupt as error:
+        return AppOutcome(AppStatus.INTERRUPTED, (*caught.errors, error))
+    except Exception as error:
+        errors = (*caught.errors, error)
+        interrupted = any(error_kind(e) is ErrorKind.INTERRUPTED for e in errors)
+        return AppOutcome(AppStatus.INTERRUPTED if interrupted else AppStatus.FAILED, errors)
+    finally:
+        app.log.removeHandler(caught)
+    if any(isinstance(e, KeyboardInterrupt) for e in caught.errors):
+        return AppOutcome(AppStatus.INTERRUPTED, tuple(caught.errors))
+    return AppOutcome(AppStatus.DONE)
 
 
 def tools_on_path() -> None:
@@ -95,15 +237,20 @@ def _open(url: str, course_id: str) -> Any:
     """``Gradebook(url, course_id)``, its connections closed when opening fails (another
     writer created a table or a row first), so that a retry leaks none."""
     from nbgrader.api import Gradebook
+    from sqlalchemy.exc import DBAPIError
 
     book = Gradebook.__new__(Gradebook)
     try:
         Gradebook.__init__(book, url, course_id)
-    except BaseException:
+    except BaseException as error:
         if getattr(book, "db", None) is not None:
             book.db.remove()
         if getattr(book, "engine", None) is not None:
             book.engine.dispose()
+        statement = error.statement if isinstance(error, DBAPIError) else None
+        if isinstance(statement, str) and statement.lstrip().upper().startswith("CREATE "):
+            # nbgrader found a table missing, then creating it failed: another process made it
+            raise TableRace(f"creating the gradebook's tables in {url} raced") from error
         raise
     return book
 
@@ -173,13 +320,6 @@ def recorded_students(
         return found
 
 
-def _nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    executable = Path(sys.executable).parent / "nbgrader"
-    return subprocess.run(
-        [str(executable), *args], cwd=root, capture_output=True, text=True, check=False
-    )
-
-
 def ensure_assignment(
     course: Course, assignment: str, notebooks: Sequence[str], say: Callable[[str], None]
 ) -> None:
@@ -194,30 +334,30 @@ def ensure_assignment(
     if set(notebooks) <= known:
         return
     say(f"Registering {assignment} in the gradebook (nbgrader generate_assignment)...")
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.utils import temp_attrs
+
+    coursedir = course.coursedir()
+    coursedir.db_url = course.db_url
+    api = NbGraderAPI(coursedir=coursedir, config=coursedir.config)
     with tempfile.TemporaryDirectory(prefix="gdcourse-release-") as release:
-        done = retrying(
-            lambda: _checked(
-                _nbgrader(
-                    course.root,
-                    "generate_assignment",
-                    assignment,
-                    "--force",
-                    f"--CourseDirectory.release_directory={release}",
-                    f"--CourseDirectory.db_url={course.db_url}",
-                )
-            )
-        )
-    if done.returncode != 0:
+        for attempt in range(ATTEMPTS):
+            with temp_attrs(coursedir, assignment_id=assignment, release_directory=release):
+                app = GenerateAssignment(coursedir=coursedir, parent=api)
+                app.force = True
+                app.create_assignment = True
+                outcome = run_app(app)
+            if outcome.status is AppStatus.INTERRUPTED:
+                raise KeyboardInterrupt
+            if outcome.status is AppStatus.DONE or outcome.kind is not ErrorKind.CONTENTION:
+                break
+            time.sleep(0.05 * 2**attempt * (1 + random.random()))
+    if outcome.status is not AppStatus.DONE:
         raise SystemExit(
             f"gdcourse grade: could not register {assignment} in the gradebook "
-            f"(nbgrader generate_assignment failed):\n{done.stdout}{done.stderr}"
+            f"(nbgrader generate_assignment failed): {outcome.reason}"
         )
-
-
-def _checked(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    if done.returncode != 0 and transient(done.stdout + done.stderr):
-        raise RuntimeError(done.stdout[-2000:] + done.stderr[-2000:])
-    return done
 
 
 class Recorder:
@@ -236,26 +376,31 @@ class Recorder:
     def record(self, student: str, graded: Mapping[str, Graded]) -> str | None:
         """Record ``student``'s judged notebooks (``graded``, by notebook name) through
         nbgrader's autograde; ``None``, or why nbgrader failed."""
+        from nbgrader.converters import Autograde
+        from nbgrader.utils import temp_attrs
+
         from gdcourse.grading.autograde.handoff import handing
 
-        error = ""
+        coursedir = self.api.coursedir
+        outcome = AppOutcome(AppStatus.FAILED)
         for attempt in range(ATTEMPTS):
-            try:
-                with handing(student, graded):
-                    outcome = self.api.autograde(self.assignment, student, force=True, create=True)
-            except Exception as raised:
-                outcome = {"success": False, "error": f"{type(raised).__name__}: {raised}"}
-            if outcome.get("success"):
+            with (
+                handing(student, graded),
+                temp_attrs(coursedir, assignment_id=self.assignment, student_id=student),
+            ):
+                app = Autograde(coursedir=coursedir, parent=self.api)
+                app.force = True
+                app.create_student = True
+                outcome = run_app(app)
+            if outcome.status is AppStatus.DONE:
                 self.written += 1
                 return None
-            error = str(outcome.get("error", ""))
-            if error.rstrip().endswith("KeyboardInterrupt"):
-                raise KeyboardInterrupt  # nbgrader's capture_log catches everything: Ctrl-C too
-            if not transient(error + str(outcome.get("log", ""))):
+            if outcome.status is AppStatus.INTERRUPTED:
+                raise KeyboardInterrupt  # the typed status: Ctrl-C while nbgrader recorded
+            if outcome.kind is not ErrorKind.CONTENTION:
                 break
             time.sleep(0.05 * 2**attempt * (1 + random.random()))
-        last = error.strip().splitlines()[-1:] or ["?"]
-        return f"nbgrader autograde failed: {last[0]}"
+        return f"nbgrader autograde failed: {outcome.reason}"
 
     def refuse(self, student: str, reasons: Sequence[str]) -> None:
         """Zero every grade of a submission that cannot be graded, with the reasons."""
