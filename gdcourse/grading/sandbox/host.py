@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import gc
 import json
 import os
 import signal
@@ -102,6 +103,10 @@ def _serve(control_fd: int) -> None:
         sock.sendall(b"failed: " + traceback.format_exc().encode())
         raise
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
+    # Every object made so far (NumPy, torch, the probes: hundreds of MiB) leaves the
+    # collector's generations: a collection in a supervisor, a student's process or a case's
+    # fork then never walks them, which would copy every page of this heap on write.
+    gc.freeze()
     sock.sendall(b"ready")
     while True:
         try:
