@@ -363,13 +363,14 @@ def ensure_assignment(
 class Recorder:
     """Writes students to the gradebook through nbgrader's autograde, one at a time."""
 
-    def __init__(self, course: Course, assignment: str) -> None:
+    def __init__(self, course: Course, assignment: str, *, attempts: int = ATTEMPTS) -> None:
         from nbgrader.apps import NbGraderAPI
 
         coursedir = course.coursedir()
         coursedir.db_url = course.db_url
         self.course = course
         self.assignment = assignment
+        self.attempts = attempts  # c.GradeRun.record_attempts
         self.api = NbGraderAPI(coursedir=coursedir, config=coursedir.config)
         self.written = 0
 
@@ -383,7 +384,7 @@ class Recorder:
 
         coursedir = self.api.coursedir
         outcome = AppOutcome(AppStatus.FAILED)
-        for attempt in range(ATTEMPTS):
+        for attempt in range(self.attempts):
             with (
                 handing(student, graded),
                 temp_attrs(coursedir, assignment_id=self.assignment, student_id=student),
