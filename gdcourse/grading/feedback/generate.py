@@ -222,12 +222,15 @@ def _batch(course: Course, assignment: str, students: Sequence[str]) -> None:
             warnings.simplefilter("ignore")
             from nbgrader.apps import NbGraderAPI
 
+            from gdcourse.grading.gradebook import shared_engines
+
             coursedir = course.coursedir()
             coursedir.db_url = course.db_url
             api = NbGraderAPI(coursedir=coursedir, config=coursedir.config)
             code = 0
-            for student in students:
-                outcome = api.generate_feedback(assignment, glob.escape(student))
-                code = code or (0 if outcome.get("success") else 1)
+            with shared_engines():  # one engine: nbgrader's statements compiled once per process
+                for student in students:
+                    outcome = api.generate_feedback(assignment, glob.escape(student))
+                    code = code or (0 if outcome.get("success") else 1)
     finally:
         os._exit(code)

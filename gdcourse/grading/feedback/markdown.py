@@ -149,10 +149,13 @@ class Budget:
     chars: int = 200_000
     tex_chars: int = 20_000
     tags: int = 20_000
+    refused: int = 0
+    """How many times :meth:`spend` said no."""
 
     def spend(self, *, chars: int = 0, tex_chars: int = 0, tags: int = 0) -> bool:
         """Take the amounts from the budget if all of them are left; say whether it did."""
         if chars > self.chars or tex_chars > self.tex_chars or tags > self.tags:
+            self.refused += 1
             return False
         self.chars -= chars
         self.tex_chars -= tex_chars
@@ -291,6 +294,20 @@ def _as_text(source: str, why: str) -> str:
     )
 
 
+_rendered: dict[str, tuple[str, int, int, int]] = {}
+"""Rendered cells of this process: key -> (HTML, characters, formula characters, tags spent)."""
+MAX_RENDERED = 256
+MAX_RENDERED_CHARS = 100_000
+
+
+def _key(source: str, attachments: Mapping[str, Any]) -> str:
+    import hashlib
+    import json
+
+    text = json.dumps([source, attachments], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def render_markdown(
     source: str,
     *,
@@ -299,16 +316,42 @@ def render_markdown(
 ) -> str:
     """A Markdown cell's ``source`` as safe HTML, maths as MathML, within the bounds.
 
+    A class's notebooks share most of their Markdown (the assignment's own text): a
+    cell this process rendered before, with nothing refused, is not rendered again. It
+    costs the budget what it cost the first time and needs that much left, so the
+    result is the one rendering it again would give.
+
     >>> print(render_markdown("**Hi** $x$ <script>x()</script>"))  # doctest: +ELLIPSIS
     <p><strong>Hi</strong> <math ...><mi>x</mi>...</math> &lt;script&gt;x()&lt;/script&gt;</p>
     """
     budget = budget if budget is not None else Budget()
+    attachments = attachments or {}
+    key = _key(source, attachments)
+    known = _rendered.get(key)
+    if known is None:
+        fresh = Budget()
+        html = _render(source, attachments, fresh)
+        spent = (Budget.chars - fresh.chars, Budget.tex_chars - fresh.tex_chars)
+        known = (html, *spent, Budget.tags - fresh.tags)
+        if fresh.refused == 0 and len(html) <= MAX_RENDERED_CHARS:
+            if len(_rendered) >= MAX_RENDERED:
+                del _rendered[next(iter(_rendered))]
+            _rendered[key] = known
+        elif fresh.refused:
+            return _render(source, attachments, budget)
+    html, chars, tex_chars, tags = known
+    if budget.spend(chars=chars, tex_chars=tex_chars, tags=tags):
+        return html
+    return _render(source, attachments, budget)  # what is left of the budget decides
+
+
+def _render(source: str, attachments: Mapping[str, Any], budget: Budget) -> str:
     if len(source) > MAX_CELL_CHARS or not budget.spend(chars=len(source)):
         return _as_text(source, "This cell is too long to render.")
     from nbconvert.filters.markdown_mistune import MarkdownWithMath
 
     try:
-        html = MarkdownWithMath(renderer=_renderer(budget, attachments or {})).render(source)
+        html = MarkdownWithMath(renderer=_renderer(budget, attachments)).render(source)
     except RecursionError:
         return _as_text(source, "This cell nests too deeply to render.")
     count, depth = _tags_and_depth(html)
