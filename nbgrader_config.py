@@ -96,3 +96,11 @@ c.ClearHiddenTests.enforce_metadata = False  # a student's "BEGIN HIDDEN TESTS" 
 # `nbgrader export` writes reports/grades.csv (git-ignored), every cell a spreadsheet could run
 # as a formula made inert (gdcourse.grading.export).
 c.ExportApp.plugin_class = "gdcourse.grading.export.SafeCsvExportPlugin"
+
+# ---------------------------------------------------------------- this installation's own settings
+# nbgrader_config_local.py next to this file (git-ignored, yours alone) holds what belongs to
+# this copy of the course, not to the repository: the gradebook's address when it is not
+# gradebook.db (`gdcourse grade --db URL` writes c.CourseDirectory.db_url there, so that
+# nbgrader's commands and formgrader use the same database), or the grader's limits on this
+# machine. It is read last, so it wins; git status stays clean (gdcourse.grading.database).
+load_subconfig(str(Path(__file__).resolve().parent / "nbgrader_config_local.py"))  # type: ignore[name-defined]  # noqa: F821

@@ -13,11 +13,13 @@ student: one submission never stops the run.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +27,6 @@ from pathlib import Path
 import pytest
 
 from gdcourse.grading import autograde
-from gdcourse.grading.autograde import run
 from gdcourse.grading.cli import grade_command
 from gdcourse.grading.sandbox import Limits
 from gdcourse.tools.cli import main
@@ -193,6 +194,13 @@ def _make_hostile(course: Path) -> None:
 def graded(tmp_path_factory):
     course = tmp_path_factory.mktemp("course")
     shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        # the command line reads the limits from the course's configuration, as an instructor
+        # sets them (c.SandboxLimits.*); the call below passes the same limits itself
+        config.writelines(
+            f"\nc.SandboxLimits.{field.name} = {getattr(LIMITS, field.name)!r}"
+            for field in dataclasses.fields(LIMITS)
+        )
     (course / "solutions" / "ps4_autograd").mkdir(parents=True)
     shutil.copy(MASTER, course / "solutions" / "ps4_autograd" / "ps4_autograd.ipynb")
     for name in EXPECTED:
@@ -207,7 +215,6 @@ def graded(tmp_path_factory):
     before = _digest(course / "submitted")
     master_before = _digest(course / "solutions")
     env_path = os.environ.get("PATH", "")
-    run.LIMITS = LIMITS
     try:
         monkeypatch = pytest.MonkeyPatch()
         monkeypatch.chdir(course)  # the command finds the course from the working directory
@@ -221,7 +228,6 @@ def graded(tmp_path_factory):
         second = _scores(course)
     finally:
         os.environ["PATH"] = env_path
-        run.LIMITS = Limits()
     return {
         "course": course,
         "codes": (first_code, second_code),
@@ -239,6 +245,40 @@ def graded(tmp_path_factory):
 def test_scenario_is_graded_with_the_expected_scores(graded, scenario):
     expected, _ = {**EXPECTED, **MADE}[scenario]
     assert graded["first"][scenario] == expected, _comments(graded["course"], scenario)
+
+
+@pytest.mark.slow
+def test_rules_broken_on_hidden_cases_are_detailed_to_the_instructor_alone(graded):
+    """The fixed words of a hidden cell's misuse have their details in the private log (mode
+    0600 in a 0700 folder), and no file a student can get, nor the report, holds them."""
+    from gdcourse.grading.autograde.judge import HIDDEN_MISUSE
+    from gdcourse.grading.escape import visible_id
+    from gdcourse.grading.instructor_log import log_path
+
+    course = graded["course"]
+    log = log_path(course / "reports" / "ps4_autograd")
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600, oct(log.stat().st_mode)
+    assert stat.S_IMODE(log.parent.stat().st_mode) == 0o700
+    lines = log.read_text(encoding="utf-8").splitlines()
+    fixed = HIDDEN_MISUSE.format(grade_id=HIDDEN)
+    misused = [
+        s["student"] for s in graded["report_first"]["students"] if fixed in s["needs_human"]
+    ]
+    assert misused, "no fixture broke the rules on a hidden case"
+    details = []
+    for student in misused:
+        mine = [line for line in lines if line.split(" ")[1] == visible_id(student)]
+        assert mine, (student, lines)
+        details += [line.split(": ", 1)[1] for line in mine]
+    assert all(f"{HIDDEN} (train_autograd, hidden): " in d for d in details), details
+    released = [course / "feedback", course / "reports" / "ps4_autograd"]
+    files = [p for folder in released for p in folder.rglob("*") if p.is_file() and p != log]
+    for path in files:
+        text = path.read_bytes().decode("utf-8", "replace")
+        assert not any(detail in text for detail in details), path
+    for student in misused:
+        comments = _comments(course, student)
+        assert not any(detail in comments for detail in details), student
 
 
 @pytest.mark.slow

@@ -25,6 +25,8 @@ what it is doing from its first second.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import logging
 import os
 import sys
@@ -32,36 +34,22 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from gdcourse.course import Course
-from gdcourse.grading import recording
-from gdcourse.grading.escape import plain_line, visible_id
-from gdcourse.grading.export import export_grades
-from gdcourse.grading.feedback.generate import write_feedback
-from gdcourse.grading.gradebook import shared_engines
-from gdcourse.grading.intake import (
-    find_misplaced,
-    find_submissions,
-    folder_digest,
-    misplaced_reason,
-    refused_ids,
-    submission_problem,
-)
-from gdcourse.grading.journal import Journal, masters_digest
-from gdcourse.grading.preflight import package_mismatch
-from gdcourse.grading.report import StudentRecord, plural, write_report
-from gdcourse.grading.runners import RunAborted, check_sandbox, describe, fingerprint
-from gdcourse.grading.runners.local import Background, LocalRunner, start_local
-from gdcourse.grading.sandbox import IsolationUnavailable, Limits
-from gdcourse.grading.settings import configured_limits, load_config
+from gdcourse.course import Course, find_root
 
 if TYPE_CHECKING:
     from gdcourse.grading.autograde import Master
+    from gdcourse.grading.journal import Journal
+    from gdcourse.grading.report import StudentRecord
     from gdcourse.grading.runners import Runner
+    from gdcourse.grading.runners.local import Background
+    from gdcourse.grading.sandbox import Limits
+    from gdcourse.grading.settings import GraderSettings
 
-__all__ = ["check_command", "grade_command", "submission_problem"]
+__all__ = ["GradeOptions", "check_command", "grade_command", "submission_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +57,73 @@ JOURNAL = "graded.jsonl"
 """The durable record's name in ``reports/<assignment>/``."""
 
 CONNECT_SECONDS = 10.0
+"""``check_command``'s time to reach a scheduler (``gdcourse grade`` reads ``c.GradeRun``)."""
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    """What ``gdcourse grade`` is asked, besides the assignment; ``None`` means "as the
+    configuration says" (:mod:`gdcourse.grading.settings`), then the built-in default.
+
+    ``workers``: sandboxes at once on this machine, and feedback processes
+    (``c.GradeRun.workers``, else one per core). ``students``: grade only these.
+    ``root``: the course (default: found from the working directory). ``settings``: every
+    setting, instead of reading the configuration files. ``limits``: the sandbox's limits,
+    over ``settings``. ``isolation``: refuse to grade where student code cannot be isolated.
+    ``db_url``: the gradebook's address, remembered for the course's nbgrader commands
+    (:mod:`gdcourse.grading.database`). ``scheduler`` or ``client``: run the sandboxes on
+    a Dask cluster. ``regrade``: grade again what an earlier run recorded. ``window``: jobs
+    in flight. ``connect_timeout``: seconds to reach the scheduler.
+    """
+
+    workers: int | None = None
+    students: Sequence[str] | None = None
+    root: str | os.PathLike[str] | None = None
+    settings: GraderSettings | None = None
+    limits: Limits | None = None
+    isolation: bool = True
+    db_url: str | None = None
+    scheduler: str | None = None
+    client: Any = None
+    regrade: bool = False
+    window: int | None = None
+    connect_timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if self.window is not None and self.window < 1:
+            raise ValueError(f"window must be >= 1, got {self.window}")
+
+
+@dataclass
+class _Run:
+    """One run of ``gdcourse grade``: what its stages share, resolved once at the start."""
+
+    assignment: str
+    layout: Course
+    options: GradeOptions
+    settings: GraderSettings
+    workers: int
+    masters: dict[str, Master]
+    masters_key: str
+    journal: Journal
+    records: dict[str, StudentRecord]
+    started: float
+    digests: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=lambda: {"start": 0.0, "grading": 0.0})
+
+    @property
+    def limits(self) -> Limits:
+        return self.options.limits or self.settings.limits
+
+    @property
+    def window(self) -> int | None:
+        return self.options.window or self.settings.run.window or None
+
+    @property
+    def connect_seconds(self) -> float:
+        return self.options.connect_timeout or self.settings.run.connect_seconds
 
 
 def _say(message: str) -> None:
@@ -89,33 +144,32 @@ def _progress(total: int, description: str) -> Any:
 
 
 def _runner(
-    course: Path,
-    *,
-    isolation: bool,
-    workers: int,
-    scheduler: str | None,
-    client: Any,
-    window: int | None,
-    connect_timeout: float,
-    master_path: Path,
+    course: Path, options: GradeOptions, run: _Run, master_path: Path
 ) -> Background[Runner[Any]]:
     """Start the run stage in the background; a scheduler is reached first (in seconds).
 
     The sandbox hosts import what ``master_path``'s submissions use, and its probes only.
     """
-    if scheduler is None and client is None:
+    from gdcourse.grading.runners.local import Background, LocalRunner, start_local
+
+    if options.scheduler is None and options.client is None:
         local: Background[LocalRunner[Any]] = start_local(
-            course, isolation=isolation, workers=workers, window=window, master_path=master_path
+            course,
+            isolation=options.isolation,
+            workers=run.workers,
+            window=run.window,
+            master_path=master_path,
         )
         return cast("Background[Runner[Any]]", local)
     from gdcourse.grading.runners import cluster
 
+    client = options.client
     if client is None:
-        assert scheduler is not None
-        _say(f"Connecting to the Dask scheduler at {scheduler}...")
-        client = cluster.connect(scheduler, timeout=connect_timeout)
+        assert options.scheduler is not None
+        _say(f"Connecting to the Dask scheduler at {options.scheduler}...")
+        client = cluster.connect(options.scheduler, timeout=run.connect_seconds)
     runner: cluster.DaskRunner[Any] = cluster.DaskRunner(
-        client, course_root=str(course), isolation=isolation, window=window
+        client, course_root=str(course), isolation=options.isolation, window=run.window
     )
 
     def start() -> Runner[Any]:
@@ -127,31 +181,16 @@ def _runner(
     return Background(start)
 
 
-def grade_command(
-    assignment: str,
-    *,
-    workers: int,
-    students: list[str] | None = None,
-    root: str | os.PathLike[str] | None = None,
-    limits: Limits | None = None,
-    isolation: bool = True,
-    db_url: str | None = None,
-    scheduler: str | None = None,
-    client: Any = None,
-    regrade: bool = False,
-    window: int | None = None,
-    connect_timeout: float = CONNECT_SECONDS,
-) -> int:
+def grade_command(assignment: str, options: GradeOptions | None = None, **given: Any) -> int:
     """Grade ``assignment`` for every student in ``submitted/`` (or only ``students``).
 
-    The sandboxes run on this machine (``workers`` at a time), or on the workers of
-    the Dask cluster whose scheduler is at ``scheduler`` (or that ``client``, a
-    ``distributed.Client``, is connected to). ``window`` bounds the jobs in flight
-    (default: twice the parallel sandboxes). Students an earlier run recorded, whose
-    submission and masters have not changed, are not graded again unless ``regrade``.
-
-    ``limits`` are the sandbox's; without, ``c.SandboxLimits.*`` of the configuration files
-    nbgrader reads (:mod:`gdcourse.grading.settings`) over the built-in defaults.
+    ``options`` (:class:`GradeOptions`), or its fields as keywords
+    (``grade_command("ps4_autograd", workers=4, client=client)``), say how. The sandboxes
+    run on this machine (``workers`` at a time), or on the workers of the Dask cluster
+    whose scheduler is at ``scheduler`` (or that ``client``, a ``distributed.Client``, is
+    connected to). Students an earlier run recorded, whose submission and masters have not
+    changed, are not graded again unless ``regrade``. Every setting the options leave out
+    comes from the configuration files nbgrader reads (:mod:`gdcourse.grading.settings`).
 
     Returns 0 when every submission was graded (some may need a human: see the
     report), 1 when nbgrader failed on some submission, 2 when there was nothing
@@ -159,14 +198,34 @@ def grade_command(
     or pass ``isolation=False`` on purpose), 4 when the Dask scheduler cannot be
     reached or was lost, 130 when interrupted (run again to grade the rest).
     """
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
-    if window is not None and window < 1:
-        raise ValueError(f"window must be >= 1, got {window}")
+    options = dataclasses.replace(options or GradeOptions(), **given)
     started = time.monotonic()
-    layout = _open_course(root, db_url)
+    try:  # the first line, before anything slow is imported
+        _say(f"gdcourse grade {assignment}: course {find_root(options.root)}")
+    except FileNotFoundError as error:
+        raise SystemExit(f"gdcourse grade: {error}") from None
+    from gdcourse.grading import recording
+    from gdcourse.grading.database import remember_db_url
+    from gdcourse.grading.escape import plain_line, visible_id
+    from gdcourse.grading.intake import (
+        find_misplaced,
+        find_submissions,
+        misplaced_reason,
+        refused_ids,
+    )
+    from gdcourse.grading.preflight import package_mismatch
+    from gdcourse.grading.report import plural
+    from gdcourse.grading.runners import RunAborted
+    from gdcourse.grading.settings import load_settings
+
+    layout = _open_course(options.root, options.db_url)
     course = layout.root
-    _say(f"gdcourse grade {assignment}: course {course}")
+    if options.db_url is not None:
+        _say(remember_db_url(course, options.db_url))
+    try:
+        settings = options.settings or load_settings(course)
+    except ValueError as error:
+        raise SystemExit(f"gdcourse grade: {error}") from None
     recording.tools_on_path()
     source = layout.source / assignment
     masters_paths = sorted(source.glob("*.ipynb"))
@@ -176,6 +235,7 @@ def grade_command(
             f"gdcourse grade: no master notebook in {source}; "
             f"the assignments of this course are: {', '.join(known) or 'none'}"
         )
+    students = list(options.students) if options.students is not None else None
     everyone, _ = find_submissions(layout.submitted, assignment)
     folders, missing = find_submissions(layout.submitted, assignment, students)
     for student in missing:
@@ -192,7 +252,7 @@ def grade_command(
     if not folders and not refused and not misplaced:
         _say(f"gdcourse grade: nothing to grade in {layout.submitted}/*/{assignment}")
         return 2
-    if not isolation:
+    if not options.isolation:
         _say(
             "WARNING: grading WITHOUT isolation (--no-isolation): student code can read "
             "and change what your account can."
@@ -201,24 +261,24 @@ def grade_command(
     if mismatch is not None:
         _say(f"gdcourse grade: refusing to grade: {mismatch}")
         return 3
-    if limits is None:  # c.SandboxLimits.* of the configuration files nbgrader reads
-        from gdcourse.grading.autograde.run import LIMITS
+    from gdcourse.grading import autograde
+    from gdcourse.grading.journal import Journal, masters_digest
+    from gdcourse.grading.report import StudentRecord
 
-        try:
-            limits = configured_limits(load_config(course), base=LIMITS)
-        except ValueError as error:
-            raise SystemExit(f"gdcourse grade: {error}") from None
+    run = _Run(
+        assignment=assignment,
+        layout=layout,
+        options=options,
+        settings=settings,
+        workers=options.workers or settings.run.workers or os.cpu_count() or 1,
+        masters={},
+        masters_key=masters_digest(masters_paths),
+        journal=Journal(layout.reports / assignment / JOURNAL),
+        records={p.parent.name: StudentRecord(p.parent.name) for p in folders},
+        started=started,
+    )
     try:
-        starting = _runner(
-            course,
-            isolation=isolation,
-            workers=workers,
-            scheduler=scheduler,
-            client=client,
-            window=window,
-            connect_timeout=connect_timeout,
-            master_path=masters_paths[0],
-        )
+        starting = _runner(course, options, run, masters_paths[0])
     except RunAborted as error:
         _say(f"gdcourse grade: {error}")
         return 4
@@ -226,52 +286,49 @@ def grade_command(
         f"{plural(len(folders), 'submission')} found. Starting the sandboxes (they load NumPy "
         "and torch once, a few seconds) and nbgrader..."
     )
-    from gdcourse.grading import autograde
-
-    masters = {path.stem: autograde.read_master(path) for path in masters_paths}
-    masters_key = masters_digest(masters_paths)
-    records = {p.parent.name: StudentRecord(p.parent.name) for p in folders}
+    run.masters.update({path.stem: autograde.read_master(path) for path in masters_paths})
     for student, reason in refused.items():
-        records[student] = StudentRecord(
+        run.records[student] = StudentRecord(
             student, needs_human=[f"not graded: the student id {reason}"]
         )
     for student, path in misplaced.items():
-        records.setdefault(student, StudentRecord(student)).needs_human.append(
+        run.records.setdefault(student, StudentRecord(student)).needs_human.append(
             f"not graded: {misplaced_reason(assignment, path)}"
         )
-    reports = layout.reports / assignment
-    journal = Journal(reports / JOURNAL)
+    return _grade_and_finish(run, folders, everyone, starting)
+
+
+def _grade_and_finish(
+    run: _Run, folders: list[Path], everyone: list[Path], starting: Background[Runner[Any]]
+) -> int:
+    """Grade what is still to grade, then feedback, CSV and report."""
+    from gdcourse.grading import recording
+    from gdcourse.grading.gradebook import shared_engines
+    from gdcourse.grading.intake import folder_digest
+
+    layout = run.layout
     streams = sys.stdout, sys.stderr  # nbgrader's API and the probes redirect them
-    timings = {"start": 0.0, "grading": 0.0}
     with (
         warnings.catch_warnings(),
         _restored(streams),
-        contextlib.closing(journal),
+        contextlib.closing(run.journal),
         shared_engines(),
     ):
         warnings.simplefilter("ignore")
         recording.prepare_gradebook(layout.db_url, layout.course_id)
-        recording.ensure_assignment(layout, assignment, list(masters), _say)
-        digests = {p.parent.name: folder_digest(p) for p in folders}
-        todo = _still_to_grade(
-            layout, assignment, masters, folders, digests, masters_key, journal, records, regrade
-        )
+        recording.ensure_assignment(layout, run.assignment, list(run.masters), _say)
+        run.digests.update({p.parent.name: folder_digest(p) for p in folders})
+        todo = _still_to_grade(run, folders)
         recording.ensure_students(layout.db_url, layout.course_id, [p.parent.name for p in todo])
         stopped, failed = 0, 0
         if todo:
-            stopped, failed = _grade(
-                layout, assignment, todo, starting, masters, masters_key, digests, journal,
-                records, timings, started, limits,
-            )  # fmt: skip
-        if students is not None:
-            _restore_others(journal, everyone, records)
+            stopped, failed = _grade(run, todo, starting)
+        if run.options.students is not None:
+            _restore_others(run.journal, everyone, run.records)
     if stopped:
         return stopped
     try:
-        return _finish(
-            layout, assignment, masters, records, folders, len(todo), workers, timings, started,
-            failed=failed,
-        )  # fmt: skip
+        return _finish(run, folders, len(todo), failed=failed)
     except KeyboardInterrupt:
         _say(
             "gdcourse grade interrupted while writing feedback and the report: every grade is "
@@ -286,6 +343,8 @@ def _restore_others(
 ) -> None:
     """Put back, for the report, every student an earlier run recorded that this run (limited
     to some students) did not grade: the report stays the class's."""
+    from gdcourse.grading.report import StudentRecord
+
     previous = journal.load()
     for folder in everyone:
         student = folder.parent.name
@@ -295,26 +354,16 @@ def _restore_others(
             entry.restore(record)
 
 
-def _grade(
-    layout: Course,
-    assignment: str,
-    todo: list[Path],
-    starting: Background[Runner[Any]],
-    masters: dict[str, Master],
-    masters_key: str,
-    digests: dict[str, str],
-    journal: Journal,
-    records: dict[str, StudentRecord],
-    timings: dict[str, float],
-    started: float,
-    limits: Limits,
-) -> tuple[int, int]:
+def _grade(run: _Run, todo: list[Path], starting: Background[Runner[Any]]) -> tuple[int, int]:
     """Grade and record ``todo``; ``(exit code if stopped else 0, nbgrader's failures)``."""
-    from gdcourse.grading import autograde
+    from gdcourse.grading import autograde, recording
+    from gdcourse.grading.instructor_log import write_private
+    from gdcourse.grading.runners import RunAborted
+    from gdcourse.grading.sandbox import IsolationUnavailable
     from gdcourse.grading.stream import grade_stream
 
-    references = autograde.shared_references(layout.root)
-    warm = threading.Thread(target=_warm, args=(references, masters), daemon=True)
+    references = autograde.shared_references(run.layout.root)
+    warm = threading.Thread(target=_warm, args=(references, run.masters), daemon=True)
     warm.start()
     try:
         runner = starting.wait()
@@ -324,24 +373,28 @@ def _grade(
     except RuntimeError as error:  # a Dask worker with another gdcourse
         _say(f"gdcourse grade: refusing to grade: {error}")
         return 3, 0
-    timings["start"] = time.monotonic() - started
+    run.timings["start"] = time.monotonic() - run.started
     warm.join()
-    recorder = recording.Recorder(layout, assignment)
+    recorder = recording.Recorder(
+        run.layout, run.assignment, attempts=run.settings.run.record_attempts
+    )
     _say(f"Grading on {runner.description}; nbgrader records each as it is judged.")
     try:
         with _progress(len(todo), "grading") as bar:
             outcome = grade_stream(
                 todo,
-                masters=masters,
-                digests=digests,
-                masters_key=masters_key,
-                limits=limits,
+                masters=run.masters,
+                digests=run.digests,
+                masters_key=run.masters_key,
+                limits=run.limits,
                 runner=runner,
                 references=references,
                 recorder=recorder,
-                journal=journal,
-                records=records,
+                journal=run.journal,
+                records=run.records,
                 done=bar.update,
+                bounds=run.settings.submissions,
+                private=functools.partial(write_private, run.layout.reports / run.assignment),
             )
     except KeyboardInterrupt:
         _say(_stopped("interrupted", recorder.written, len(todo)))
@@ -351,7 +404,7 @@ def _grade(
         return 4, 0
     finally:
         runner.close()
-    timings["grading"] = time.monotonic() - started - timings["start"]
+    run.timings["grading"] = time.monotonic() - run.started - run.timings["start"]
     return 0, outcome.failed
 
 
@@ -362,24 +415,17 @@ def _stopped(what: str, written: int, total: int) -> str:
     )
 
 
-def _still_to_grade(
-    layout: Course,
-    assignment: str,
-    masters: dict[str, Master],
-    folders: Sequence[Path],
-    digests: dict[str, str],
-    masters_key: str,
-    journal: Journal,
-    records: dict[str, StudentRecord],
-    regrade: bool,
-) -> list[Path]:
+def _still_to_grade(run: _Run, folders: Sequence[Path]) -> list[Path]:
     """The folders to grade: all with ``regrade``, else those no earlier run recorded as
     they are now (same submission, same masters, in the gradebook, autograded)."""
-    previous = journal.load()
-    if regrade or not previous:
+    from gdcourse.grading import recording
+
+    layout = run.layout
+    previous = run.journal.load()
+    if run.options.regrade or not previous:
         return list(folders)
     in_gradebook = recording.recorded_students(
-        layout.db_url, layout.course_id, assignment, list(masters)
+        layout.db_url, layout.course_id, run.assignment, list(run.masters)
     )
     todo = []
     for folder in folders:
@@ -387,12 +433,12 @@ def _still_to_grade(
         entry = previous.get(student)
         if (
             entry is not None
-            and entry.digest == digests[student]
-            and entry.masters == masters_key
+            and entry.digest == run.digests[student]
+            and entry.masters == run.masters_key
             and student in in_gradebook
-            and (not entry.autograded or (layout.autograded / student / assignment).is_dir())
+            and (not entry.autograded or (layout.autograded / student / run.assignment).is_dir())
         ):
-            entry.restore(records[student])
+            entry.restore(run.records[student])
         else:
             todo.append(folder)
     skipped = len(folders) - len(todo)
@@ -404,47 +450,44 @@ def _still_to_grade(
     return todo
 
 
-def _finish(
-    layout: Course,
-    assignment: str,
-    masters: dict[str, Master],
-    records: dict[str, StudentRecord],
-    folders: Sequence[Path],
-    graded: int,
-    workers: int,
-    timings: dict[str, float],
-    started: float,
-    *,
-    failed: int,
-) -> int:
+def _finish(run: _Run, folders: Sequence[Path], graded: int, *, failed: int) -> int:
     """Feedback for everyone, then the CSV and the report; the summary line."""
+    from gdcourse.grading import recording
+    from gdcourse.grading.export import export_grades
+    from gdcourse.grading.feedback.generate import write_feedback
+    from gdcourse.grading.report import plural, write_report
+
+    layout, assignment, records = run.layout, run.assignment, run.records
     mark = time.monotonic()
     _say("Writing feedback...")
-    write_feedback(layout, assignment, [p.parent.name for p in folders], workers)
+    write_feedback(layout, assignment, [p.parent.name for p in folders], run.workers)
     for folder in folders:
         student = folder.parent.name
         if (layout.autograded / student / assignment).is_dir() and not (
             layout.feedback / student / assignment
         ).is_dir():
             records[student].needs_human.append("feedback could not be made")
-    timings["feedback"] = time.monotonic() - mark
+    run.timings["feedback"] = time.monotonic() - mark
     mark = time.monotonic()
     reports = layout.reports / assignment
     reports.mkdir(parents=True, exist_ok=True)
-    questions = _collect(layout, assignment, masters, records)
+    questions = _collect(layout, assignment, run.masters, records)
     recording.retrying(
         lambda: export_grades(layout.db_url, reports / "grades.csv", assignments=[assignment])
     )
-    report = write_report(reports, assignment, list(records.values()), questions)
-    timings["report"] = time.monotonic() - mark
+    report = write_report(
+        reports, assignment, list(records.values()), questions, sizes=run.settings.report
+    )
+    run.timings["report"] = time.monotonic() - mark
     flagged = sum(1 for r in records.values() if r.needs_human)
-    total = time.monotonic() - started
+    total = time.monotonic() - run.started
     unchanged = len(folders) - graded
     what = f"Graded {plural(graded, 'submission')} of {assignment}"
     if unchanged:
         what += (
             f" ({unchanged} of {len(folders)} unchanged since an earlier run, not graded again)"
         )
+    timings = run.timings
     _say(
         f"{what} in {total:.1f} s "
         f"(start {timings['start']:.1f} s, grading {timings['grading']:.1f} s, "
@@ -453,6 +496,14 @@ def _finish(
         f"Report: {report}\nGrades: {reports / 'grades.csv'}\nFeedback: {layout.feedback}"
     )
     return 1 if failed else 0
+
+
+def submission_problem(folder: Path) -> str | None:
+    """Why a student's submission folder cannot be graded, or ``None`` (see
+    :func:`gdcourse.grading.intake.submission_problem`)."""
+    from gdcourse.grading.intake import submission_problem as problem
+
+    return problem(folder)
 
 
 def check_command(
@@ -467,6 +518,8 @@ def check_command(
     say for each whether student code runs isolated there. Returns 0 when every one can
     grade (isolated, unless ``isolation`` is false; the same gdcourse), 3 when not, 4 when
     the scheduler cannot be reached."""
+    from gdcourse.grading.runners import RunAborted, check_sandbox, describe, fingerprint
+
     try:
         course_root: str | None = str(Course.open(root).root)
     except FileNotFoundError:
@@ -515,6 +568,8 @@ def _collect(
 ) -> dict[str, float]:
     """Fill the records' scores from the gradebook; return the questions' points."""
     from nbgrader.api import MissingEntry
+
+    from gdcourse.grading import recording
 
     questions: dict[str, float] = {}
     for name, master in masters.items():

@@ -53,6 +53,7 @@ __all__ = [
     "describe",
     "load_config",
     "load_settings",
+    "submission_bounds",
 ]
 
 V = TypeVar("V")
@@ -277,6 +278,12 @@ class GraderSettings:
             run=_values(GradeRun, RunSettings, config, None),
             report=_values(GradeReport, ReportSizes, config, None),
         )
+
+
+def submission_bounds(parent: Configurable) -> SubmissionBounds:
+    """``c.SubmissionLimits.*`` of ``parent``'s configuration (nbgrader's own, for its
+    preprocessors), the built-in bounds for the rest."""
+    return _values(SubmissionLimits, SubmissionBounds, parent.config, None)
 
 
 def load_settings(course_root: str | os.PathLike[str]) -> GraderSettings:

@@ -68,9 +68,12 @@ def grade_stream(
     records: Mapping[str, StudentRecord],
     done: Callable[[], None],
     bounds: SubmissionBounds | None = None,
+    private: Callable[[str, str, tuple[str, ...]], None] | None = None,
 ) -> Outcome:
     """Grade and record every student of ``folders``, each read within ``bounds`` (default:
-    the built-in ones) and run in a sandbox with ``limits``; ``done()`` after each one."""
+    the built-in ones) and run in a sandbox with ``limits``; ``done()`` after each one.
+    ``private(student, notebook, details)`` receives what only the instructor may read of
+    a verdict (:mod:`gdcourse.grading.instructor_log`)."""
     from gdcourse.grading.autograde import NotebookGrade, run
 
     outcome = Outcome()
@@ -79,6 +82,8 @@ def grade_stream(
 
     def add(student: _Student, name: str, grade: NotebookGrade) -> None:
         record = student.record
+        if grade.private and private is not None:
+            private(student.work.student, name, grade.private)
         record.add_notebook(grade, prefix=f"{name}:" if several else "")
         notes = student.work.notebooks[name].notes
         record.notes.extend(n for n in notes if n not in record.notes)

@@ -56,6 +56,11 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def _size(count: int) -> str:
+    """A size as a person reads it: ``"32 MB"``, ``"1.5 MB"``, ``"4096 bytes"``."""
+    return f"{count / 2**20:.3g} MB" if count >= 1 << 20 else f"{count} bytes"
+
+
 def read_regular_file(
     base: str | os.PathLike[str], parts: Sequence[str], *, max_bytes: int = MAX_NOTEBOOK_BYTES
 ) -> bytes:
@@ -118,14 +123,14 @@ def read_regular_file(
             )
         if info.st_size > max_bytes:
             raise Unreadable(
-                f"{name} is {info.st_size / 2**20:.1f} MB; notebooks larger than "
-                f"{max_bytes / 2**20:.0f} MB are not read (clear the outputs and submit again)"
+                f"{name} is {_size(info.st_size)}; notebooks larger than "
+                f"{_size(max_bytes)} are not read (clear the outputs and submit again)"
             )
         chunks, size = [], 0
         while chunk := os.read(fd, 1 << 20):
             size += len(chunk)
             if size > max_bytes:
-                raise Unreadable(f"{name} grew past {max_bytes / 2**20:.0f} MB while being read")
+                raise Unreadable(f"{name} grew past {_size(max_bytes)} while being read")
             chunks.append(chunk)
         return b"".join(chunks)
     finally:

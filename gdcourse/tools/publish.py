@@ -105,6 +105,8 @@ INSTRUCTOR_FILES: tuple[str, ...] = (
     "gdcourse/grading/export.py",
     "gdcourse/grading/feedback/*",
     "gdcourse/grading/gradebook.py",
+    "gdcourse/grading/database.py",  # the gradebook's address for every command of the course
+    "gdcourse/grading/instructor_log.py",  # what only the instructor may read of a run
     "gdcourse/grading/notebook.py",  # nbgrader's cell metadata and hidden markers, read once
     "gdcourse/grading/masters.py",  # the instructor's reader of the masters (hidden references)
     "gdcourse/grading/preflight.py",  # gdcourse grade's check of the environment it runs in

@@ -15,7 +15,6 @@ are read from the master (:func:`gdcourse.grading.checks.parse_check_call`).
 from gdcourse.grading.autograde.judge import CellGrade, NotebookGrade, References, judge
 from gdcourse.grading.autograde.master import GradedCell, Master, read_master
 from gdcourse.grading.autograde.run import (
-    LIMITS,
     grade,
     make_job,
     shared_references,
@@ -30,7 +29,6 @@ from gdcourse.grading.autograde.submission import (
 )
 
 __all__ = [
-    "LIMITS",
     "CellGrade",
     "GradedCell",
     "Master",

@@ -57,6 +57,9 @@ class NotebookGrade:
     status: str = "ok"
     output: str = ""
     seconds: float = 0.0
+    private: tuple[str, ...] = ()
+    """What only the instructor may read (:mod:`gdcourse.grading.instructor_log`): the
+    details of rules broken on hidden cases, which ``needs_human`` gives in fixed words."""
 
     @property
     def score(self) -> float:
@@ -204,12 +207,37 @@ def _fixed_shortcut(name: str) -> str:
     return "a library function this exercise asks you to write yourself"
 
 
+def _private_evidence(test: GradedCell, outcome: Any) -> str | None:
+    """For the instructor's private log: what a hidden cell's process did against the
+    rules (evidence lines it may have written itself), and the first case it left
+    without a reply, with that case's inputs."""
+    parts = []
+    if outcome.channel:
+        parts.append(f"reply channel misused: {'; '.join(outcome.channel[:3])}")
+    if outcome.tamper:
+        parts.append(f"refused: {', '.join(outcome.tamper[:3])}")
+    if outcome.shortcut:
+        parts.append(f"banned call: {outcome.shortcut}")
+    if not parts:
+        return None
+    cases = test.call.cases
+    missing = [i for i in range(len(cases)) if i >= len(outcome.replies) or not outcome.replies[i]]
+    where = (
+        f"first hidden case without a reply: {missing[0] + 1} of {len(cases)} "
+        f"({cases[missing[0]]!r:.300})"
+        if missing
+        else f"all {len(cases)} hidden cases replied"
+    )
+    return f"{test.grade_id} ({test.call.function}, hidden): {'; '.join(parts)}; {where}"
+
+
 def _judge_test(
     test: GradedCell,
     outcome: Any,
     references: References,
     limits: Limits,
     needs_human: list[str],
+    private: list[str] | None = None,
 ) -> CellGrade:
     call = test.call
     function, hidden = call.function, call.hidden
@@ -250,6 +278,10 @@ def _judge_test(
             f"Hint: write {function} with plain Python, NumPy or tensor operations, as the "
             "text above the function describes."
         )
+    if hidden and outcome is not None and private is not None:
+        broken = _private_evidence(test, outcome)
+        if broken is not None:
+            private.append(broken)
     stub_cases = passed = 0
     for index, case in enumerate(call.cases):
         if blocked:
@@ -402,10 +434,12 @@ def judge(
     attempt's cells reported (errors, refused tampering) comes before any case.
     """
     needs_human: list[str] = []
+    private: list[str] = []
     began = hidden_began(master, result)
     if result.status != "ok":
         if began:
             needs_human.append(HIDDEN_RUN.format(status=_status_word(result.status)))
+            private.append(f"the run stopped after the hidden checks began: {result.reason}")
         else:
             needs_human.append(result.reason or result.status)
     outcomes = {outcome.test: outcome for outcome in result.tests}
@@ -413,7 +447,7 @@ def judge(
     for test in master.tests:
         outcome = outcomes.get(test.grade_id)
         try:
-            cells.append(_judge_test(test, outcome, references, limits, needs_human))
+            cells.append(_judge_test(test, outcome, references, limits, needs_human, private))
         except Exception as error:  # the grader's own failure: this cell, this submission only
             reason = (
                 f"{test.grade_id}: could not be judged"
@@ -435,6 +469,8 @@ def judge(
     for problem in result.cell_problems:
         if began and result.attempts > 1:
             # a later attempt's cells ran after a hidden case: only the grader's own words
+            if _known_problem(problem) != problem:
+                private.append(f"after the hidden checks began, the cells reported: {problem}")
             problem = _known_problem(problem)
         needs_human.append(f"while the cells ran: {problem}")
     cell_errors = _cell_errors(result, indices)
@@ -449,6 +485,7 @@ def judge(
         status=result.status,
         output=result.output,
         seconds=result.seconds,
+        private=tuple(dict.fromkeys(private)),
     )
 
 

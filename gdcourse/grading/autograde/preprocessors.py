@@ -45,8 +45,9 @@ from gdcourse.grading.autograde.handoff import Graded, handed
 from gdcourse.grading.autograde.judge import NotebookGrade
 from gdcourse.grading.autograde.master import Master, read_master
 from gdcourse.grading.autograde.submission import META_KEY, read_notebook, sanitize
+from gdcourse.grading.instructor_log import write_private
 from gdcourse.grading.notebook import grade_id, source_of
-from gdcourse.grading.settings import SandboxLimits
+from gdcourse.grading.settings import SandboxLimits, submission_bounds
 
 __all__ = ["SandboxExecute", "SanitizeSubmission", "SaveReasons", "TolerantExporter"]
 
@@ -90,7 +91,9 @@ class TolerantExporter(_NotebookExporter):  # type: ignore[misc]
             master = _master(root, str(info.get("assignment")), path.stem)
             relative = path.relative_to(root).parts
             # the first pass reads the submission, the second the sanitized notebook it wrote
-            submission = read_notebook(root / relative[0], relative[1:], master)
+            submission = read_notebook(
+                root / relative[0], relative[1:], master, bounds=submission_bounds(self)
+            )
         for cell in submission.notebook.get("cells", []):
             if isinstance(cell, dict) and isinstance(cell.get("source"), list):
                 cell["source"] = source_of(cell)  # as nbformat reads it: one string
@@ -125,7 +128,8 @@ class SanitizeSubmission(_Preprocessor):  # type: ignore[misc]
             return nb, resources  # already the master's structure, marked unreadable
         if _handed_for(resources) is not None:
             return nb, resources  # sanitized by the pipeline, which handed it over
-        cleaned, notes = sanitize(_plain(nb), _master_for(resources))
+        master = _master_for(resources)
+        cleaned, notes = sanitize(_plain(nb), master, bounds=submission_bounds(self))
         for note in notes:
             self.log.warning("%s: %s", resources["nbgrader"]["student"], note)
         return _nbformat.from_dict(cleaned), resources
@@ -167,7 +171,7 @@ class SandboxExecute(_Preprocessor):  # type: ignore[misc]
                 master,
                 sandbox=run.shared_sandbox(root, isolation=self.isolation, master=master),
                 references=run.shared_references(root),
-                limits=SandboxLimits(parent=self).limits(run.LIMITS),
+                limits=SandboxLimits(parent=self).limits(),
             )
         by_id = {cell.grade_id: cell for cell in grade.cells}
         errors = dict(grade.cell_errors)
@@ -189,6 +193,10 @@ class SandboxExecute(_Preprocessor):  # type: ignore[misc]
         student = resources["nbgrader"]["student"]
         for reason in grade.needs_human:
             self.log.warning("%s needs a human: %s", student, reason)
+        if given is None and grade.private:  # gdcourse grade writes its own run's
+            reports = Course.open(resources["nbgrader"]["course_root"]).reports
+            info = resources["nbgrader"]
+            write_private(reports / info["assignment"], student, info["notebook"], grade.private)
         resources.setdefault(META_KEY, {})["grade"] = grade
         return nb, resources
 

@@ -30,7 +30,6 @@ from gdcourse.grading.notebook import grade_id, has_hidden_tests, source_of
 from gdcourse.grading.sandbox import Job, Limits, RunResult, Sandbox, SandboxError, TestRequest
 
 __all__ = [
-    "LIMITS",
     "grade",
     "judge_result",
     "make_job",
@@ -41,10 +40,6 @@ __all__ = [
     "shared_sandbox",
     "student_cells",
 ]
-
-LIMITS = Limits()
-"""The built-in sandbox limits: what ``c.SandboxLimits.*`` (:mod:`gdcourse.grading.settings`)
-does not set. Nothing in the grader assigns it; a test may lower it for its own run."""
 
 MAX_TEST_LIKE_SOURCE = 20_000
 """A cell longer than this is never taken for a retyped test cell (and never parsed)."""
@@ -206,12 +201,15 @@ def prepare(
     notebook: Mapping[str, Any], master: Master, *, limits: Limits | None = None
 ) -> tuple[Job, list[int]] | NotebookGrade:
     """The sandbox job of a sanitized notebook and its cells' indices, or, when there is
-    nothing to run (an unreadable file, a notebook the job cannot be made of), its grade."""
+    nothing to run (an unreadable file, a notebook the job cannot be made of), its grade.
+
+    ``limits`` are the caller's (``c.SandboxLimits.*``, :mod:`gdcourse.grading.settings`);
+    without, the built-in ones."""
     notes, unreadable = _notes_of(notebook)
     if unreadable:
         return not_graded(master, unreadable, status="unreadable", notes=notes)
     try:
-        return make_job(notebook, master, limits or LIMITS)
+        return make_job(notebook, master, limits or Limits())
     except Exception as error:  # a bug of ours must not stop the class: this row only
         return not_graded(
             master,

@@ -50,6 +50,7 @@ DEFAULT_BOUNDS = SubmissionBounds()
 META_KEY = "gdcourse"
 """Notebook metadata key under which the sanitizing notes travel to grading."""
 
+
 @dataclass(frozen=True)
 class Submission:
     """A sanitized submission: a notebook with the master's nbgrader structure.
