@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -95,9 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--workers",
         type=int,
-        default=os.cpu_count() or 1,
         help="parallel graders on this machine, and feedback processes\n"
-        "(default: the number of cores)",
+        "(default: c.GradeRun.workers of nbgrader_config.py, else the number of cores)",
     )
     grade.add_argument(
         "--scheduler",
@@ -267,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``gdcourse`` and ``python -m gdcourse``."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = parse(arguments)
-    if args.command == "grade" and args.workers < 1:
+    if args.command == "grade" and args.workers is not None and args.workers < 1:
         raise SystemExit(f"--workers must be >= 1, got {args.workers}")
     if args.command == "grade" and not args.check and not args.assignment:
         raise SystemExit("gdcourse grade: which assignment? e.g. gdcourse grade ps4_autograd")
