@@ -39,6 +39,7 @@ __all__ = [
     "build_book",
     "chapter_pages",
     "code_fingerprint",
+    "hub_url",
     "notebook_pages",
     "verify_site",
 ]
@@ -80,6 +81,50 @@ _STYLESHEET = re.compile(r"<link[^>]*rel=\"stylesheet\"[^>]*href=\"([^\"]+)\"", 
 
 class BookBuildError(RuntimeError):
     """The book did not build cleanly (a warning, a failing cell, or a failed check)."""
+
+
+#: The environment variable that gives the pages a JupyterHub launch button
+#: (``book/_ext/hub_launch.py``): your institution's hub address; unset, there is no button.
+HUB_URL_VARIABLE = "GDCOURSE_BOOK_HUB_URL"
+#: Top-level and second-level names reserved for examples (RFC 2606 and 6761): never a real hub.
+_RESERVED_NAMES = ("example", "test", "invalid", "localhost", "local")
+
+
+def hub_url(environ: dict[str, str] | os._Environ[str] = os.environ) -> str | None:
+    """The hub address of the book's JupyterHub launch button, or ``None`` for no button.
+
+    >>> hub_url({}) is None
+    True
+    >>> hub_url({"GDCOURSE_BOOK_HUB_URL": "https://jupyter.uni-x.de/"})
+    'https://jupyter.uni-x.de'
+
+    Raises
+    ------
+    BookBuildError
+        When :data:`HUB_URL_VARIABLE` is set to something that is not an https address of a
+        real host (a placeholder such as ``jupyterhub.example.edu``, a query, plain http).
+    """
+    from urllib.parse import urlsplit
+
+    value = environ.get(HUB_URL_VARIABLE, "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    labels = (parts.hostname or "").split(".")
+    problem = None
+    if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
+        problem = "it is not an https:// address of a host"
+    elif parts.query or parts.fragment:
+        problem = "a hub address has no query or fragment"
+    elif len(labels) < 2 or labels[-1] in _RESERVED_NAMES or labels[-2] in _RESERVED_NAMES:
+        problem = f"{parts.hostname} is a placeholder, not a real host"
+    if problem:
+        raise BookBuildError(
+            f"{HUB_URL_VARIABLE}={value!r}: {problem}. Set it to the address of your "
+            "institution's JupyterHub (https://host[:port][/path]), or leave it unset for pages "
+            "without a JupyterHub button"
+        )
+    return value.rstrip("/")
 
 
 def chapter_pages() -> list[str]:
@@ -267,6 +312,10 @@ def _build(clean: bool) -> Path:
     # The pages' figures come from the kernel's inline backend: a backend chosen for the
     # calling process (tests set MPLBACKEND=Agg) would silently drop every figure.
     env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}
+    hub = hub_url(env)  # checked before the build starts; book/_ext/hub_launch.py reads it
+    env.pop(HUB_URL_VARIABLE, None)
+    if hub:
+        env[HUB_URL_VARIABLE] = hub
     returncode = run_logged(command, LOG, progress_line, env)
     if returncode != 0:
         # Sphinx keeps its environment after a failed build, and an incremental rebuild would
