@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
+from gdcourse import objectives
 from gdcourse.tools import bookbuild
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -383,3 +385,27 @@ def test_the_build_refuses_a_hub_students_cannot_reach(value, problem):
     with pytest.raises(bookbuild.BookBuildError, match=problem) as error:
         bookbuild.hub_url({bookbuild.HUB_URL_VARIABLE: value})
     assert bookbuild.HUB_URL_VARIABLE in str(error.value) and "unset" in str(error.value)
+
+
+# ------------------------------------------------------------------ typed numbers
+
+
+def test_the_typed_numbers_of_the_front_and_back_matter_hold():
+    """index.md claimed that every number was computed by the page's code while some were typed
+    (issue 18). It now says which are typed (settings, arithmetic to redo by hand); the typed
+    arithmetic of the introduction and the primer is redone here."""
+    index = " ".join((BOOK / "index.md").read_text(encoding="utf-8").split())
+    assert "every number in its text was computed" not in index
+    assert "every result its text reports" in index and "arithmetic you can redo" in index
+    introduction = (BOOK / "introduction.md").read_text(encoding="utf-8")
+    assert "$f(2) = 2^2 - 4 \\cdot 2 - 1 = -5$, not $5$" in introduction
+    assert objectives.parabola.f(2.0) == 2**2 - 4 * 2 - 1 == -5
+    primer = " ".join((BOOK / "primer.md").read_text(encoding="utf-8").split())
+    assert "$A = \\begin{bmatrix} 3 & 1 \\\\ 1 & 2 \\end{bmatrix}$" in primer
+    assert "$(5 \\mp \\sqrt 5)/2$" in primer
+    eigenvalues = np.linalg.eigvalsh(np.array([[3.0, 1.0], [1.0, 2.0]]))
+    np.testing.assert_allclose(eigenvalues, [(5 - 5**0.5) / 2, (5 + 5**0.5) / 2], rtol=1e-14)
+    assert "$f''(x) = 40$ everywhere, so $L = 40$, and every $0 < \\eta < 2/40 = 0.05$" in primer
+    assert "$\\nabla^2 f = \\operatorname{diag}(2, 1)$" in primer  # of (x + 1)^2 + y^2 / 2
+    assert "the cubic $4x^3 - 10x + 10$ of the book, whose second derivative $24x$" in primer
+    assert objectives.cubic.latex == "f(x) = 4x^3 - 10x + 10"
