@@ -120,6 +120,66 @@ def _grade_here(course: Path, workers: int, out: Path) -> int:
     return code
 
 
+def _parts_here(out: Path) -> int:
+    """In a cgroup of its own: what a fork and what a sandbox job cost, apart (core ms)."""
+    import gc
+
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.sandboxes import ADD, job, make_sandbox
+
+    from gdcourse.grading.sandbox import TestRequest
+
+    group = Path(os.environ["THROUGHPUT_CGROUP"]) if os.environ.get("THROUGHPUT_CGROUP") else None
+
+    def core() -> float:
+        if group is not None:
+            return int((group / "cpuacct.usage").read_text()) / 1e9
+        mine = resource.getrusage(resource.RUSAGE_SELF)
+        theirs = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return mine.ru_utime + mine.ru_stime + theirs.ru_utime + theirs.ru_stime
+
+    import numpy  # noqa: F401
+    import torch  # noqa: F401
+
+    gc.freeze()
+    figures: dict[str, float] = {}
+    start = core()
+    for _ in range(40):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    figures["fork"] = (core() - start) / 40
+    sandbox = make_sandbox(isolation=True)
+    try:
+        sandbox.run(job(ADD))
+        for cases in (1, 8):
+            tests = [TestRequest("test_add", "add", [{"a": i, "b": 2} for i in range(cases)])]
+            start = core()
+            for _ in range(10):
+                sandbox.run(job(ADD, tests=tests))
+            figures[f"job_{cases}"] = (core() - start) / 10
+    finally:
+        sandbox.close()
+    out.write_text(json.dumps(figures))
+    return 0
+
+
+def _parts() -> dict[str, float]:
+    out = Path(os.environ.get("TMPDIR", "/tmp")) / f"throughput-parts-{os.getpid()}.json"
+    with _cgroup() as group:
+        env = {**os.environ, "THROUGHPUT_CGROUP": str(group) if group else ""}
+        subprocess.run(
+            [sys.executable, __file__, "--parts", str(out)], check=True, env=env,
+            capture_output=True,
+            preexec_fn=(lambda: (group / "cgroup.procs").write_text("0")) if group else None,
+        )  # fmt: skip
+    figures: dict[str, float] = json.loads(out.read_text())
+    out.unlink()
+    return figures
+
+
 # --- the driver ----------------------------------------------------------------------------
 
 
@@ -244,9 +304,12 @@ def main() -> int:
         "--workdir", type=Path, default=ROOT / "benchmarks" / "_work" / "throughput"
     )
     parser.add_argument("--grade", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--parts", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.grade is not None:
         return _grade_here(args.grade, args.workers, args.grade / ".throughput.json")
+    if args.parts is not None:
+        return _parts_here(args.parts)
     if args.submissions < 2 or args.workers < 1:
         raise SystemExit("--submissions must be >= 2 and --workers >= 1")
     master_path = _master()
@@ -295,6 +358,14 @@ def main() -> int:
     other = instructor - sum(stages.values())
     print(f"  {'instructor: start, threads, the rest':40} {other / n * 1000:7.1f}")
     print(f"  {'sandboxes (and other children)':40} {rest / n * 1000:7.1f}")
+
+    parts = _parts()
+    per_case = (parts["job_8"] - parts["job_1"]) / 7
+    print(
+        "the sandbox's parts (core ms; a trivial job of 1 and of 8 cases, in the same run): "
+        f"a job {parts['job_1'] * 1000 - per_case * 1000:.0f} + {per_case * 1000:.0f} per case; "
+        f"one fork and exit of an interpreter holding NumPy and torch {parts['fork'] * 1000:.1f}"
+    )
 
     # the re-run after one submission changed
     before = _pages(course)
