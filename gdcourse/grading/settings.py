@@ -334,7 +334,8 @@ def main() -> int:
     """``python3 -m gdcourse.grading.settings``: print :func:`describe`."""
     print(
         "# The grader's settings, with their defaults: set them in nbgrader_config.py "
-        "(the course's, ~/.jupyter's or /etc/jupyter's)."
+        "(the course's, ~/.jupyter's or /etc/jupyter's), or in the course's git-ignored "
+        "nbgrader_config_local.py (read last)."
     )
     print(describe())
     return 0
