@@ -261,8 +261,9 @@ _ALL = [
     Misconception(
         "loss_not_from_logits",
         "the cross-entropy is computed from probabilities: once sigmoid(o) rounds to 0 or 1, "
-        "its log is -inf (or clamped) and the loss and gradient are wrong. Compute it from the "
-        "logits o: log(1 + e^o) - y o (np.logaddexp(0, o) - y * o, nn.BCEWithLogitsLoss).",
+        "its log is minus infinity (or clamped) and the loss and gradient are wrong. Compute "
+        "it from the logits o: log(1 + e^o) - y o (np.logaddexp(0, o) - y * o, "
+        "nn.BCEWithLogitsLoss).",
     ),
     Misconception(
         "smoothness_without_quarter",

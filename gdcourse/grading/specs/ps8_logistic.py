@@ -290,7 +290,7 @@ def _train_variant(
 _FROM_LOGITS = (
     "the cross-entropy is computed from probabilities: once sigmoid(o) rounds to exactly 0 "
     "or 1 (|o| above about 37 in float64), log(sigmoid(o)) or log(1 - sigmoid(o)) is "
-    "log(0) = -inf and the loss inf or nan. Compute it from the logits o = X @ w + b: "
+    "the log of 0 and the loss infinite or nan. Compute it from the logits o = X @ w + b: "
     "log(1 + e^o) - y o = np.logaddexp(0, o) - y * o."
 )
 
@@ -382,7 +382,7 @@ SPECS: dict[str, FunctionSpec] = {
         },
         output_names=("w", "b", "losses"),
         hint=(
-            "start at w = 0, b = 0; with learning_rate None use 1 / L, L = the largest "
+            "start at w = 0, b = 0; without a learning_rate use 1 / L, L = the largest "
             "eigenvalue of X1^T X1 / (4 n) + alpha, X1 = X with a column of ones; at each of "
             "the steps record the loss, then w -= learning_rate * grad_w, "
             "b -= learning_rate * grad_b."
