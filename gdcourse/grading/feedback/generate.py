@@ -37,8 +37,6 @@ log = logging.getLogger(__name__)
 KEYS = "feedback-keys.json"
 """The file, in ``reports/<assignment>/``, with each student's key and pages."""
 
-_RENDERER = ("exporter.py", "generate.py", "markdown.py", "page.py")
-
 
 def _digest(*parts: bytes) -> str:
     hashed = hashlib.sha256()
@@ -49,13 +47,14 @@ def _digest(*parts: bytes) -> str:
 
 
 def _renderer_digest() -> bytes:
-    """The renderer's source and nbgrader's version: a new renderer writes every page."""
+    """The renderer's source (this package, the escaping and notebook modules) and
+    nbgrader's version: a new renderer writes every page again."""
     import nbgrader
 
     here = Path(__file__).resolve().parent
-    sources = [(here / name).read_bytes() for name in _RENDERER]
-    escape = here.parent / "escape.py"
-    return _digest(*sources, escape.read_bytes(), nbgrader.__version__.encode()).encode()
+    files = [*sorted(here.glob("*.py")), here.parent / "escape.py", here.parent / "notebook.py"]
+    sources = [p.name.encode() + p.read_bytes() for p in files if p.is_file()]
+    return _digest(*sources, nbgrader.__version__.encode()).encode()
 
 
 def _gradebook_rows(course: Course, assignment: str) -> dict[str, bytes]:
