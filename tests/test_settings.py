@@ -141,7 +141,7 @@ def test_the_report_sizes_cut_reasons_and_lists(course, tmp_path):
 
 
 def test_the_run_settings_reach_the_runner_and_the_recorder(course, monkeypatch):
-    from gdcourse.grading import recording
+    from gdcourse.grading import cli, recording
     from gdcourse.grading.cli import GradeOptions, grade_command
     from gdcourse.grading.runners import local
 
@@ -164,7 +164,9 @@ def test_the_run_settings_reach_the_runner_and_the_recorder(course, monkeypatch)
 
     monkeypatch.setattr(local, "start_local", start_local)
     monkeypatch.setattr(recording, "Recorder", Recorder)
-    monkeypatch.setattr(recording, "ensure_assignment", lambda *args: None)  # nbgrader's, slow
+    for step in ("prepare_gradebook", "ensure_assignment", "ensure_students"):
+        monkeypatch.setattr(recording, step, lambda *args: None)  # the gradebook: not needed
+    monkeypatch.setattr(cli, "_warm", lambda *args: None)  # the references: not needed here
     with pytest.raises(Stop):
         grade_command(PS4, GradeOptions(root=course))
     assert (seen["workers"], seen["window"], seen["attempts"]) == (3, 5, 2)
