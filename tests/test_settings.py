@@ -48,6 +48,7 @@ VALUES: dict[str, Any] = {
     "GradeRun.workers": 3,
     "GradeRun.window": 5,
     "GradeRun.connect_seconds": 2.5,
+    "GradeRun.no_worker_seconds": 33.0,
     "GradeRun.record_attempts": 2,
     "GradeReport.reason_chars": 20,
     "GradeReport.items": 2,
@@ -172,7 +173,7 @@ def test_the_run_settings_reach_the_runner_and_the_recorder(course, monkeypatch)
     assert (seen["workers"], seen["window"], seen["attempts"]) == (3, 5, 2)
 
 
-def test_the_scheduler_timeout_is_the_configured_one(course, monkeypatch):
+def test_the_cluster_timeouts_are_the_configured_ones(course, monkeypatch):
     from gdcourse.grading.cli import grade_command
     from gdcourse.grading.runners import RunAborted, cluster
 
@@ -180,11 +181,26 @@ def test_the_scheduler_timeout_is_the_configured_one(course, monkeypatch):
 
     def connect(address: str, *, timeout: float) -> Any:
         seen["timeout"] = timeout
+        return "a client"
+
+    def runner(client: Any, **options: Any) -> Any:
+        seen.update(options)
         raise RunAborted("stopped by the test")
 
     monkeypatch.setattr(cluster, "connect", connect)
+    monkeypatch.setattr(cluster, "DaskRunner", runner)
     assert grade_command(PS4, root=course, scheduler="tcp://127.0.0.1:9") == 4
-    assert seen["timeout"] == 2.5
+    assert (seen["timeout"], seen["no_worker_seconds"]) == (2.5, 33.0)
+
+
+def test_the_defaults_are_those_of_the_stages_they_replace():
+    from gdcourse.grading import recording
+    from gdcourse.grading.runners import cluster
+
+    run_defaults = settings.RunSettings()
+    assert run_defaults.no_worker_seconds == cluster.NO_WORKER_SECONDS
+    assert run_defaults.connect_seconds == cluster.CONNECT_SECONDS
+    assert run_defaults.record_attempts == recording.ATTEMPTS
 
 
 def test_a_bad_value_stops_the_run_naming_the_setting(course):

@@ -169,7 +169,11 @@ def _runner(
         _say(f"Connecting to the Dask scheduler at {options.scheduler}...")
         client = cluster.connect(options.scheduler, timeout=run.connect_seconds)
     runner: cluster.DaskRunner[Any] = cluster.DaskRunner(
-        client, course_root=str(course), isolation=options.isolation, window=run.window
+        client,
+        course_root=str(course),
+        isolation=options.isolation,
+        window=run.window,
+        no_worker_seconds=run.settings.run.no_worker_seconds,
     )
 
     def start() -> Runner[Any]:

@@ -141,6 +141,7 @@ class RunSettings:
     workers: int = 0
     window: int = 0
     connect_seconds: float = 10.0
+    no_worker_seconds: float = 120.0
     record_attempts: int = 6
 
     def __post_init__(self) -> None:
@@ -209,6 +210,11 @@ class GradeRun(Configurable):
     connect_seconds = Float(
         _RUN.connect_seconds,
         help="Seconds to reach a Dask scheduler (--scheduler) before the run stops.",
+    ).tag(config=True)
+    no_worker_seconds = Float(
+        _RUN.no_worker_seconds,
+        help="Seconds a Dask cluster may have no worker before the run stops (the same "
+        "command resumes it).",
     ).tag(config=True)
     record_attempts = Int(
         _RUN.record_attempts,
