@@ -57,17 +57,21 @@ def _cases(function: str, hidden: bool | None = None) -> list[dict[str, Any]]:
 
 
 def _failures(
-    function: str, fn: Callable[..., Any], until: Callable[[Verdict], bool] | None = None
+    function: str,
+    fn: Callable[..., Any],
+    until: Callable[[Verdict], bool] | None = None,
+    hidden: bool | None = None,
 ) -> list[Verdict]:
-    """The failing verdicts of ``fn`` over the cases, each against the reference the grader
-    uses there (the master for hidden cases, the public one for visible cases); with
-    ``until``, the cases stop at the first verdict it accepts."""
+    """The failing verdicts of ``fn`` over the cases (visible or hidden ones only, if
+    ``hidden`` says), each against the reference the grader uses there (the master for hidden
+    cases, the public one for visible cases); with ``until``, the cases stop at the first
+    verdict it accepts."""
     spec = checks.get_spec(ASSIGNMENT, function)
     master = masters.load_reference(ASSIGNMENT, function, ROOT)
     public = checks.public_reference(spec)
     failed = []
     for call in _calls():
-        if call.function != function:
+        if call.function != function or hidden not in (None, call.hidden):
             continue
         for case in call.cases:
             student = json.loads(json.dumps(checks.probe_safely(spec, fn, case), allow_nan=True))
@@ -121,11 +125,17 @@ def test_master_passes_against_both_references(function: str) -> None:
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_every_variant_fails_and_is_named(function: str) -> None:
+def test_every_variant_is_named_by_a_visible_case(function: str) -> None:
+    """The grader names a misconception only where the case is visible (hidden feedback is
+    fixed words), so each variant must be named there; hidden cases must fail it too."""
     spec = checks.get_spec(ASSIGNMENT, function)
     assert len(spec.variants) >= 4
     for name, variant in spec.variants.items():
-        failed = _failures(function, variant, lambda v, name=name: v.misconception == name)
+        if name != "tensors_returned":  # any float check fails tensors: no hidden case needed
+            assert _failures(function, variant, lambda v: True, hidden=True), name
+        failed = _failures(
+            function, variant, lambda v, name=name: v.misconception == name, hidden=False
+        )
         assert failed, f"{name} passes every case of {function}"
         assert any(v.misconception == name and _says_hint(function, name, v) for v in failed), (
             name,
@@ -162,8 +172,10 @@ def test_wrong_submission_fails_with_its_hint(slug: str, entry: tuple[str, ...])
     hint = entry[2] if len(entry) > 2 else slug
     namespace: dict[str, Any] = {}
     exec(compile(source, f"<{ASSIGNMENT}:{slug}>", "exec"), namespace)
-    failed = _failures(function, namespace[function], lambda v: _says_hint(function, hint, v))
-    assert failed, f"{slug} passes every check"
+    fn = namespace[function]
+    assert _failures(function, fn, lambda v: True, hidden=True), f"{slug} passes the hidden checks"
+    failed = _failures(function, fn, lambda v: _says_hint(function, hint, v), hidden=False)
+    assert failed, f"{slug} passes every visible check"
     assert any(_says_hint(function, hint, v) for v in failed), [v.message for v in failed]
 
 
