@@ -56,9 +56,6 @@ log = logging.getLogger(__name__)
 JOURNAL = "graded.jsonl"
 """The durable record's name in ``reports/<assignment>/``."""
 
-CONNECT_SECONDS = 10.0
-"""``check_command``'s time to reach a scheduler (``gdcourse grade`` reads ``c.GradeRun``)."""
-
 
 @dataclass(frozen=True)
 class GradeOptions:
@@ -516,18 +513,26 @@ def check_command(
     isolation: bool = True,
     scheduler: str | None = None,
     client: Any = None,
-    connect_timeout: float = CONNECT_SECONDS,
+    connect_timeout: float | None = None,
 ) -> int:
     """Run one job in a sandbox on this machine, or on every worker of a Dask cluster, and
     say for each whether student code runs isolated there. Returns 0 when every one can
     grade (isolated, unless ``isolation`` is false; the same gdcourse), 3 when not, 4 when
-    the scheduler cannot be reached."""
+    the scheduler cannot be reached (within ``connect_timeout`` seconds, default
+    ``c.GradeRun.connect_seconds``)."""
     from gdcourse.grading.runners import RunAborted, check_sandbox, describe, fingerprint
+    from gdcourse.grading.settings import RunSettings, load_settings
 
     try:
         course_root: str | None = str(Course.open(root).root)
     except FileNotFoundError:
         course_root = None
+    if connect_timeout is None:
+        try:
+            run = load_settings(course_root).run if course_root else RunSettings()
+        except ValueError as error:
+            raise SystemExit(f"gdcourse grade --check: {error}") from None
+        connect_timeout = run.connect_seconds
     if scheduler is None and client is None:
         _say("Checking the sandbox on this machine...")
         checks = [check_sandbox(isolation, course_root)]
