@@ -26,6 +26,7 @@ from postgres import postgres_server
 
 from gdcourse.course import Course
 from gdcourse.grading.database import LOCAL_CONFIG, configured_db_url, remember_db_url
+from gdcourse.tools.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 PS4 = "ps4_autograd"
@@ -72,12 +73,14 @@ def _run(course: Path, *command: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_database_given_to_gdcourse_grade_is_every_commands(tmp_path, server, monkeypatch):
+def test_the_database_given_to_gdcourse_grade_is_every_commands(
+    tmp_path, server, monkeypatch, capsys
+):
     url = server.create_database("given")
     course = _course(tmp_path)
-    done = _run(course, sys.executable, "-m", "gdcourse", "grade", PS4, "--db", url)
-    assert done.returncode == 2, done.stderr  # nothing submitted yet: the address is kept
-    assert LOCAL_CONFIG in done.stderr, done.stderr
+    monkeypatch.chdir(course)  # the command finds the course, and formgrader its config, here
+    assert main(["grade", PS4, "--db", url]) == 2  # nothing submitted yet: the address is kept
+    assert LOCAL_CONFIG in capsys.readouterr().err
     local = course / LOCAL_CONFIG
     assert stat.S_IMODE(local.stat().st_mode) == 0o600
     assert Course.open(course).db_url == url
@@ -101,7 +104,6 @@ def test_the_database_given_to_gdcourse_grade_is_every_commands(tmp_path, server
         rows = [(row["assignment"], row["student_id"]) for row in csv.DictReader(file)]
     assert rows == [(PS4, "ada")]
 
-    monkeypatch.chdir(course)  # formgrader reads nbgrader_config.py where it starts
     with jupyter_server(course) as jupyter:
         request = urllib.request.Request(
             f"{jupyter.base_url}/formgrader/api/students",
