@@ -222,7 +222,10 @@ def grade_command(assignment: str, options: GradeOptions | None = None, **given:
     layout = _open_course(options.root, options.db_url)
     course = layout.root
     if options.db_url is not None:
-        _say(remember_db_url(course, options.db_url))
+        try:
+            _say(remember_db_url(course, options.db_url))
+        except ValueError as error:
+            raise SystemExit(f"gdcourse grade --db: {error}") from None
     try:
         settings = options.settings or load_settings(course)
     except ValueError as error:
