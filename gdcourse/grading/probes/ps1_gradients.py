@@ -164,9 +164,13 @@ def _function(case: Case, functions: dict[str, Callable[[Any], Any]]) -> Callabl
 
 
 def numerical_inputs(case: Case) -> Arguments:
-    """``numerical_gradient(f, x[, h=...])`` with the NumPy test function."""
-    x = np.array(case["x"], dtype=np.float64)
+    """``numerical_gradient(f, x[, h=...])`` with the NumPy test function; x is a float64
+    array, or with ``"x_as": "ints"`` a list of Python ints (x is array_like)."""
     kwargs = {"h": case["h"]} if "h" in case else {}
+    if case.get("x_as") == "ints":
+        point = [int(v) for v in case["x"]]
+        return Arguments((_function(case, NUMPY_FUNCTIONS), point), kwargs=kwargs)
+    x = np.array(case["x"], dtype=np.float64)
     return Arguments((_function(case, NUMPY_FUNCTIONS), x), kwargs=kwargs, watched={"x": x})
 
 

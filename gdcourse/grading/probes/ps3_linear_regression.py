@@ -28,6 +28,12 @@ __all__ = [
 ]
 
 
+def _as_given(case: Case, value: np.ndarray[Any, Any]) -> Any:
+    """``value``, or with ``"x_as": "list"`` a list of Python floats (the functions take
+    array_like inputs)."""
+    return [float(v) for v in value] if case.get("x_as") == "list" else value
+
+
 def case_data(case: Case) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """The case's ``(x, y)`` as fresh float64 arrays."""
     if "data" in case:
@@ -41,7 +47,7 @@ def case_data(case: Case) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
 def predict_inputs(case: Case) -> Arguments:
     """``predict(x, w, b)``."""
     x = np.array(case["x"], dtype=np.float64)
-    return Arguments((x, case["w"], case["b"]), watched={"x": x})
+    return Arguments((_as_given(case, x), case["w"], case["b"]), watched={"x": x})
 
 
 def mse_inputs(case: Case) -> Arguments:
@@ -54,15 +60,17 @@ def mse_inputs(case: Case) -> Arguments:
 def gradient_inputs(case: Case) -> Arguments:
     """``mse_gradient(x, y, w, b)``."""
     x, y = case_data(case)
-    return Arguments((x, y, case["w"], case["b"]), watched={"x": x, "y": y})
+    given = (_as_given(case, x), _as_given(case, y))
+    return Arguments((*given, case["w"], case["b"]), watched={"x": x, "y": y})
 
 
 def fit_inputs(case: Case) -> Arguments:
     """``fit(x, y, learn_rate, epochs[, w0=..., b0=...])``."""
     x, y = case_data(case)
     kwargs = {k: case[k] for k in ("w0", "b0") if k in case}
+    given = (_as_given(case, x), _as_given(case, y))
     return Arguments(
-        (x, y, case["learn_rate"], case["epochs"]), kwargs=kwargs, watched={"x": x, "y": y}
+        (*given, case["learn_rate"], case["epochs"]), kwargs=kwargs, watched={"x": x, "y": y}
     )
 
 

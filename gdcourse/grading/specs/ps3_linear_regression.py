@@ -33,6 +33,19 @@ NO_SHORTCUTS = (
 )
 
 
+def _arrays(function: Any) -> Any:
+    """``function`` with its two data arguments made float64 arrays first: the graded functions
+    take array_like data (lists too), the library's formulas arrays."""
+
+    def on_arrays(first: Any, second: Any, *rest: Any, **options: Any) -> Any:
+        first = np.asarray(first, dtype=np.float64)
+        if not isinstance(second, int | float):
+            second = np.asarray(second, dtype=np.float64)
+        return function(first, second, *rest, **options)
+
+    return on_arrays
+
+
 # ------------------------------------------------------------------ predict
 
 
@@ -137,7 +150,7 @@ SPECS: dict[str, FunctionSpec] = {
     "predict": Spec(
         function="predict",
         probe=probes.PROBES["predict"],
-        reference=objectives.linear_model,
+        reference=_arrays(objectives.linear_model),
         variants={
             "dw_db_swapped": _predict_swapped,
             "argument_modified_in_place": _predict_in_place,
@@ -159,7 +172,7 @@ SPECS: dict[str, FunctionSpec] = {
     "mse_gradient": Spec(
         function="mse_gradient",
         probe=probes.PROBES["mse_gradient"],
-        reference=objectives.mse_gradient,
+        reference=_arrays(objectives.mse_gradient),
         variants={
             "mse_gradient_missing_factor_2": _wrong_gradient(factor=1.0),
             "sum_instead_of_mean": _wrong_gradient(mean=False),
@@ -174,7 +187,7 @@ SPECS: dict[str, FunctionSpec] = {
     "fit": Spec(
         function="fit",
         probe=probes.PROBES["fit"],
-        reference=_fitter(),
+        reference=_arrays(_fitter()),
         variants={
             "uphill_sign_error": _fitter(sign=-1.0),
             "losses_after_update": _fitter(record_after=True),
