@@ -18,10 +18,10 @@ import psycopg
 import pytest
 import sqlalchemy
 from nbgrader.api import InvalidEntry
+from nbgrader.converters import Autograde
 
 from gdcourse.course import Course
 from gdcourse.grading import recording
-from gdcourse.grading.autograde import preprocessors
 from gdcourse.grading.recording import AppStatus, ErrorKind, error_kind, retrying, run_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,8 +130,24 @@ def test_run_app_types_the_outcome():
     assert swallowed.status is AppStatus.DONE  # logged and handled by the app: not ours
 
 
+def test_nbgraders_own_wrapping_keeps_the_kind(tmp_path):
+    """nbgrader re-raises a duplicate row as ``InvalidEntry`` inside its ``except``
+    (``Gradebook.add_student``): the cause is kept and read."""
+    duplicate = sqlalchemy.exc.IntegrityError(
+        "INSERT", {}, _integrity(tmp_path, "INSERT INTO t VALUES (1, 2)")
+    )
+    try:
+        try:
+            raise duplicate
+        except sqlalchemy.exc.IntegrityError as error:
+            raise InvalidEntry(*error.args)  # noqa: B904 (as nbgrader writes it)
+    except InvalidEntry as wrapped:
+        assert error_kind(wrapped) is ErrorKind.CONTENTION
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
+    """A course with one submission: nbgrader's autograde finds it, then meets the error."""
     folder = tmp_path_factory.mktemp("contracts")
     shutil.copy(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
     (folder / "solutions" / ASSIGNMENT).mkdir(parents=True)
@@ -140,29 +156,18 @@ def course(tmp_path_factory):
     submitted = folder / "submitted" / "ann" / ASSIGNMENT
     submitted.mkdir(parents=True)
     shutil.copy(master, submitted / master.name)
-    layout = Course.open(folder)
-    recording.prepare_gradebook(layout.db_url, layout.course_id)
-    recording.ensure_assignment(layout, ASSIGNMENT, [ASSIGNMENT], lambda message: None)
-    return layout
-
-
-def test_nbgraders_own_wrapping_keeps_the_kind(course):
-    """nbgrader re-raises a duplicate student as ``InvalidEntry``: the cause is kept."""
-    with recording.gradebook(course.db_url, course.course_id) as book:
-        book.add_student("dup")
-        with pytest.raises(InvalidEntry) as raised:
-            book.add_student("dup")
-    assert error_kind(raised.value) is ErrorKind.CONTENTION
+    return Course.open(folder)
 
 
 def _recorder_meets(course, monkeypatch, error: BaseException) -> tuple[str | None, int]:
+    """Record with nbgrader's autograde meeting ``error`` where it prepares the student."""
     calls = []
 
-    def handed(resources):
+    def init_assignment(self, assignment_id, student_id):
         calls.append(1)
         raise error
 
-    monkeypatch.setattr(preprocessors, "_handed_for", handed)
+    monkeypatch.setattr(Autograde, "init_assignment", init_assignment)
     monkeypatch.setattr(recording.time, "sleep", lambda seconds: None)
     with warnings.catch_warnings():  # as gdcourse grade records: nbgrader's own warnings aside
         warnings.simplefilter("ignore")
