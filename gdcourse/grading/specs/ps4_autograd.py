@@ -53,6 +53,7 @@ def _variant(
     once: bool = False,
     as_tensors: bool = False,
     normalise_in_place: bool = False,
+    swap: bool = False,
 ) -> Callable[..., tuple[Any, Any, list[Any]]]:
     """The autograd loop of the solution with one mistake switched on."""
 
@@ -81,8 +82,9 @@ def _variant(
             if not once:
                 loss.backward()
             with torch.no_grad():
-                w -= sign * learn_rate * w.grad
-                b -= sign * learn_rate * b.grad
+                w_grad, b_grad = (b.grad, w.grad) if swap else (w.grad, b.grad)
+                w -= sign * learn_rate * w_grad
+                b -= sign * learn_rate * b_grad
                 if record_after:
                     losses.append(loss_at().item())
             if zero_grad and not once:
@@ -114,6 +116,7 @@ SPECS: dict[str, FunctionSpec] = {
             "gradient_outside_loop": _variant(once=True),
             "tensors_returned": _variant(as_tensors=True),
             "argument_modified_in_place": _variant(normalise_in_place=True),
+            "dw_db_swapped": _variant(swap=True),
         },
         banned=("torch.optim", "torch.nn", "gdcourse"),
         hints={"sum_instead_of_mean": SUM_INSTEAD_OF_MEAN_HINT},

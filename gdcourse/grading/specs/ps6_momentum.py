@@ -74,6 +74,7 @@ def _momentum_variant(
     start_in_path: bool = True,
     stop_on_gradient: bool = False,
     copy_start: bool = True,
+    copy_path: bool = True,
 ) -> Callable[..., tuple[Any, list[Any]]]:
     """A heavy-ball loop with one mistake switched on."""
 
@@ -88,7 +89,7 @@ def _momentum_variant(
         _check_arguments(learn_rate, momentum, max_iter)
         x = np.array(start, dtype=float) if copy_start else np.asarray(start, dtype=float)
         v = np.zeros_like(x)
-        path = [x.copy()] if start_in_path else []
+        path = [x.copy() if copy_path else x] if start_in_path else []
         for _ in range(max_iter):
             g = np.asarray(gradient(x), dtype=float)
             # momentum_on_gradient: the momentum scales the gradient, v keeps no memory
@@ -96,11 +97,11 @@ def _momentum_variant(
             small = np.abs(g) <= tol if stop_on_gradient else np.abs(v) <= tol
             if np.all(small):
                 break
-            if copy_start:
+            if copy_start and copy_path:
                 x = x + v
             else:
                 x += v
-            path.append(x.copy())
+            path.append(x.copy() if copy_path else x)
         return x, path
 
     return variant
@@ -159,6 +160,7 @@ SPECS: dict[str, FunctionSpec] = {
             "start_missing_from_path": _momentum_variant(start_in_path=False),
             "tolerance_on_gradient": _momentum_variant(stop_on_gradient=True),
             "argument_modified_in_place": _momentum_variant(copy_start=False),
+            "path_not_copied": _momentum_variant(copy_path=False),
         },
         banned=("gdcourse",),
         hints=_DESCENT_HINTS,

@@ -197,6 +197,8 @@ def _nesterov_variant(
     shift: int = 0,
     start_in_path: bool = True,
     copy_start: bool = True,
+    copy_path: bool = True,
+    on_gradient: bool = False,
 ) -> Callable[..., tuple[Any, list[Any]]]:
     """Nesterov's loop with one mistake switched on. ``lookahead`` multiplies
     ``momentum * v`` in the point where the gradient is taken (1 is right)."""
@@ -213,7 +215,7 @@ def _nesterov_variant(
         rate = _rates(learning_rate)
         x = np.array(start, dtype=float) if copy_start else np.asarray(start, dtype=float)
         v = np.zeros_like(x)
-        path = [x.copy()] if start_in_path else []
+        path = [x.copy() if copy_path else x] if start_in_path else []
         for k in range(steps):
             if torch_form:  # PyTorch's SGD(nesterov=True): x is the look-ahead point
                 g = _gradient(gradient, x)
@@ -221,12 +223,15 @@ def _nesterov_variant(
                 x = x - rate(k) * (g + momentum * v)
             else:
                 g = _gradient(gradient, x + lookahead * momentum * v)
-                v = momentum * v - sign * rate(k + shift) * g
-                if copy_start:
+                if on_gradient:  # the momentum scales the gradient, v keeps no memory
+                    v = -rate(k + shift) * momentum * g
+                else:
+                    v = momentum * v - sign * rate(k + shift) * g
+                if copy_start and copy_path:
                     x = x + v
                 else:
                     x += v
-            path.append(x.copy())
+            path.append(x.copy() if copy_path else x)
         return x, path
 
     return variant
@@ -242,6 +247,8 @@ def _adam_variant(
     shift: int = 0,
     sign: float = 1.0,
     start_in_path: bool = True,
+    copy_path: bool = True,
+    gradient_once: bool = False,
 ) -> Callable[..., tuple[Any, list[Any]]]:
     """Adam's loop with one mistake switched on."""
 
@@ -261,18 +268,23 @@ def _adam_variant(
         x = np.array(start, dtype=float)
         m = np.zeros_like(x)
         s = np.zeros_like(x)
-        path = [x.copy()] if start_in_path else []
+        path = [x.copy() if copy_path else x] if start_in_path else []
+        first = _gradient(gradient, x)
         with np.errstate(all="ignore"):
             for k in range(steps):
-                g = _gradient(gradient, x)
+                g = first if gradient_once else _gradient(gradient, x)
                 m = beta1 * m + (1 - beta1) * g
                 s = beta2 * s + (1 - beta2) * (g * g if square else g)
                 t = k + count_from
                 m_hat = m / (1 - beta1**t) if correct_bias else m
                 s_hat = s / (1 - beta2**t) if correct_bias else s
                 denominator = np.sqrt(s_hat + eps) if eps_inside else np.sqrt(s_hat) + eps
-                x = x - sign * rate(k + shift) * m_hat / denominator
-                path.append(x.copy())
+                step = sign * rate(k + shift) * m_hat / denominator
+                if copy_path:
+                    x = x - step
+                else:
+                    x -= step
+                path.append(x.copy() if copy_path else x)
         return x, path
 
     return variant
@@ -353,6 +365,8 @@ SPECS: dict[str, FunctionSpec] = {
             "uphill_sign_error": _nesterov_variant(sign=-1.0),
             "start_missing_from_path": _nesterov_variant(start_in_path=False),
             "argument_modified_in_place": _nesterov_variant(copy_start=False),
+            "path_not_copied": _nesterov_variant(copy_path=False),
+            "momentum_on_gradient": _nesterov_variant(on_gradient=True),
         },
         banned=("gdcourse", "torch.optim", "torch.nn"),
         hints=_NESTEROV_HINTS,
@@ -376,6 +390,8 @@ SPECS: dict[str, FunctionSpec] = {
             "schedule_before_step": _adam_variant(shift=1),
             "uphill_sign_error": _adam_variant(sign=-1.0),
             "start_missing_from_path": _adam_variant(start_in_path=False),
+            "path_not_copied": _adam_variant(copy_path=False),
+            "gradient_outside_loop": _adam_variant(gradient_once=True),
         },
         banned=("gdcourse", "torch.optim", "torch.nn"),
         hints=_ADAM_HINTS,
