@@ -531,9 +531,11 @@ def _keyword(site: Site) -> list[tuple[str, Edit]]:
     return found
 
 
-_CONVERSIONS = frozenset(
-    {"float", "int", "list", "tuple", "abs", "np.asarray", "np.array", "np.float64", "np.abs"}
-)
+#: Calls whose removal is a plausible slip. ``float(...)`` is left alone: around a float64
+#: result it changes nothing any check can see (``np.float64`` is a ``float``), so each such
+#: mutant would be an equivalent one; ``.item()`` (a tensor for a number) is the course
+#: operator ``tensor_returned``.
+_CONVERSIONS = frozenset({"int", "list", "tuple", "abs", "np.asarray", "np.array", "np.abs"})
 
 
 def _conversion(site: Site) -> list[tuple[str, Edit]]:
@@ -1078,6 +1080,14 @@ def _path_not_copied(site: Site) -> list[tuple[str, Edit]]:
         where.node.value.args = [ast.Name(name, ast.Load())]
         assert where.function is not None
         _make_in_place(where.function, name)
+        for stmt in ast.walk(where.function):  # path = [x.copy()]: the start not copied either
+            if (
+                isinstance(stmt, ast.Assign)
+                and isinstance(stmt.value, ast.List)
+                and len(stmt.value.elts) == 1
+                and ast.unparse(stmt.value.elts[0]) == f"{name}.copy()"
+            ):
+                stmt.value.elts = [ast.Name(name, ast.Load())]
 
     return [(f"the path appends {name} itself, updated in place", edit)]
 
@@ -1484,7 +1494,7 @@ def _momentum_on_gradient(site: Site) -> list[tuple[str, Edit]]:
     rate = ast.unparse(node.value.right.left)
 
     def new(n: ast.AST) -> list[ast.stmt]:
-        return _stmts(f"{velocity} = -{rate} * ({momentum} * {velocity} + {gradient})")
+        return _stmts(f"{velocity} = -{rate} * {momentum} * {gradient}")
 
     return [("momentum applied to the gradient", _at(new))]
 
@@ -1522,18 +1532,32 @@ def _swapped_pair(site: Site) -> list[tuple[str, Edit]]:
         isinstance(node, ast.Attribute)
         and node.attr == "grad"
         and isinstance(node.value, ast.Name)
-        and node.value.id in ("w", "b", "W")
+        and node.value.id in ("w", "b")
+        and {"w", "b"} <= _names(function)
     ):
-        other = "b" if node.value.id in ("w", "W") else ("W" if "W" in _names(function) else "w")
+        other = "b" if node.value.id == "w" else "w"
         return [
             (
                 f"{node.value.id}.grad <-> {other}.grad",
                 _at(lambda n: ast.Attribute(ast.Name(other, ast.Load()), "grad", ast.Load())),
             )
         ]
+    if (
+        isinstance(node, ast.Return)
+        and "gradient" in function.name
+        and isinstance(node.value, ast.Tuple)
+        and len(node.value.elts) == 2
+    ):
+        return [
+            (
+                "(dw, db) returned as (db, dw)",
+                _at(lambda n: ast.Return(ast.Tuple(n.value.elts[::-1], ast.Load()))),
+            )
+        ]
     loops = any(isinstance(n, ast.For | ast.While) for n in ast.walk(function))
     if (
-        not loops
+        "gradient" not in function.name
+        and not loops
         and isinstance(node, ast.Name)
         and isinstance(node.ctx, ast.Load)
         and node.id in ("w", "b")

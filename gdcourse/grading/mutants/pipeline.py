@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gdcourse.grading.autograde import NotebookGrade, read_master
 from gdcourse.grading import notebook as model
+from gdcourse.grading.autograde import NotebookGrade, read_master
 from gdcourse.grading.autograde import run as autorun
 from gdcourse.grading.autograde.submission import from_bytes
 from gdcourse.grading.sandbox import Limits
@@ -150,34 +150,44 @@ def grade_notebooks(
     isolation: bool = True,
     limits: Limits = LIMITS,
     label: str = "grading",
-    total: int | None = None,
 ) -> dict[str, Graded]:
     """Grade ``(key, assignment, notebook bytes)`` through the grader's stages, ``workers``
-    sandboxes at a time, on one warm host (the assignment's own preload when there is one
-    assignment, the general one for several); key -> :class:`Graded`."""
+    sandboxes at a time; key -> :class:`Graded`. Each assignment's notebooks run on a host
+    of their own that imports what that assignment's submissions use and its probes only,
+    as ``gdcourse grade`` starts it."""
+    items = list(jobs)
+    show = _progress(len(items), label)
+    results: dict[str, Graded] = {}
+    for assignment in dict.fromkeys(a for _, a, _ in items):
+        mine = [(key, data) for key, a, data in items if a == assignment]
+        _grade_one_assignment(root, assignment, mine, workers, isolation, limits, results, show)
+    return results
+
+
+def _grade_one_assignment(
+    root: Path,
+    assignment: str,
+    items: Sequence[tuple[str, bytes]],
+    workers: int,
+    isolation: bool,
+    limits: Limits,
+    results: dict[str, Graded],
+    show: Callable[[int], None],
+) -> None:
     from gdcourse.grading.runners.local import LocalRunner
     from gdcourse.grading.sandbox import Sandbox
 
-    items = list(jobs)
-    assignments = sorted({assignment for _, assignment, _ in items})
-    masters = {a: read_master(root / "solutions" / a / f"{a}.ipynb") for a in assignments}
+    master = read_master(root / "solutions" / assignment / f"{assignment}.ipynb")
     references = autorun.shared_references(root)
-    if len(assignments) == 1:
-        (only,) = masters.values()
-        sandbox = Sandbox(
-            isolation=isolation,
-            course_root=root,
-            preload=autorun.preload_for(only),
-            probes=[autorun.probe_module(only.assignment)],
-        )
-    else:
-        sandbox = Sandbox(isolation=isolation, course_root=root)
-    sandbox.start()
-    runner: LocalRunner[tuple[str, str, dict[str, Any], Any, list[int]]] = LocalRunner(
-        sandbox, workers
+    sandbox = Sandbox(
+        isolation=isolation,
+        course_root=root,
+        preload=autorun.preload_for(master),
+        probes=[autorun.probe_module(assignment)],
     )
-    results: dict[str, Graded] = {}
-    show = _progress(total or len(items), label)
+    sandbox.start()
+    runner: LocalRunner[tuple[str, dict[str, Any], Any, list[int]]] = LocalRunner(sandbox, workers)
+    name = f"{assignment}.ipynb"
     try:
         pending = iter(items)
         exhausted = False
@@ -187,30 +197,28 @@ def grade_notebooks(
                 if item is None:
                     exhausted = True
                     break
-                key, assignment, data = item
-                master = masters[assignment]
-                notebook = from_bytes(data, master, f"{assignment}.ipynb").notebook
+                key, data = item
+                notebook = from_bytes(data, master, name).notebook
                 prepared = autorun.prepare(notebook, master, limits=limits)
                 if isinstance(prepared, NotebookGrade):
                     results[key] = Graded.of(key, prepared)
                     show(len(results))
                     continue
                 job, indices = prepared
-                runner.submit((key, assignment, notebook, job, indices), job)
+                runner.submit((key, notebook, job, indices), job)
             if runner.pending() == 0:
                 if exhausted:
                     break
                 continue
-            for (key, assignment, notebook, job, indices), result in runner.wait():
+            for (key, notebook, job, indices), result in runner.wait():
                 grade = autorun.judge_result(
-                    notebook, masters[assignment], job, indices, result, references=references
+                    notebook, master, job, indices, result, references=references
                 )
                 results[key] = Graded.of(key, grade)
                 show(len(results))
     finally:
         runner.close()
         sandbox.close()
-    return results
 
 
 def student_notebook(root: Path, assignment: str) -> dict[str, Any]:
