@@ -228,7 +228,9 @@ def test_ctrl_c_while_writing_feedback_says_what_to_do(course, first, capsys, mo
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(grading_cli, "write_feedback", interrupted)
+    from gdcourse.grading.feedback import generate
+
+    monkeypatch.setattr(generate, "write_feedback", interrupted)  # the command imports it late
     code, err = _grade(course, capsys)
     assert code == 130
     assert "Run the same command again" in err and "Traceback" not in err
@@ -259,7 +261,9 @@ def test_a_checkout_the_environment_does_not_import_is_refused_with_the_reason(t
     )
     assert f"this command's gdcourse is {tmp_path / 'gdcourse'}" in done.stdout, done.stdout
     assert "bubblewrap" not in done.stdout
-    assert grading_cli.package_mismatch() is None  # this checkout's own environment
+    from gdcourse.grading import preflight
+
+    assert preflight.package_mismatch() is None  # this checkout's own environment
 
 
 def test_a_submission_that_fails_at_import_says_why_and_how_many_failed(tmp_path):
