@@ -111,6 +111,10 @@ def test_early_stopping_is_ridge_like(gen):
     assert 1 / 3 < gen["es_alpha_equivalent"] / gen["best_alpha"] < 3
     assert gen["es_alpha_equivalent"] * gen["es_best_k"] > 0
     assert gen["es_last_validation"] > 5 * gen["es_best_validation"]
+    # "reaches ... above the ... of the first step"
+    assert gen["es_max_after"] > gen["es_first_validation"] > gen["es_best_validation"]
+    assert gen["es_best_k"] < gen["es_k_max_after"] <= 1e9
+    assert gen["es_ridge_correlation"] > 0.8  # "follow those of ridge"
     assert gen["es_ridge_best_validation"] == gen["ridge_val_best"]
     # "the two filters differ by at most 0.20": max of (1 - e^-x) - x / (1 + x)
     x = np.logspace(-4, 4, 200_001)
