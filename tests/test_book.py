@@ -146,7 +146,7 @@ def test_notebook_pages_have_the_one_canonical_header(page):
 def test_every_page_with_code_is_a_notebook_page_and_none_stores_outputs():
     code_pages = [page for page in PAGES if "```{code-cell}" in _source(page)]
     assert code_pages == NOTEBOOK_PAGES
-    assert len(NOTEBOOK_PAGES) == 11
+    assert len(NOTEBOOK_PAGES) == 12
     assert not list(BOOK.glob("*.ipynb")), "pages are MyST Markdown, never stored notebooks"
 
 
