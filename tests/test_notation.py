@@ -319,6 +319,85 @@ def test_the_table_check_finds_a_letter_with_two_rows():
     }
 
 
+#: LaTeX commands that are operators, functions or layout, not symbols of the notation.
+# fmt: off
+_NOT_SYMBOLS = frozenset((
+    "frac", "tfrac", "dfrac", "sum", "prod", "le", "leq", "ge", "geq", "top", "cdot", "approx",
+    "lVert", "rVert", "lvert", "rvert", "left", "right", "in", "sqrt", "ln", "log", "exp", "min",
+    "max", "quad", "qquad", "infty", "dots", "ldots", "cdots", "vdots", "ddots", "to", "ne",
+    "partial", "nabla", "times", "mid", "pi", "cos", "sin", "cosh", "tanh", "mp", "pm", "lfloor",
+    "rfloor", "lesssim", "leftarrow", "propto", "sim", "equiv", "bigl", "bigr", "Bigl", "Bigr",
+    "big", "Big", "displaystyle", "circ", "ll", "gg", "star", "prime", "iff", "implies", "colon",
+    "not", "lim", "det", "tr", "square", "forall", "exists", "emptyset", "setminus", "cup", "cap",
+    "subset", "subseteq", "mapsto", "rightarrow", "Rightarrow", "langle", "rangle", "vert",
+    "Vert", "limits", "underbrace", "overbrace", "overline", "underline", "boxed", "Pr", "arg",
+    "sup", "inf", "hat", "bar", "tilde", "dot", "mathbf", "mathcal", "boldsymbol",
+))
+# fmt: on
+_SYMBOL = re.compile(
+    r"(\\(?:hat|bar|tilde|mathbf|mathcal|dot)(?![A-Za-z])\s*\{?\s*)?"  # a decoration
+    r"(\\[A-Za-z]+|[A-Za-z])\}?"  # the letter
+    r"(\^\{\(i\)\}|\^\\star|\^\{\\star\})?"  # an observation's or a minimiser's superscript
+)
+
+
+def formula_symbols(formula: str) -> set[str]:
+    """The symbols of a formula as the table keys them: decoration, letter, (i) or star."""
+    formula = re.sub(r"\\(?:text|textrm|mathrm|operatorname)\s*\{[^{}]*\}", " ", formula)
+    formula = re.sub(r"\\mathbb\s*\{?\w\}?|\\(?:begin|end)\{[^}]*\}", " ", formula)
+    formula = re.sub(r"\^\{?\\(?:top|prime)\}?", " ", formula)
+    symbols = set()
+    for decoration, letter, superscript in _SYMBOL.findall(formula):
+        if letter.startswith("\\") and letter[1:] in _NOT_SYMBOLS:
+            continue
+        symbol = (
+            re.sub(r"[\s{]", "", decoration) + letter + superscript.replace("{\\star}", "\\star")
+        )
+        symbols.add(symbol)
+    return symbols
+
+
+def _table_symbols(notation: str) -> set[str]:
+    symbols: set[str] = set()
+    for line in notation.splitlines():
+        cells = line.split("|")
+        if line.startswith("|") and len(cells) > 2:
+            for formula in maths(cells[1]):
+                symbols |= formula_symbols(formula)
+    return symbols
+
+
+#: Index letters: the notation's rules say what each counts; they have no row.
+_INDICES = {"i", "j", "k", "l", "t"}
+
+
+def _undefined(sources: list[Source], table: set[str]) -> list[str]:
+    found = []
+    for source in sources:
+        for formula in maths(source.text):
+            for symbol in sorted(formula_symbols(formula) - table - _INDICES):
+                found.append(f"{source.name}: {symbol} in ${' '.join(formula.split())}$")
+    return found
+
+
+def test_every_symbol_has_its_row_in_the_notation_table():
+    """Issue 18: the assignments' Markdown (and the book) is checked against the notation
+    table's symbols. A new symbol gets its row in book/notation.md, a letter no row defines."""
+    table = _table_symbols((BOOK / "notation.md").read_text(encoding="utf-8"))
+    undefined = _undefined(SOURCES, table)
+    assert not undefined, "add these to book/notation.md (one row per letter):\n" + "\n".join(
+        undefined
+    )
+
+
+def test_the_symbol_check_finds_a_letter_the_table_lacks():
+    table = _table_symbols("| $\\theta$, $\\theta_k$ | parameters |\n| $\\hat y^{(i)}$ | p |\n")
+    planted = Source("planted", "$\\theta_{k+1} = \\theta_k - \\zeta \\hat y^{(i)} \\dots$")
+    assert _undefined([planted], table) == [
+        "planted: \\zeta in $\\theta_{k+1} = \\theta_k - \\zeta \\hat y^{(i)} \\dots$"
+    ]
+
+
 # ------------------------------------------------------------------ chapter lists
 
 
