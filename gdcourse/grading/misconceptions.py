@@ -86,12 +86,12 @@ _ALL = [
     # ------------------------------------------------------------ numerical and autograd gradients
     Misconception(
         "forward_difference",
-        "this is a forward difference (f(x + h e_i) - f(x)) / h: use the central "
-        "difference (f(x + h e_i) - f(x - h e_i)) / (2 h), which is far more accurate.",
+        "this is a forward difference (f(x + h e_j) - f(x)) / h: use the central "
+        "difference (f(x + h e_j) - f(x - h e_j)) / (2 h), which is far more accurate.",
     ),
     Misconception(
         "wrong_divisor",
-        "the divisor is wrong: the two evaluation points x + h e_i and x - h e_i are "
+        "the divisor is wrong: the two evaluation points x + h e_j and x - h e_j are "
         "2 h apart, so divide by 2 h.",
     ),
     Misconception(

@@ -166,7 +166,7 @@ SPECS: dict[str, FunctionSpec] = {
             "scipy",
             "numpy.gradient",
         ),
-        hint="for each i: (f(x + h e_i) - f(x - h e_i)) / (2 h), with e_i the i-th unit "
+        hint="for each j: (f(x + h e_j) - f(x - h e_j)) / (2 h), with e_j the j-th unit "
         "vector, on a float64 copy of x; return an array of x's shape.",
         tolerances={"float64": Tolerance(rtol=1e-6, atol=1e-6)},
     ),
