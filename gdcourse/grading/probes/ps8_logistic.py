@@ -123,7 +123,14 @@ def _array(tensor: Any) -> np.ndarray[Any, Any]:
 
 def train_probe(fn: Callable[..., Any], case: Case) -> dict[str, Any]:
     """Call ``train_logistic`` and report ``{"losses": what it returned, "W": ..., "b": ...}``,
-    the layer's weight and bias after the call (training changes the model in place)."""
+    the layer's weight and bias after the call (training changes the model in place).
+
+    The call runs with PyTorch on one thread (the setting is restored after it): a case's
+    tensors are a few hundred numbers, where more threads only add waiting, many times over
+    when several checks share the machine's cores. The results do not depend on it.
+    """
+    import torch
+
     inner = make_probe(train_inputs)
 
     def call(model: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -134,7 +141,12 @@ def train_probe(fn: Callable[..., Any], case: Case) -> dict[str, Any]:
             "b": _array(model.linear.bias),
         }
 
-    return inner(call, case)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return inner(call, case)
+    finally:
+        torch.set_num_threads(threads)
 
 
 PROBES: dict[str, Probe] = {
