@@ -175,7 +175,11 @@ def numerical_inputs(case: Case) -> Arguments:
 
 
 def autograd_inputs(case: Case) -> Arguments:
-    """``autograd_gradient(f, x)`` with the test function that takes tensors."""
+    """``autograd_gradient(f, x)`` with the test function that takes tensors; x is a float64
+    array, or with ``"x_as": "ints"`` a list of Python ints (x is array_like)."""
+    if case.get("x_as") == "ints":
+        point = [int(v) for v in case["x"]]
+        return Arguments((_function(case, torch_functions()), point))
     x = np.array(case["x"], dtype=np.float64)
     return Arguments((_function(case, torch_functions()), x), watched={"x": x})
 
