@@ -1545,6 +1545,7 @@ def _swapped_pair(site: Site) -> list[tuple[str, Edit]]:
     if (
         isinstance(node, ast.Return)
         and "gradient" in function.name
+        and "descent" not in function.name
         and isinstance(node.value, ast.Tuple)
         and len(node.value.elts) == 2
     ):
@@ -1554,10 +1555,10 @@ def _swapped_pair(site: Site) -> list[tuple[str, Edit]]:
                 _at(lambda n: ast.Return(ast.Tuple(n.value.elts[::-1], ast.Load()))),
             )
         ]
-    loops = any(isinstance(n, ast.For | ast.While) for n in ast.walk(function))
+    formula = [s for s in function.body if not isinstance(s, ast.Expr)]  # docstring aside
     if (
-        "gradient" not in function.name
-        and not loops
+        len(formula) == 1
+        and isinstance(formula[0], ast.Return)
         and isinstance(node, ast.Name)
         and isinstance(node.ctx, ast.Load)
         and node.id in ("w", "b")
