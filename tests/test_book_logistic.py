@@ -19,6 +19,7 @@ from typing import Any
 import built_site
 import numpy as np
 import pytest
+import torch
 
 from gdcourse import datasets
 from gdcourse.tools import bookbuild
@@ -92,6 +93,11 @@ def test_sigmoid_forms(glued: dict[str, Any], prose: str) -> None:
     assert glued["lg_cancel_zero"] == 0.0
     assert glued["lg_sigmoid_m40"] == pytest.approx(math.exp(-40) / (1 + math.exp(-40)), rel=1e-12)
     assert f"where the sigmoid is {glued['lg_sigmoid_m40']:.3e}" in prose
+    assert glued["lg_exp_overflow"] == pytest.approx(709.78, abs=0.01)
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.exp(glued["lg_exp_overflow"] + 0.01))
+        assert np.isfinite(np.exp(glued["lg_exp_overflow"] - 0.01))
+    assert f"{glued['lg_exp_overflow']:.1f} (the logarithm of the largest float64)" in prose
 
 
 def test_gradient_and_smoothness_bound(glued: dict[str, Any]) -> None:
@@ -168,6 +174,10 @@ def test_methods_on_the_scaled_data(glued: dict[str, Any]) -> None:
 def test_logits_not_probabilities(glued: dict[str, Any]) -> None:
     """BCEWithLogitsLoss charges a logit of 30 with label 0 its 30 and pushes with slope 1;
     sigmoid + BCELoss clamps at 100 with slope 0, and from a wrong start never learns."""
+    threshold = glued["lg_float32_saturation"]
+    assert 16 < threshold < 18  # "above about 17" in the ps8 notebook
+    around = torch.tensor([threshold - 0.1, threshold], dtype=torch.float32)
+    assert torch.sigmoid(around).tolist()[0] < 1 == torch.sigmoid(around).tolist()[1]
     assert glued["lg_bce_logits_loss"] == pytest.approx(30.0)
     assert glued["lg_bce_logits_grad"] == pytest.approx(1.0)
     assert glued["lg_bce_prob_loss"] == pytest.approx(100.0)
