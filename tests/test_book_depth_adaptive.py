@@ -235,6 +235,10 @@ def test_best_rates_are_inside_the_grid_over_several_seeds(v, text):
     assert at_best < _minibatch_score(grid[index - 1], seeds)
     assert at_best < _minibatch_score(grid[index + 1], seeds)
     assert "Every best rate lies inside the grid" in text
+    # "from 0.005 for SGD with momentum to 0.2 for AdaGrad": the smallest and largest best rates
+    etas = {key: v[f"mb_{key}_eta"] for key in ("sgd", "momentum", "adam", "adagrad", "rmsprop")}
+    assert min(etas, key=etas.get) == "momentum" and max(etas, key=etas.get) == "adagrad"
+    assert f"from {etas['momentum']:g} for SGD with momentum to {etas['adagrad']:g} for" in text
 
 
 def test_no_winner_is_claimed_that_the_seeds_do_not_support(v, text):
