@@ -16,6 +16,12 @@ before grading, and retried when another writer got there first
 (:func:`prepare_gradebook`, :func:`ensure_students`); a write that still meets
 a competing writer (SQLite's lock, a serialization failure) is retried too
 (:class:`Recorder`).
+
+Both decisions are made from types, never from text: nbgrader's applications run
+through :func:`run_app`, which keeps the exceptions nbgrader raises or logs while
+handling them, so Ctrl-C is :attr:`AppStatus.INTERRUPTED` and a retry needs
+:attr:`ErrorKind.CONTENTION` (:func:`error_kind`: the error's type, SQLite's result
+code, PostgreSQL's SQLSTATE, through SQLAlchemy's wrapping and the error's causes).
 """
 
 from __future__ import annotations
