@@ -240,7 +240,7 @@ def _descend_batches(
     loader: Any, W: np.ndarray, b: np.ndarray, learn_rate: float, epochs: int
 ) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """Mini-batch gradient descent on the MSE over all elements, in float64 NumPy:
-    ``dL/dW = 2/N R^T X`` and ``dL/db = 2/N sum(R)`` with ``R = X W^T + b - Y``."""
+    ``dJ/dW = 2/N R^T X`` and ``dJ/db = 2/N sum(R)`` with ``R = X W^T + b - Y`` (the book's J)."""
     losses: list[float] = []
     for _ in range(epochs):
         for xs, ys in loader:

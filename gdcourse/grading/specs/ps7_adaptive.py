@@ -9,11 +9,12 @@ student may use none of them (see :mod:`gdcourse.grading.shortcuts`).
 Two of PyTorch's conventions differ from those of the book's chapter *Nesterov momentum
 and Adam*, and the references translate them:
 
-* PyTorch's Nesterov keeps a buffer ``u`` that is *subtracted*, multiplied by the
+* PyTorch's Nesterov keeps a buffer (the book's tilde v_k) that is *subtracted*, multiplied by the
   current rate at each step, and its parameter is the look-ahead point
   ``x_k + momentum * v_k``. Fed the gradient already multiplied by ``eta_k`` and run
   with ``lr=1``, its buffer is exactly ``-v`` of the book's velocity under any schedule,
-  and ``x_k = p_k + momentum * u_k``.
+  and ``x_k = x~_k + momentum * v~_k`` (the book's tilde x_k and tilde v_k for PyTorch's
+  parameter and buffer).
 * ``CosineAnnealingLR`` rises again after ``T_max`` steps; the schedule asked for here
   stays at ``eta_min``.
 
