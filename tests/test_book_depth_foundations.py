@@ -298,3 +298,14 @@ def test_new_sections_are_in_the_built_pages(site):
         text = _html_text(site, page)
         for heading in headings:
             assert heading in text, f"{page} lacks {heading!r}"
+
+
+def test_backtracking_exercise_on_20x2(site):
+    """Exercise 5 of gradient-descent: eta_init = 1, nu = gamma = 1/2 on 20 x^2 from 1."""
+    eta, shrinks = 1.0, 0
+    while 20 * (1 - 40 * eta) ** 2 > 20 - 0.5 * eta * 40**2:
+        eta, shrinks = eta / 2, shrinks + 1
+    assert (eta, shrinks) == (1 / 64, 6)
+    assert eta > 0.5 / 40, "above gamma / L"
+    text = _html_text(site, "gradient-descent")
+    assert "accepted after six shrinks" in text
