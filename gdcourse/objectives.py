@@ -262,7 +262,7 @@ def linear_model(x: Any, w: Any, b: Any) -> Any:
 
 
 def mse(y_pred: Any, y: Any) -> Any:
-    r"""Mean squared error :math:`\frac1n \sum_i (\hat y_i - y_i)^2`.
+    r"""Mean squared error :math:`\frac1n \sum_i (\hat y^{(i)} - y^{(i)})^2`.
 
     >>> float(mse(np.array([1.0, 3.0]), np.array([0.0, 0.0])))
     5.0
@@ -274,8 +274,8 @@ def mse_gradient(x: ArrayLike, y: ArrayLike, w: float, b: float) -> tuple[float,
     r"""Partial derivatives of the MSE of :math:`\hat y = b + wx` with respect to ``w`` and ``b``.
 
     .. math::
-        \frac{\partial L}{\partial w} = \frac2n \sum_i (\hat y_i - y_i)\,x_i, \qquad
-        \frac{\partial L}{\partial b} = \frac2n \sum_i (\hat y_i - y_i)
+        \frac{\partial J}{\partial w} = \frac2n \sum_i (\hat y^{(i)} - y^{(i)})\,x^{(i)}, \qquad
+        \frac{\partial J}{\partial b} = \frac2n \sum_i (\hat y^{(i)} - y^{(i)})
 
     >>> mse_gradient([1.0, 2.0], [1.0, 2.0], w=1.0, b=0.0)
     (0.0, 0.0)
