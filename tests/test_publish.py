@@ -286,6 +286,34 @@ def test_the_edition_holds_no_master_and_no_grader_module(edition: Path) -> None
     assert {"book/_ext/offline.py", "binder/requirements.txt", "work/nbgrader_config.py"} <= files
 
 
+def test_the_edition_holds_no_mutant_report_or_variant(edition: Path) -> None:
+    """Mutation testing (issue 19) is the instructor's: no module, report, mutant or variant."""
+    from gdcourse.grading.mutants import variants
+
+    files = {p.relative_to(edition).as_posix(): p for p in edition.rglob("*") if p.is_file()}
+    assert not any(f.startswith(("mutation/", "gdcourse/grading/mutants/")) for f in files)
+    reports = sorted((ROOT / "mutation").glob("*.json"))
+    assert reports, "the committed mutation reports are missing"
+    needles = {"mutation/", "gdcourse.grading.mutants"}
+    for report in reports:
+        needles |= {m["id"] for m in json.loads(report.read_text())["mutants"]}
+    pages = [*(ROOT / "exercises").rglob("*.ipynb"), *(ROOT / "book").glob("*.md")]
+    public = "".join(p.read_text() for p in pages)
+    for written in variants.HANDWRITTEN.values():
+        for entries in written.values():
+            for _, text in entries:  # its longest line that no page or exercise has
+                own = [ln.strip() for ln in text.splitlines() if ln.strip() not in public]
+                needles.add(max(own, key=len))
+    found = [
+        (name, needle)
+        for name, path in files.items()
+        for text in [path.read_bytes().decode("utf-8", "replace")]
+        for needle in needles
+        if needle in text
+    ]
+    assert found == []
+
+
 def test_the_environment_is_the_students_pinned_as_the_courses(edition: Path) -> None:
     pins = dict(
         line.split("==")
