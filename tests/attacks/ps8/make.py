@@ -109,7 +109,6 @@ class Everything(np.ndarray):
 def scenarios() -> dict[str, Notebook]:
     """Scenario name -> submitted notebook."""
     s: dict[str, Notebook] = {}
-    s["correct"] = student({})
     # (1) duck-typed results: an ndarray subclass that equals anything, floats that do too
     s["always_equal_object"] = student(
         {
@@ -121,13 +120,30 @@ def scenarios() -> dict[str, Notebook]:
             + "    return Anything(0), np.zeros(np.shape(w)).view(Everything), Anything(0)",
         }
     )
-    # (2) the shortcuts the spec bans, reached by names built at run time: torch.nn's sigmoid
-    # for sigmoid, autograd and torch.optim for fit_gd
-    s["shortcut_by_built_name"] = student(
+    # (2) the shortcuts the spec bans: torch.nn's sigmoid for sigmoid and torch.optim with
+    # autograd for fit_gd, reached by names built at run time; autograd for loss_and_grad
+    # only where no visible check looks (more than 10 observations: the visible cases have 4)
+    s["banned_shortcuts"] = student(
         {
             "sigmoid": _header("sigmoid") + "    import torch\n"
             "    t = torch.as_tensor(np.asarray(o, dtype=float))\n"
             "    return getattr(torch, 'n' + 'n').functional.sigmoid(t).numpy()",
+            "loss_and_grad": _replace(
+                "loss_and_grad",
+                "    X = np.asarray(X, dtype=float)\n",
+                "    if len(y) > 10:\n"
+                "        import torch\n"
+                "        wt = torch.tensor(np.asarray(w, dtype=float), requires_grad=True)\n"
+                "        bt = torch.tensor(float(b), dtype=torch.float64, requires_grad=True)\n"
+                "        Xt = torch.as_tensor(np.asarray(X, dtype=float))\n"
+                "        yt = torch.as_tensor(np.asarray(y, dtype=float))\n"
+                "        o = Xt @ wt + bt\n"
+                "        loss = torch.mean(torch.logaddexp(torch.zeros_like(o), o) - yt * o)"
+                " + alpha / 2 * (wt @ wt)\n"
+                "        loss.backward()\n"
+                "        return loss.item(), wt.grad.numpy(), bt.grad.item()\n"
+                "    X = np.asarray(X, dtype=float)\n",
+            ),
             "fit_gd": _header("fit_gd") + "    import torch\n"
             "    X = torch.as_tensor(np.asarray(X, dtype=float))\n"
             "    y = torch.as_tensor(np.asarray(y, dtype=float))\n"
@@ -148,33 +164,6 @@ def scenarios() -> dict[str, Notebook]:
             "        loss.backward()\n"
             "        optimizer.step()\n"
             "    return w.detach().numpy(), b.item(), losses",
-        }
-    )
-    # the same shortcut only where a visible check cannot see it: more steps than any visible
-    # case asks for (a hidden case asks for 60)
-    s["shortcut_on_hidden_cases_only"] = student(
-        {
-            "fit_gd": _replace(
-                "fit_gd",
-                "    w, b = np.zeros(d), 0.0\n",
-                "    if steps > 50:\n"
-                "        import torch\n"
-                "        X, y = torch.as_tensor(X), torch.as_tensor(y)\n"
-                "        w = torch.zeros(d, dtype=X.dtype, requires_grad=True)\n"
-                "        b = torch.zeros((), dtype=X.dtype, requires_grad=True)\n"
-                "        optimizer = torch.optim.SGD([w, b], lr=float(learning_rate))\n"
-                "        losses = []\n"
-                "        for _ in range(steps):\n"
-                "            optimizer.zero_grad()\n"
-                "            o = X @ w + b\n"
-                "            loss = torch.mean(torch.logaddexp(torch.zeros_like(o), o) - y * o)"
-                " + alpha / 2 * (w @ w)\n"
-                "            losses.append(loss.item())\n"
-                "            loss.backward()\n"
-                "            optimizer.step()\n"
-                "        return w.detach().numpy(), b.item(), losses\n"
-                "    w, b = np.zeros(d), 0.0\n",
-            )
         }
     )
     # (3) a wrong gradient, with the comparisons and the check helpers patched to pass
@@ -201,29 +190,37 @@ def scenarios() -> dict[str, Notebook]:
             "    print('no checks here:', error)",
         ),
     )
-    # (4) errors whose messages carry the (hidden) arguments
-    s["error_leaks_inputs"] = student(
+    # (4) the inputs sent back in error messages: loss_and_grad raises with its arguments;
+    # train_logistic trains, then leaves a layer whose weight raises with the inputs when
+    # ps8's probe reads it after the call
+    s["leaks_inputs"] = student(
         {
             "loss_and_grad": _header("loss_and_grad")
             + "    raise ValueError(f'LEAK w={np.asarray(w).tolist()} b={b!r} "
             "X={np.asarray(X).tolist()} y={np.asarray(y).tolist()}')",
-            "train_logistic": _header("train_logistic")
-            + "    raise ValueError(f'LEAK W0={model.linear.weight.tolist()} "
-            "X={X.tolist()} method={method} lr={learning_rate} epochs={epochs}')",
-        }
-    )
-    # (5) train_logistic's losses as float16, or nan and inf once training is done
-    s["float16_results"] = student(
-        {
             "train_logistic": _replace(
                 "train_logistic",
                 "    return losses",
-                "    return [np.float16(v) for v in losses]",
-            ).replace("import torch\n", "import numpy as np\nimport torch\n", 1)
+                "    class Leaky:\n"
+                "        @property\n"
+                "        def weight(self):\n"
+                "            raise ValueError(f'LEAK X={X.tolist()} W={W}')\n"
+                "        bias = weight\n"
+                "    W = model.linear.weight.tolist()\n"
+                "    model._modules.pop('linear')\n"
+                "    object.__setattr__(model, 'linear', Leaky())\n"
+                "    return losses",
+            ),
         }
     )
-    s["nan_inf_results"] = student(
+    # (5) float16 results (fit_gd), nan and inf once training is done (train_logistic)
+    s["non_finite_and_float16_results"] = student(
         {
+            "fit_gd": _replace(
+                "fit_gd",
+                "    return w, float(b), losses",
+                "    return w.astype(np.float16), np.float16(b), [np.float16(v) for v in losses]",
+            ),
             "train_logistic": _replace(
                 "train_logistic",
                 "    return losses",
@@ -231,7 +228,7 @@ def scenarios() -> dict[str, Notebook]:
                 "        model.linear.weight.fill_(float('nan'))\n"
                 "        model.linear.bias.fill_(float('inf'))\n"
                 "    return [float('nan')] * len(losses)",
-            )
+            ),
         }
     )
     # (6) correct, but every function prints and warns
