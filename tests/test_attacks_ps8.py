@@ -45,7 +45,7 @@ EXPECTED: dict[str, tuple[dict[str, tuple[float, float]], bool]] = {
 
 
 def _load_make() -> Any:
-    spec = importlib.util.spec_from_file_location("ps8_make", HERE / "make.py")
+    spec = importlib.util.spec_from_file_location("ps8_make", HERE / "make_ps8.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -61,7 +61,7 @@ def test_every_scenario_has_a_fresh_fixture_and_an_expectation() -> None:
         for name, notebook in made.items()
         if (HERE / f"{name}.ipynb").read_text(encoding="utf-8") != make.text(notebook)
     ]
-    assert not stale, f"regenerate with: python tests/attacks/ps8/make.py ({stale})"
+    assert not stale, f"regenerate with: python tests/attacks/ps8/make_ps8.py ({stale})"
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 Each submission is the student version (``exercises/ps8_logistic/ps8_logistic.ipynb``)
 with every answer cell filled by the master's solution, except the attacked
 function(s), whose cell holds the scenario's code. Run
-``python tests/attacks/ps8/make.py`` to regenerate.
+``python tests/attacks/ps8/make_ps8.py`` to regenerate.
 """
 
 from __future__ import annotations
