@@ -166,7 +166,7 @@ def test_a_shortcut_on_hidden_cases_is_named_to_the_instructor_alone(
 def _hidden_secrets() -> set[str]:
     """Texts of the hidden cases' inputs of loss_and_grad and train_logistic that no visible
     case holds, as the leaking submission writes them (Python lists of floats, float64 and
-    float32)."""
+    float32: the inputs, their first rows, the labels, the weights)."""
     master = autograde.read_master(MASTER)
     functions = ("loss_and_grad", "train_logistic")
     visible = repr([t.call.cases for t in master.tests if not t.call.hidden])
@@ -175,14 +175,53 @@ def _hidden_secrets() -> set[str]:
         if not test.call.hidden or test.call.function not in functions:
             continue
         for case in test.call.cases:
-            X, _ = data_arrays(case)
+            X, y = data_arrays(case)
+            secrets.add(repr(y.tolist()))
             for dtype in (np.float64, np.float32):
                 rows = X.astype(dtype).tolist()
-                secrets.add(repr(rows[0]))
-            for key in ("w", "W0"):
-                if key in case:
-                    secrets.add(repr(case[key][0] if key == "W0" else case[key]))
+                secrets |= {repr(rows), repr(rows[0])}
+            if "w" in case:
+                secrets.add(repr(case["w"]))
+            if "W0" in case:
+                secrets.add(repr(np.array(case["W0"], dtype=np.float32).tolist()))
     return {s for s in secrets if s not in visible}
+
+
+def _leak_messages(hidden: bool) -> list[str]:
+    """What the leaking submission raises on the hidden (or visible) cases, run here
+    in-process."""
+    from gdcourse.grading.probes.ps8_logistic import loss_inputs, train_inputs
+
+    notebook = json.loads((HERE / "leaks_inputs.ipynb").read_text())
+    namespace: dict[str, Any] = {}
+    for cell in notebook["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id", "")
+        if grade_id in ("loss_and_grad", "train_logistic"):
+            exec("".join(cell["source"]), namespace)
+    master = autograde.read_master(MASTER)
+    messages = []
+    for test in master.tests:
+        if test.call.hidden != hidden or test.call.function not in namespace:
+            continue
+        inputs = loss_inputs if test.call.function == "loss_and_grad" else train_inputs
+        for case in test.call.cases:
+            arguments = inputs(case)
+            try:
+                namespace[test.call.function](*arguments.args, **arguments.kwargs)
+                _ = arguments.args[0].linear.weight  # what the probe reads after training
+            except ValueError as error:
+                messages.append(str(error))
+    return [m for m in messages if m.startswith("LEAK")]
+
+
+def test_the_secrets_are_what_the_leaking_submission_sends() -> None:
+    """Each hidden case's leaked message (but one that a visible case sends too) holds at
+    least one of the texts searched for."""
+    secrets = _hidden_secrets()
+    visible = _leak_messages(hidden=False)
+    messages = [m for m in _leak_messages(hidden=True) if m not in visible]
+    assert len(messages) >= 8, messages
+    assert all(any(s in m for s in secrets) for m in messages), messages
 
 
 def _hidden_sections(page: str) -> list[str]:
