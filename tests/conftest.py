@@ -27,6 +27,8 @@ LONGEST_FIRST = (
     "test_trust_boundary.py",
     "test_pipeline.py",
     "test_assignments.py",
+    "test_mutants.py",  # a sample of mutants and the correct variants through the sandbox
+    "test_attacks_ps8.py",
     "test_grading.py",
     "test_scale.py",
     "test_feedback.py",
@@ -36,6 +38,8 @@ LONGEST_FIRST = (
     "test_widgets_browser.py",
     "test_feedback_browser.py",
     "test_export.py",
+    "test_db_url.py",
+    "test_speed_rerun.py",
 )
 
 
