@@ -161,6 +161,14 @@ def test_a_shortcut_on_hidden_cases_is_named_to_the_instructor_alone(
     section = section[: section.index("</section>")]
     assert "loss_and_grad: hidden checks failed." in section
     assert "autograd" not in section and "banned" not in section, section
+    # the class report points the instructor at the log, naming the cell and nothing more
+    assert graded["students"][student]["hidden_rules"] == ["test_loss_and_grad_hidden"]
+    report = (course / "reports" / ASSIGNMENT / "report.md").read_text(encoding="utf-8")
+    part = report[report.index("## Rules broken during hidden checks") :]
+    assert f"**{student}**: test_loss_and_grad_hidden" in part, part
+    assert "autograd" not in part
+    others = [s for s, r in graded["students"].items() if r["hidden_rules"] and s != student]
+    assert others == [], others
 
 
 def _hidden_secrets() -> set[str]:

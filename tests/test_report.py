@@ -152,6 +152,10 @@ def test_add_notebook_records_each_thing_once() -> None:
         needs_human=("timeout", "timeout"),
         notes=("restored a test cell",),
         cell_errors=(),
+        private=(
+            "test_f_hidden (f, hidden): banned call: torch.optim; all 3 hidden cases replied",
+            "the run stopped after the hidden checks began: timeout",
+        ),
     )
     record = StudentRecord("a")
     record.add_notebook(grade, prefix="nb:")  # type: ignore[arg-type]
@@ -160,6 +164,8 @@ def test_add_notebook_records_each_thing_once() -> None:
     assert record.not_attempted == ["nb:test_g_visible"]
     assert record.needs_human == ["timeout"]
     assert record.notes == ["restored a test cell"]
+    # the cell whose hidden checks broke the rules, by its id alone (details stay private)
+    assert record.hidden_rules == ["nb:test_f_hidden"]
 
 
 def test_report_json_is_plain_and_bounded(tmp_path: Path) -> None:

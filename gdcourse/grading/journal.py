@@ -34,7 +34,14 @@ __all__ = ["MAX_LINE", "Entry", "Journal", "masters_digest"]
 MAX_LINE = 1 << 20
 """A longer line is not read back (the student is then graded again)."""
 
-_LISTS = ("misconceptions", "not_attempted", "needs_human", "notes", "cell_errors")
+_LISTS = (
+    "misconceptions",
+    "not_attempted",
+    "needs_human",
+    "notes",
+    "cell_errors",
+    "hidden_rules",
+)
 
 
 def masters_digest(paths: Iterable[Path]) -> str:
@@ -57,6 +64,7 @@ class Entry:
     needs_human: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     cell_errors: tuple[str, ...] = ()
+    hidden_rules: tuple[str, ...] = ()
     autograded: bool = True
     """Whether nbgrader autograded it (``False``: refused, its grades zeroed with the reason)."""
 

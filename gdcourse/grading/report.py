@@ -63,6 +63,9 @@ class StudentRecord:
     notes: list[str] = field(default_factory=list)
     not_attempted: list[str] = field(default_factory=list)
     cell_errors: list[str] = field(default_factory=list)
+    hidden_rules: list[str] = field(default_factory=list)
+    """The hidden test cells whose process broke the grader's rules; the details are in the
+    instructor's private log (:mod:`gdcourse.grading.instructor_log`), never here."""
 
     @property
     def total(self) -> float:
@@ -82,6 +85,15 @@ class StudentRecord:
                 _extend(self.not_attempted, [prefix + cell.grade_id])
         _extend(self.needs_human, grade.needs_human)
         _extend(self.notes, grade.notes)
+        graded_ids = {cell.grade_id for cell in grade.cells}
+        _extend(
+            self.hidden_rules,
+            [
+                prefix + line.split(" ", 1)[0]
+                for line in grade.private
+                if line.split(" ", 1)[0] in graded_ids
+            ],
+        )
         _extend(
             self.cell_errors,
             [
@@ -264,6 +276,21 @@ def write_report(
             )
     else:
         lines.append("None.")
+    ruled = [record for record in ordered if record.hidden_rules]
+    if ruled:
+        lines += [
+            "",
+            "## Rules broken during hidden checks",
+            "",
+            "These cells earned nothing; the student's feedback gives only fixed words. What "
+            "the process did (the banned call, the case) is in `private/rules.log`, readable "
+            "by you alone.",
+            "",
+        ]
+        for record in ruled:
+            lines.append(
+                f"- **{_student(record.student)}**: {_md_list(record.hidden_rules, sizes)}"
+            )
     noted = {
         record.student: [note for note in record.notes if note not in record.needs_human]
         for record in ordered
@@ -315,6 +342,7 @@ def write_report(
                 "needs_human": _json_list(r.needs_human, sizes),
                 "notes": _json_list(r.notes, sizes),
                 "cell_errors": _json_list(r.cell_errors, sizes),
+                "hidden_rules": _json_list(r.hidden_rules, sizes),
             }
             for r in ordered
         ],
