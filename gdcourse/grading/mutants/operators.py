@@ -1634,6 +1634,649 @@ def _reset_hoisted(site: Site) -> list[tuple[str, Edit]]:
     return [("work array made once, before the loop", edit)]
 
 
+# ------------------------------------------------------------------ course operators (issue 19)
+# Numerical gradients, autograd, plain and heavy-ball descent: mistakes seen in ps1, ps2, ps4
+# and ps6 (each matched by pattern; none changes a master's text by name).
+
+
+def _perturbation_site(site: Site) -> bool:
+    """``step[i] = h``: one component of a work array set to the difference step."""
+    node = site.node
+    return (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Subscript)
+        and isinstance(node.targets[0].slice, ast.Name)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in _params(site.function)
+        and site.loop is not None
+    )
+
+
+def _step_size(site: Site) -> list[tuple[str, Edit]]:
+    """h too large (1e4 h) or too small (1e-6 h): truncation or rounding error wins."""
+    if not _perturbation_site(site):
+        return []
+    out: list[tuple[str, Edit]] = []
+    for label, factor in (("h too large (h * 1e4)", "1e4"), ("h too small (h * 1e-6)", "1e-6")):
+
+        def edit(tree: ast.Module, where: Site, factor: str = factor) -> None:
+            node = where.node
+            assert isinstance(node, ast.Assign)
+            node.value = ast.BinOp(node.value, ast.Mult(), _expr(factor))
+
+        out.append((label, edit))
+    return out
+
+
+def _all_perturbed(site: Site) -> list[tuple[str, Edit]]:
+    """``step[i] = h`` -> ``step[:] = h``: every component perturbed at once."""
+    if not _perturbation_site(site):
+        return []
+
+    def edit(tree: ast.Module, where: Site) -> None:
+        node = where.node
+        assert isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript)
+        node.targets[0].slice = ast.Slice()
+
+    return [("every component perturbed at once (step[:] = h)", edit)]
+
+
+def _difference_call(node: ast.AST) -> bool:
+    """``(f(p + s) - f(p - s)) / d``: a central difference."""
+    return (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Div)
+        and isinstance(node.left, ast.BinOp)
+        and isinstance(node.left.op, ast.Sub)
+        and all(
+            isinstance(c, ast.Call) and len(c.args) == 1 and isinstance(c.args[0], ast.BinOp)
+            for c in (node.left.left, node.left.right)
+        )
+    )
+
+
+def _not_restored(site: Site) -> list[tuple[str, Edit]]:
+    """``f(p + s)`` -> ``f((p := p + s))``: the point stays perturbed for what follows."""
+    if not _difference_call(site.node):
+        return []
+
+    def new(n: ast.BinOp) -> ast.AST:
+        assert isinstance(n.left, ast.BinOp) and isinstance(n.left.left, ast.Call)
+        arg = n.left.left.args[0]
+        assert isinstance(arg, ast.BinOp)
+        if isinstance(arg.left, ast.Name):
+            n.left.left.args[0] = ast.NamedExpr(ast.Name(arg.left.id, ast.Store()), arg)
+        return n
+
+    return [("the perturbed point not restored", _at(new))]
+
+
+def _backward_difference(site: Site) -> list[tuple[str, Edit]]:
+    """A backward difference ``(f(p) - f(p - s)) / h`` for the central one."""
+    if not _difference_call(site.node):
+        return []
+
+    def new(n: ast.BinOp) -> ast.AST:
+        assert isinstance(n.left, ast.BinOp) and isinstance(n.left.left, ast.Call)
+        ahead = n.left.left
+        arg = ahead.args[0]
+        assert isinstance(arg, ast.BinOp)
+        here = ast.Call(ahead.func, [arg.left], [])
+        divisor = n.right
+        if isinstance(divisor, ast.BinOp) and _is_const(divisor.left, 2):
+            divisor = divisor.right
+        return ast.BinOp(ast.BinOp(here, ast.Sub(), n.left.right), ast.Div(), divisor)
+
+    return [("central -> backward difference", _at(new))]
+
+
+def _divisor_precedence(site: Site) -> list[tuple[str, Edit]]:
+    """``/ (2 * h)`` written ``/ 2 * h``: multiplied by h instead of divided."""
+    node = site.node
+    if not (
+        _difference_call(node)
+        and isinstance(node, ast.BinOp)
+        and isinstance(node.right, ast.BinOp)
+        and isinstance(node.right.op, ast.Mult)
+        and _is_const(node.right.left, 2)
+    ):
+        return []
+
+    def new(n: ast.BinOp) -> ast.AST:
+        assert isinstance(n.right, ast.BinOp)
+        return ast.BinOp(ast.BinOp(n.left, ast.Div(), n.right.left), ast.Mult(), n.right.right)
+
+    return [("/ (2 * h) written / 2 * h", _at(new))]
+
+
+def _scalar_perturbation(site: Site) -> list[tuple[str, Edit]]:
+    """``f(p + s) - f(p - s)`` with the scalar h for the one-hot s: all components moved."""
+    node = site.node
+    if not _difference_call(node) or site.function is None:
+        return []
+    assert isinstance(node, ast.BinOp) and isinstance(node.left, ast.BinOp)
+    ahead = node.left.left
+    assert isinstance(ahead, ast.Call) and isinstance(ahead.args[0], ast.BinOp)
+    perturbation = ahead.args[0].right
+    # the step's value: the parameter assigned to one of its components
+    value = None
+    for stmt in ast.walk(site.function):
+        if (
+            isinstance(stmt, ast.Assign)
+            and isinstance(stmt.targets[0], ast.Subscript)
+            and ast.unparse(stmt.targets[0].value) == ast.unparse(perturbation)
+            and isinstance(stmt.value, ast.Name)
+        ):
+            value = stmt.value.id
+    if value is None:
+        return []
+
+    def new(n: ast.BinOp) -> ast.AST:
+        for side in (n.left.left, n.left.right):  # type: ignore[attr-defined]
+            side.args[0].right = ast.Name(value, ast.Load())
+        return n
+
+    return [(f"the scalar {value} added to every component", _at(new))]
+
+
+def _stored_into(site: Site) -> bool:
+    """Whether the array the site's call makes is written into (``a[i] = ...``), so that its
+    dtype matters; an array only rebound (``v = beta * v - g``) turns float at once."""
+    if site.function is None or not isinstance(site.parent, ast.Assign):
+        return False
+    names = _assigned(site.parent)
+    return any(
+        isinstance(s, ast.Assign)
+        and isinstance(s.targets[0], ast.Subscript)
+        and isinstance(s.targets[0].value, ast.Name)
+        and s.targets[0].value.id in names
+        for s in ast.walk(site.function)
+    )
+
+
+def _integer_work_array(site: Site) -> list[tuple[str, Edit]]:
+    """``np.zeros_like(p)`` -> ``np.zeros_like(p, dtype=int)``: what is stored is truncated."""
+    node = site.node
+    if (
+        isinstance(node, ast.Call)
+        and _call_name(node).endswith("zeros_like")
+        and len(node.args) == 1
+        and not node.keywords
+        and _stored_into(site)
+    ):
+        return [
+            (
+                "an integer work array (values truncated)",
+                _at(
+                    lambda n: ast.Call(
+                        n.func, n.args, [ast.keyword("dtype", ast.Name("int", ast.Load()))]
+                    )
+                ),
+            )
+        ]
+    return []
+
+
+def _array_returned_as_list(site: Site) -> list[tuple[str, Edit]]:
+    """An array returned as a list (``.tolist()``), not the float64 array asked for."""
+    node = site.node
+    if not (isinstance(node, ast.Return) and node.value is not None):
+        return []
+    value = node.value
+    if isinstance(value, ast.Name) or (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and value.func.attr == "copy"
+    ):
+        if isinstance(value, ast.Name) and value.id not in _assign_names(site.function):
+            return []
+        return [
+            (
+                "a list returned, not an array",
+                _at(lambda n: ast.Return(_expr(f"({ast.unparse(n.value)}).tolist()"))),
+            ),
+            (
+                "list(...) of the components returned",
+                _at(lambda n: ast.Return(_expr(f"list({ast.unparse(n.value)})"))),
+            ),
+        ]
+    return []
+
+
+def _assign_names(function: ast.FunctionDef | None) -> set[str]:
+    """Names given an ``np.zeros...`` array in the function."""
+    if function is None:
+        return set()
+    names: set[str] = set()
+    for stmt in ast.walk(function):
+        if isinstance(stmt, ast.Assign) and _call_name(stmt.value).startswith("np.zeros"):
+            names |= _assigned(stmt)
+    return names
+
+
+def _list_collected(site: Site) -> list[tuple[str, Edit]]:
+    """``g = np.zeros_like(p)`` -> ``g = [0.0] * p.size``, the list returned unconverted."""
+    node = site.node
+    if not (
+        isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Call)
+        and _call_name(node.value).endswith("zeros_like")
+        and len(node.value.args) == 1
+        and site.loop is None
+        and site.function is not None
+        and any(
+            isinstance(s, ast.Return)
+            and isinstance(s.value, ast.Name)
+            and s.value.id in _assigned(node)
+            for s in ast.walk(site.function)
+        )
+    ):
+        return []
+    size = ast.unparse(node.value.args[0])
+    return [
+        (
+            "the components collected in a list, returned unconverted",
+            _at(lambda n: ast.Assign(n.targets, _expr(f"[0.0] * np.size({size})"))),
+        )
+    ]
+
+
+def _backward_twice(site: Site) -> list[tuple[str, Edit]]:
+    """``loss.backward()`` run twice: the gradients add up (doubled)."""
+    node = site.node
+    if not (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Attribute)
+        and node.value.func.attr == "backward"
+        and site.index is not None
+    ):
+        return []
+
+    def edit(tree: ast.Module, where: Site) -> None:
+        stmt = where.node
+        assert isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+        first = copy.deepcopy(stmt)
+        assert isinstance(first.value, ast.Call)
+        if isinstance(stmt.value.func, ast.Attribute) and isinstance(
+            stmt.value.func.value, ast.Name
+        ):  # the same graph again: keep it for the second call
+            first.value.keywords = [ast.keyword("retain_graph", ast.Constant(True))]
+        _replace(where, [first, stmt])
+
+    return [("backward() called twice without zeroing", edit)]
+
+
+def _one_gradient_for_both(site: Site) -> list[tuple[str, Edit]]:
+    """``b -= lr * b.grad`` -> ``b -= lr * w.grad`` (and the other way): a copy-paste slip."""
+    node = site.node
+    if not (
+        isinstance(node, ast.AugAssign)
+        and isinstance(node.target, ast.Name)
+        and site.function is not None
+    ):
+        return []
+    own = node.target.id
+    grads = [
+        n
+        for n in ast.walk(node.value)
+        if isinstance(n, ast.Attribute) and n.attr == "grad" and isinstance(n.value, ast.Name)
+    ]
+    if len(grads) != 1 or not isinstance(grads[0].value, ast.Name) or grads[0].value.id != own:
+        return []
+    others = sorted(
+        {
+            s.target.id
+            for s in ast.walk(site.function)
+            if isinstance(s, ast.AugAssign)
+            and isinstance(s.target, ast.Name)
+            and s.target.id != own
+            and ".grad" in ast.unparse(s.value)
+        }
+    )
+    out: list[tuple[str, Edit]] = []
+    for other in others[:1]:
+
+        def new(n: ast.AugAssign, other: str = other) -> ast.AST:
+            text = ast.unparse(n.value).replace(f"{own}.grad", f"{other}.grad")
+            return ast.AugAssign(n.target, n.op, _expr(text))
+
+        out.append((f"{own} updated with {other}.grad", _at(new)))
+    return out
+
+
+def _mean_of_squares(site: Site) -> list[tuple[str, Edit]]:
+    """``torch.mean(r ** 2)`` -> ``torch.mean(r) ** 2`` (the square of the mean) or half the
+    mean (the 1/2 of the quadratics' 1/2 x^T A x carried into the MSE)."""
+    node = site.node
+    if not (
+        isinstance(node, ast.Call)
+        and _call_name(node) == "torch.mean"
+        and len(node.args) == 1
+        and isinstance(node.args[0], ast.BinOp)
+        and isinstance(node.args[0].op, ast.Pow)
+        and _is_const(node.args[0].right, 2)
+    ):
+        return []
+    return [
+        (
+            "the square of the mean for the mean of the squares",
+            _at(
+                lambda n: ast.BinOp(
+                    ast.Call(n.func, [n.args[0].left], []), ast.Pow(), n.args[0].right
+                )
+            ),
+        ),
+        ("half the mean squared error", _at(lambda n: ast.BinOp(n, ast.Div(), ast.Constant(2)))),
+    ]
+
+
+def _gradient_over_n(site: Site) -> list[tuple[str, Edit]]:
+    """``lr * w.grad`` -> ``lr * w.grad / len(x)``: autograd's mean divided by n again."""
+    node = site.node
+    if not (
+        isinstance(node, ast.AugAssign)
+        and isinstance(node.value, ast.BinOp)
+        and isinstance(node.value.right, ast.Attribute)
+        and node.value.right.attr == "grad"
+        and site.function is not None
+        and site.function.args.args
+    ):
+        return []
+    data = site.function.args.args[0].arg
+    return [
+        (
+            f"the gradient divided by len({data}) again",
+            _at(
+                lambda n: ast.AugAssign(
+                    n.target, n.op, ast.BinOp(n.value, ast.Div(), _expr(f"len({data})"))
+                )
+            ),
+        )
+    ]
+
+
+def _stop_test(stmt: ast.stmt) -> bool:
+    return (
+        isinstance(stmt, ast.If)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], ast.Break)
+        and "tol" in _names(stmt.test)
+    )
+
+
+def _stop_after_update(body: list[ast.stmt]) -> list[ast.stmt] | None:
+    """The stop test made after the move: one step too many, recorded in the path."""
+    tests = [i for i, s in enumerate(body) if _stop_test(s)]
+    if len(tests) != 1 or tests[0] == len(body) - 1:
+        return None
+    i = tests[0]
+    return body[:i] + body[i + 1 :] + [body[i]]
+
+
+def _stop_without_abs(site: Site) -> list[tuple[str, Edit]]:
+    """``np.abs(step) <= tol`` -> ``step <= tol`` or ``step ** 2 <= tol`` in the stop test."""
+    node = site.node
+    if not (
+        isinstance(node, ast.Call)
+        and _call_name(node) == "np.abs"
+        and len(node.args) == 1
+        and site.loop is not None
+        and any(_stop_test(s) and node in ast.walk(s) for s in site.loop.body)
+    ):
+        return []
+    return [
+        ("the stop test without abs (negative steps stop)", _at(lambda n: n.args[0])),
+        (
+            "the squared step tested against tol",
+            _at(lambda n: ast.BinOp(n.args[0], ast.Pow(), ast.Constant(2))),
+        ),
+    ]
+
+
+def _eigen_source(site: Site) -> str | None:
+    """``A`` (as written) when the node is ``E[-1]`` with ``E = np.linalg.eigvalsh(A...)``."""
+    node = site.node
+    if not (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and isinstance(node.slice, ast.UnaryOp)
+        and _is_const(node.slice.operand, 1)
+        and site.function is not None
+    ):
+        return None
+    for stmt in ast.walk(site.function):
+        if (
+            isinstance(stmt, ast.Assign)
+            and node.value.id in _assigned(stmt)
+            and _call_name(stmt.value).endswith("eigvalsh")
+        ):
+            assert isinstance(stmt.value, ast.Call)
+            return ast.unparse(stmt.value.args[0])
+    return None
+
+
+def _bound_for_eigenvalue(site: Site) -> list[tuple[str, Edit]]:
+    """The largest eigenvalue replaced by an upper bound (Frobenius norm, trace)."""
+    matrix = _eigen_source(site)
+    if matrix is None:
+        return []
+    return [
+        (
+            "the Frobenius norm for the largest eigenvalue",
+            _at(lambda n: _expr(f"np.linalg.norm({matrix})")),
+        ),
+        ("the trace for the largest eigenvalue", _at(lambda n: _expr(f"np.trace({matrix})"))),
+    ]
+
+
+def _optimal_for_bound(site: Site) -> list[tuple[str, Edit]]:
+    """``2 / L`` -> ``2 / (L + mu)``: the best learning rate for the largest convergent one."""
+    node = site.node
+    if not (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Div)
+        and _is_const(node.left, 2)
+        and _eigen_source(Site(node.right, node, "right", None, site.function, site.loop))
+    ):
+        return []
+
+    def new(n: ast.BinOp) -> ast.AST:
+        assert isinstance(n.right, ast.Subscript)
+        smallest = ast.Subscript(n.right.value, ast.Constant(0), ast.Load())
+        return ast.BinOp(n.left, ast.Div(), ast.BinOp(n.right, ast.Add(), smallest))
+
+    return [("2 / (L + mu), the best rate, for the bound 2 / L", _at(new))]
+
+
+def _velocity_update(stmt: ast.stmt) -> tuple[str, ast.expr, ast.expr] | None:
+    """``v = momentum * v - step``: (v, momentum, step)."""
+    if not (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and isinstance(stmt.value, ast.BinOp)
+        and isinstance(stmt.value.op, ast.Sub)
+        and isinstance(stmt.value.left, ast.BinOp)
+        and isinstance(stmt.value.left.op, ast.Mult)
+        and isinstance(stmt.value.left.right, ast.Name)
+        and stmt.value.left.right.id == stmt.targets[0].id
+        and _has_lr(stmt.value.right)
+    ):
+        return None
+    return stmt.targets[0].id, stmt.value.left.left, stmt.value.right
+
+
+def _velocity_started(site: Site) -> list[tuple[str, Edit]]:
+    """``v = np.zeros_like(x)`` -> the first step, or the gradient itself."""
+    node = site.node
+    if not (isinstance(node, ast.Assign) and site.function is not None and site.loop is None):
+        return []
+    updates = [
+        u
+        for s in ast.walk(site.function)
+        if isinstance(s, ast.stmt) and s is not node and (u := _velocity_update(s))
+    ]
+    steps = [u[2] for u in updates if u[0] in _assigned(node)]
+    if not steps:
+        return []
+    first_step = steps[0]
+    grads = [
+        c for c in ast.walk(first_step) if isinstance(c, ast.Call) and "grad" in _call_name(c)
+    ]
+    out = [
+        (
+            "the velocity started at the first step, not 0",
+            _at(
+                lambda n: ast.Assign(n.targets, ast.UnaryOp(ast.USub(), copy.deepcopy(first_step)))
+            ),
+        )
+    ]
+    if grads:
+        gradient_call = grads[0]
+        out.append(
+            (
+                "the velocity started at the gradient",
+                _at(lambda n: ast.Assign(n.targets, copy.deepcopy(gradient_call))),
+            )
+        )
+    return out
+
+
+def _velocity_forms(site: Site) -> list[tuple[str, Edit]]:
+    """The heavy ball mixed up with other forms: the learning rate scaling the whole velocity,
+    or an exponential average's (1 - momentum) on the step."""
+    node = site.node
+    found = _velocity_update(node) if isinstance(node, ast.stmt) else None
+    if found is None:
+        return []
+    v, beta, step = found
+    b, s = ast.unparse(beta), ast.unparse(step)
+    lr = sorted(_names(step) & LR_NAMES)[0]
+    bare = s.replace(f"{lr} * ", "", 1)
+    return [
+        (
+            "the learning rate inside the momentum term",
+            _at(lambda n: _stmts(f"{v} = {lr} * ({b} * {v} - {bare})")[0]),
+        ),
+        (
+            "(1 - momentum) on the step (an average, not the heavy ball)",
+            _at(lambda n: _stmts(f"{v} = {b} * {v} - (1 - {b}) * {s}")[0]),
+        ),
+    ]
+
+
+def _stale_velocity(body: list[ast.stmt]) -> list[ast.stmt] | None:
+    """The point moved with the old velocity, before the new one is computed."""
+    for i, stmt in enumerate(body):
+        found = _velocity_update(stmt)
+        if found is None:
+            continue
+        for j in range(i + 1, len(body)):
+            later = body[j]
+            if (
+                isinstance(later, ast.Assign | ast.AugAssign)
+                and found[0] in _names(later)
+                and found[0] not in _assigned(later)
+            ):
+                moved = body[j]
+                rest = body[:j] + body[j + 1 :]
+                return [*rest[:i], moved, *rest[i:]]
+    return None
+
+
+def _forward_keeping_2h(site: Site) -> list[tuple[str, Edit]]:
+    """``(f(p + s) - f(p)) / (2 * h)``: a forward difference over the central one's 2h."""
+    node = site.node
+    if not (
+        _difference_call(node)
+        and isinstance(node, ast.BinOp)
+        and isinstance(node.right, ast.BinOp)
+        and _is_const(node.right.left, 2)
+    ):
+        return []
+
+    def new(n: ast.BinOp) -> ast.AST:
+        assert isinstance(n.left, ast.BinOp) and isinstance(n.left.right, ast.Call)
+        back = n.left.right
+        assert isinstance(back.args[0], ast.BinOp)
+        n.left.right = ast.Call(back.func, [back.args[0].left], [])
+        return n
+
+    return [("forward difference still divided by 2h", _at(new))]
+
+
+def _step_doubled(site: Site) -> list[tuple[str, Edit]]:
+    """``step[i] = h`` -> ``step[i] = 2 * h``: the points 2h apart taken as ±2h."""
+    if not _perturbation_site(site):
+        return []
+
+    def edit(tree: ast.Module, where: Site) -> None:
+        node = where.node
+        assert isinstance(node, ast.Assign)
+        node.value = ast.BinOp(ast.Constant(2), ast.Mult(), node.value)
+
+    return [("the perturbation 2h (the points 4h apart)", edit)]
+
+
+def _point_for_gradient(site: Site) -> list[tuple[str, Edit]]:
+    """``return p.grad.detach().numpy()`` -> ``return p.detach().numpy()``: the wrong tensor
+    detached and returned (the point, not its gradient)."""
+    node = site.node
+    if not (isinstance(node, ast.Return) and node.value is not None):
+        return []
+    grads = [n for n in ast.walk(node.value) if isinstance(n, ast.Attribute) and n.attr == "grad"]
+    if len(grads) != 1 or "detach" not in ast.unparse(node.value):
+        return []
+    text = ast.unparse(node.value).replace(
+        f"{ast.unparse(grads[0])}.", f"{ast.unparse(grads[0].value)}."
+    )
+    return [
+        (
+            "the point detached and returned, not its gradient",
+            _at(lambda n: ast.Return(_expr(text))),
+        )
+    ]
+
+
+def _loss_tensor_recorded(site: Site) -> list[tuple[str, Edit]]:
+    """``losses.append(loss.item())`` -> ``losses.append(loss)``: tensors (with their graphs)
+    recorded."""
+    node = site.node
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "item"
+        and not node.args
+        and _in_loss_record(site)
+    ):
+        return []
+    return [("the loss recorded as a tensor", _at(lambda n: n.func.value))]
+
+
+def _lr_forgotten(site: Site) -> list[tuple[str, Edit]]:
+    """``w -= lr * w.grad`` -> ``w -= w.grad``: the learning rate left out of one update."""
+    node = site.node
+    if not (
+        isinstance(node, ast.AugAssign)
+        and isinstance(node.op, ast.Sub)
+        and isinstance(node.value, ast.BinOp)
+        and isinstance(node.value.op, ast.Mult)
+        and isinstance(node.value.left, ast.Name)
+        and node.value.left.id in LR_NAMES
+        and isinstance(node.value.right, ast.Attribute)
+        and node.value.right.attr == "grad"
+    ):
+        return []
+    return [
+        (
+            "the learning rate left out of an update",
+            _at(lambda n: ast.AugAssign(n.target, n.op, n.value.right)),
+        )
+    ]
+
+
 COURSE: tuple[Operator, ...] = (
     Operator(
         "gradient_sign",
@@ -1906,6 +2549,148 @@ COURSE: tuple[Operator, ...] = (
         "momentum applied to the gradient, not the velocity",
         _momentum_on_gradient,
         "momentum_on_gradient",
+    ),
+    Operator(
+        "step_size", "course", "the difference step h far too large or too small", _step_size
+    ),
+    Operator(
+        "all_components_perturbed",
+        "course",
+        "every component perturbed at once",
+        _all_perturbed,
+    ),
+    Operator(
+        "scalar_perturbation",
+        "course",
+        "the scalar h added to the whole point",
+        _scalar_perturbation,
+    ),
+    Operator(
+        "perturbation_not_restored",
+        "course",
+        "the perturbed point not restored",
+        _not_restored,
+    ),
+    Operator(
+        "backward_difference",
+        "course",
+        "a backward difference for the central one",
+        _backward_difference,
+    ),
+    Operator(
+        "divisor_precedence",
+        "course",
+        "/ (2 * h) written / 2 * h",
+        _divisor_precedence,
+    ),
+    Operator(
+        "integer_work_array",
+        "course",
+        "an integer work array: what is stored in it is truncated",
+        _integer_work_array,
+    ),
+    Operator(
+        "list_returned",
+        "course",
+        "a list returned where an array belongs",
+        _array_returned_as_list,
+    ),
+    Operator(
+        "list_collected",
+        "course",
+        "the components collected in a list and returned unconverted",
+        _list_collected,
+    ),
+    Operator(
+        "backward_twice",
+        "course",
+        "backward() called twice without zeroing: gradients doubled",
+        _backward_twice,
+    ),
+    Operator(
+        "one_gradient_for_both",
+        "course",
+        "one parameter updated with the other's gradient",
+        _one_gradient_for_both,
+    ),
+    Operator(
+        "mean_of_squares",
+        "course",
+        "the MSE written as the square of the mean, or halved",
+        _mean_of_squares,
+    ),
+    Operator(
+        "gradient_over_n",
+        "course",
+        "autograd's gradient of a mean divided by n again",
+        _gradient_over_n,
+    ),
+    Operator(
+        "stop_after_update",
+        "course",
+        "the stop test made after the move",
+        lambda s: _loop_body_edit(s, _stop_after_update),
+    ),
+    Operator(
+        "stop_without_abs",
+        "course",
+        "the stop test on the signed (or squared) step",
+        _stop_without_abs,
+    ),
+    Operator(
+        "bound_for_eigenvalue",
+        "course",
+        "an upper bound (norm, trace) for the largest eigenvalue",
+        _bound_for_eigenvalue,
+    ),
+    Operator(
+        "optimal_for_bound",
+        "course",
+        "the best learning rate 2 / (L + mu) for the bound 2 / L",
+        _optimal_for_bound,
+    ),
+    Operator(
+        "velocity_started",
+        "course",
+        "the velocity initialised with the first step or the gradient, not 0",
+        _velocity_started,
+    ),
+    Operator(
+        "velocity_form",
+        "course",
+        "the learning rate inside the momentum, or an average's (1 - momentum)",
+        _velocity_forms,
+    ),
+    Operator(
+        "stale_velocity",
+        "course",
+        "the point moved with the old velocity",
+        lambda s: _loop_body_edit(s, _stale_velocity),
+    ),
+    Operator(
+        "forward_keeping_2h",
+        "course",
+        "a forward difference divided by the central one's 2h",
+        _forward_keeping_2h,
+    ),
+    Operator("step_doubled", "course", "the perturbation 2h for h", _step_doubled),
+    Operator(
+        "point_for_gradient",
+        "course",
+        "the wrong tensor detached: the point returned, not its gradient",
+        _point_for_gradient,
+    ),
+    Operator(
+        "loss_tensor_recorded",
+        "course",
+        "the losses recorded as tensors",
+        _loss_tensor_recorded,
+    ),
+    Operator(
+        "lr_forgotten",
+        "course",
+        "the learning rate left out of one parameter's update",
+        _lr_forgotten,
     ),
 )
 
