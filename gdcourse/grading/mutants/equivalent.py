@@ -79,11 +79,15 @@ EQUIVALENT: dict[str, str] = {
     "nesterov_momentum/keyword_dropped/5463deec46": "an int start gives an int path[0] of the same values: this spec checks the points' values, not their dtype",  # noqa: E501
     "adam/keyword_dropped/916c2f3082": "an int start gives an int path[0] of the same values: this spec checks the points' values, not their dtype",  # noqa: E501
     "sigmoid/compare_op/331f57ca60": "at o = 0 both branches give 0.5 (e = 1): choosing the second there changes nothing",  # noqa: E501
-    "loss_and_grad/compare_op/e14acfc63e": "at o = 0 both branches give 0.5 (e = 1): choosing the second there changes nothing",  # noqa: E501
-    "fit_gd/compare_op/9829fe3003": "at o = 0 both branches give 0.5 (e = 1): choosing the second there changes nothing",  # noqa: E501
-    "loss_and_grad/arguments_swapped/8ef90ca5f2": "logaddexp is symmetric: logaddexp(o, 0) == logaddexp(0, o)",  # noqa: E501
-    "fit_gd/arguments_swapped/5d73170f46": "logaddexp is symmetric: logaddexp(o, 0) == logaddexp(0, o)",  # noqa: E501
-    "fit_gd/operands_swapped/f3cc92eea2": "X1 X1^T and X1^T X1 have the same nonzero eigenvalues: the same largest one",  # noqa: E501
-    "fit_gd/in_place_or_copy/0ecc05ac73": "w is the function's own array (np.zeros), rebound or updated: nothing else holds it",  # noqa: E501
-    "fit_gd/in_place_or_copy/48fcb634af": "b is a Python float: b -= ... rebinds it exactly as b = b - ... does",  # noqa: E501
+    "loss_and_grad/compare_op/f97fb509a1": "at o = 0 both branches give 0.5 (e = 1): choosing the second there changes nothing",  # noqa: E501
+    "fit_gd/compare_op/a374cfa6f5": "at o = 0 both branches give 0.5 (e = 1): choosing the second there changes nothing",  # noqa: E501
+    "loss_and_grad/arguments_swapped/a8a3e8d2e0": "logaddexp is symmetric: logaddexp(o, 0) == logaddexp(0, o)",  # noqa: E501
+    "fit_gd/arguments_swapped/b4591d5606": "logaddexp is symmetric: logaddexp(o, 0) == logaddexp(0, o)",  # noqa: E501
+    "fit_gd/operands_swapped/3052ab6e02": "X1 X1^T and X1^T X1 have the same nonzero eigenvalues: the same largest one",  # noqa: E501
+    "fit_gd/in_place_or_copy/d458484976": "w is the function's own array (np.zeros), rebound or updated: nothing else holds it",  # noqa: E501
+    "fit_gd/in_place_or_copy/aef129ba09": "b is a Python float: b -= ... rebinds it exactly as b = b - ... does",  # noqa: E501
+    "loss_and_grad/keyword_dropped/e4a3f48c78": "X only meets float64 arrays (w, the residual) in @, which computes in float64 for any int, bool or float32 X",  # noqa: E501
+    "loss_and_grad/keyword_dropped/626cc39c36": "y is only compared with 0 and 1 and subtracted from or multiplied by float64 arrays: float64 for any int, bool or float32 y",  # noqa: E501
+    "fit_gd/keyword_dropped/f7118803cf": "X only meets float64 arrays (ones, w, the residual) in column_stack and @: float64 for any int, bool or float32 X",  # noqa: E501
+    "fit_gd/keyword_dropped/b5557dd727": "y is only compared with 0 and 1 and subtracted from or multiplied by float64 arrays: float64 for any int, bool or float32 y",  # noqa: E501
 }

@@ -2,14 +2,18 @@
 descent on it, and training with ``torch.nn`` and ``torch.optim``.
 
 A ``sigmoid`` case gives ``o``: a number (passed as a float) or a nested list (passed as
-a float64 array, watched for changes in place).
+a float64 array, watched for changes in place; with ``"o_as": "float32"`` a float32 array,
+watched too, and with ``"o_as": "list"`` the nested list itself: ``o`` is array_like).
 
 The other cases name their data either as literals (``"X"``, an n x d nested list, and
 ``"y"``, n labels) or as ``"data": "classes"``, drawn by
 :func:`gdcourse.datasets.synthetic_classes` from ``np.random.default_rng(seed)`` with the
 case's ``n_samples``, ``weights``, ``bias`` and ``separable``. A case may multiply the
 inputs by ``scale`` (default 1): large inputs make large logits, where a cross-entropy
-computed from probabilities instead of logits breaks down.
+computed from probabilities instead of logits breaks down. With ``"as": "lists"`` the
+arrays are passed as nested lists (the functions take array_like inputs), and a
+``loss_and_grad`` case may give ``"w_dtype": "float32"`` (the weights as a float32 array,
+which the function must compute with in float64).
 
 >>> X, y = data_arrays({"data": "classes", "seed": 0, "n_samples": 5})
 >>> X.shape, y.shape, X.dtype
@@ -70,29 +74,62 @@ def data_arrays(case: Case) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]
     return np.array(X * float(case.get("scale", 1.0))), np.array(y)
 
 
+_SIGMOID_AS = {"array": np.float64, "float32": np.float32}
+
+
 def sigmoid_inputs(case: Case) -> Arguments:
-    """``sigmoid(o)``: a float, or a float64 array (watched)."""
+    """``sigmoid(o)``: a float, a float64 or float32 array (watched), or a nested list."""
     literal = case["o"]
+    kind = str(case.get("o_as", "array"))
+    if kind not in (*_SIGMOID_AS, "list"):
+        raise ValueError(f"o_as must be one of array, float32, list, got {kind!r}")
     if isinstance(literal, list):
-        o = np.array(literal, dtype=np.float64)
+        if kind == "list":
+            return Arguments(args=(_nested_floats(literal),))
+        o = np.array(literal, dtype=_SIGMOID_AS[kind])
         return Arguments(args=(o,), watched={"o": o})
     return Arguments(args=(float(literal),))
 
 
+def _nested_floats(literal: Any) -> Any:
+    """A fresh nested list of Python floats (the case's own lists are never handed out)."""
+    if isinstance(literal, list | tuple):
+        return [_nested_floats(item) for item in literal]
+    return float(literal)
+
+
+def _as_lists(case: Case) -> bool:
+    kind = str(case.get("as", "arrays"))
+    if kind not in ("arrays", "lists"):
+        raise ValueError(f"as must be arrays or lists, got {kind!r}")
+    return kind == "lists"
+
+
 def loss_inputs(case: Case) -> Arguments:
-    """``loss_and_grad(w, b, X, y[, alpha=...])`` on float64 arrays (w, X, y watched)."""
+    """``loss_and_grad(w, b, X, y[, alpha=...])`` on float64 arrays (w, X, y watched), w
+    float32 with ``w_dtype``, or nested lists with ``"as": "lists"``."""
     X, y = data_arrays(case)
-    w = np.array(case["w"], dtype=np.float64)
+    w_dtype = str(case.get("w_dtype", "float64"))
+    if w_dtype not in DTYPES:
+        raise ValueError(f"w_dtype must be one of {', '.join(DTYPES)}, got {w_dtype!r}")
+    w = np.array(case["w"], dtype=w_dtype)
     kwargs = {"alpha": case["alpha"]} if "alpha" in case else {}
+    if _as_lists(case):
+        return Arguments(
+            args=(w.tolist(), float(case["b"]), X.tolist(), y.tolist()), kwargs=kwargs
+        )
     return Arguments(
         args=(w, float(case["b"]), X, y), kwargs=kwargs, watched={"w": w, "X": X, "y": y}
     )
 
 
 def fit_inputs(case: Case) -> Arguments:
-    """``fit_gd(X, y, steps=...[, learning_rate=...][, alpha=...])`` (X, y watched)."""
+    """``fit_gd(X, y, steps=...[, learning_rate=...][, alpha=...])`` (X, y watched), on
+    nested lists with ``"as": "lists"``."""
     X, y = data_arrays(case)
     kwargs = {key: case[key] for key in ("learning_rate", "steps", "alpha") if key in case}
+    if _as_lists(case):
+        return Arguments(args=(X.tolist(), y.tolist()), kwargs=kwargs)
     return Arguments(args=(X, y), kwargs=kwargs, watched={"X": X, "y": y})
 
 

@@ -79,10 +79,13 @@ def _sigmoid_reference(z: Any) -> Any:
     return _sigmoid(z)
 
 
-def _bound_rate(X: Array, alpha: float, quarter: float = 0.25) -> float:
-    """1 / L with L = lambda_max(X1^T X1) / (4 n) + alpha, X1 = [X, 1]."""
+def _bound_rate(X: Array, alpha: float, quarter: float = 0.25, diagonal: bool = False) -> float:
+    """1 / L with L = lambda_max(X1^T X1) / (4 n) + alpha, X1 = [X, 1] (with ``diagonal``,
+    the largest diagonal entry of X1^T X1 in place of its largest eigenvalue)."""
     X1 = np.column_stack([X, np.ones(len(X))])
-    return float(1.0 / (quarter * np.linalg.eigvalsh(X1.T @ X1 / len(X))[-1] + alpha))
+    gram = X1.T @ X1 / len(X)
+    largest = np.max(np.diag(gram)) if diagonal else np.linalg.eigvalsh(gram)[-1]
+    return float(1.0 / (quarter * largest + alpha))
 
 
 def _loss_reference(
@@ -211,8 +214,10 @@ def _fit_variant(
     mean: bool = True,
     bias_penalty: bool = False,
     quarter: float = 0.25,
+    diagonal: bool = False,
 ) -> Callable[..., tuple[Array, float, list[float]]]:
-    """fit_gd with one mistake switched on."""
+    """fit_gd with one mistake switched on (``mean=False``: the steps use sums, n times too
+    large, while the losses recorded are still the mean J)."""
 
     def variant(
         X: Any, y: Any, *, learning_rate: float | None = None, steps: int, alpha: float = 0.0
@@ -220,20 +225,22 @@ def _fit_variant(
         X, y = _check_data(X, y)
         _check_fit(learning_rate, steps, alpha)
         gradient = _loss_variant(mean=mean, bias_penalty=bias_penalty)
-        rate = _bound_rate(X, alpha, quarter) if learning_rate is None else learning_rate
+        objective = _loss_variant(bias_penalty=bias_penalty)
+        bound = _bound_rate(X, alpha, quarter, diagonal)
+        rate = bound if learning_rate is None else learning_rate
         w, b = np.zeros(X.shape[1]), 0.0
         losses: list[float] = []
         _, first_w, first_b = gradient(w, b, X, y, alpha)
         with np.errstate(all="ignore"):
             for _ in range(steps):
-                loss, grad_w, grad_b = gradient(w, b, X, y, alpha)
+                _, grad_w, grad_b = gradient(w, b, X, y, alpha)
                 if once:
                     grad_w, grad_b = first_w, first_b
                 if not record_after:
-                    losses.append(loss)
+                    losses.append(objective(w, b, X, y, alpha)[0])
                 w, b = w - sign * rate * grad_w, b - sign * rate * grad_b
                 if record_after:
-                    losses.append(gradient(w, b, X, y, alpha)[0])
+                    losses.append(objective(w, b, X, y, alpha)[0])
         return w, b, losses
 
     return variant
@@ -362,6 +369,7 @@ SPECS: dict[str, FunctionSpec] = {
             "sum_instead_of_mean": _fit_variant(mean=False),
             "bias_regularised": _fit_variant(bias_penalty=True),
             "smoothness_without_quarter": _fit_variant(quarter=1.0),
+            "diagonal_instead_of_eigenvalues": _fit_variant(diagonal=True),
         },
         banned=(
             "gdcourse",
@@ -378,7 +386,11 @@ SPECS: dict[str, FunctionSpec] = {
             "uphill_sign_error": "the update steps uphill: w = w - learning_rate * grad_w and "
             "b = b - learning_rate * grad_b.",
             "sum_instead_of_mean": "a sum is used where a mean belongs: the gradient is "
-            "X^T (sigmoid(o) - y) / n, so the steps are n times too large.",
+            "X^T (sigmoid(o) - y) / n and the bias's mean(sigmoid(o) - y), so the steps are "
+            "n times too large.",
+            "diagonal_instead_of_eigenvalues": "L uses the largest *eigenvalue* of "
+            "X1^T X1 (np.linalg.eigvalsh(X1.T @ X1)[-1]), not its largest diagonal entry: "
+            "the two agree only when the columns of X1 are orthogonal.",
         },
         output_names=("w", "b", "losses"),
         hint=(
