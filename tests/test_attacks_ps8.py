@@ -153,7 +153,7 @@ def test_a_shortcut_on_hidden_cases_is_named_to_the_instructor_alone(
         log
     )
     comments = _comments(course, student, "loss_and_grad")
-    assert "loss_and_grad: all 4 visible checks passed" in comments, comments
+    assert "loss_and_grad: all 5 visible checks passed" in comments, comments
     assert "loss_and_grad: hidden checks failed" in comments, comments
     assert "autograd" not in comments
     page = _page(course, student)
