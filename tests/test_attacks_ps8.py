@@ -162,11 +162,15 @@ def test_a_shortcut_on_hidden_cases_is_named_to_the_instructor_alone(
     assert "loss_and_grad: hidden checks failed." in section
     assert "autograd" not in section and "banned" not in section, section
     # the class report points the instructor at the log, naming the cell and nothing more
-    assert graded["students"][student]["hidden_rules"] == ["test_loss_and_grad_hidden"]
+    # (its sigmoid and fit_gd make their banned calls on every case, hidden ones included)
+    ruled = graded["students"][student]["hidden_rules"]
+    assert "test_loss_and_grad_hidden" in ruled, ruled
+    assert all(grade_id.endswith("_hidden") for grade_id in ruled), ruled
     report = (course / "reports" / ASSIGNMENT / "report.md").read_text(encoding="utf-8")
     part = report[report.index("## Rules broken during hidden checks") :]
-    assert f"**{student}**: test_loss_and_grad_hidden" in part, part
-    assert "autograd" not in part
+    line = next(line for line in part.splitlines() if line.startswith(f"- **{student}**"))
+    assert "test_loss_and_grad_hidden" in line, part
+    assert "autograd" not in part and "torch" not in part
     others = [s for s, r in graded["students"].items() if r["hidden_rules"] and s != student]
     assert others == [], others
 
