@@ -36,7 +36,7 @@ import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -414,9 +414,11 @@ def _play(
         cli(RESUBMITS, str(answer(RESUBMITS)), "submit")
 
         # the deadline passes; one student submits after it
-        deadline = datetime.now(UTC).replace(microsecond=0)
+        # (rounded up to the second: rounded down, a submission made in the same second just
+        # before it would count as late)
+        deadline = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0)
         stamp = deadline.strftime("%Y-%m-%d %H:%M:%S UTC")
-        time.sleep(1.5)
+        time.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 1.5)
         cli(LATE, "fetch", str(answer(LATE)), "submit")
         lap("resubmission, late submission")
 
