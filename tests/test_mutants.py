@@ -103,15 +103,14 @@ def test_operators_make_the_course_mistakes_they_name() -> None:
     assert [type(s).__name__ for s in hoisted[:5]] == ["Assign"] * 5  # r, dw, db before the loop
 
 
-def test_five_correct_variants_for_every_function_of_ps1_to_ps7() -> None:
+def test_five_correct_variants_for_every_function_of_every_assignment() -> None:
     for assignment in ASSIGNMENTS:
         cells = pipeline.solution_cells(ROOT / "solutions" / assignment / f"{assignment}.ipynb")
-        if assignment in variants.HANDWRITTEN:
-            assert set(variants.HANDWRITTEN[assignment]) == {c.grade_id for c in cells}
+        assert set(variants.HANDWRITTEN[assignment]) == {c.grade_id for c in cells}
         for cell in cells:
             made = [k for k in variants.AUTOMATIC if variants.automatic(k, cell)]
-            handwritten = len(variants.HANDWRITTEN.get(assignment, {}).get(cell.grade_id, []))
-            assert len(made) + handwritten >= (5 if assignment in variants.HANDWRITTEN else 3)
+            handwritten = len(variants.HANDWRITTEN[assignment][cell.grade_id])
+            assert len(made) + handwritten >= 5, (assignment, cell.grade_id)
 
 
 @pytest.fixture(scope="module")

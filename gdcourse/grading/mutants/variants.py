@@ -595,6 +595,110 @@ def adam(gradient, start, *, learning_rate, betas=(0.9, 0.999), eps=1e-8, steps)
             ),
         ],
     },
+    "ps8_logistic": {
+        "sigmoid": [
+            (
+                "from logaddexp, no branch",
+                """
+import numpy as np
+
+
+def sigmoid(o):
+    o = np.asarray(o, dtype=np.float64)
+    return np.exp(o - np.logaddexp(0.0, o))
+""",
+            ),
+        ],
+        "loss_and_grad": [
+            (
+                "theta = (w, b) against X with a column of ones, the loss from log1p",
+                """
+import numpy as np
+
+
+def loss_and_grad(w, b, X, y, alpha=0.0):
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if not set(np.unique(y)) <= {0.0, 1.0}:
+        raise ValueError("labels must be 0 or 1")
+    if alpha < 0:
+        raise ValueError("alpha must not be negative")
+    X1 = np.column_stack([X, np.ones(len(X))])
+    theta = np.append(np.asarray(w, dtype=np.float64), b)
+    o = X1 @ theta
+    terms = np.maximum(o, 0) + np.log1p(np.exp(-np.abs(o))) - y * o
+    grad = X1.T @ (np.exp(o - np.logaddexp(0.0, o)) - y) / len(y)
+    grad[:-1] += alpha * theta[:-1]
+    return terms.mean() + 0.5 * alpha * np.sum(theta[:-1] ** 2), grad[:-1], grad[-1]
+""",
+            ),
+        ],
+        "fit_gd": [
+            (
+                "a loop over observations, the bound from the singular values",
+                """
+import math
+
+import numpy as np
+
+
+def fit_gd(X, y, *, learning_rate=None, steps, alpha=0.0):
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if np.any((y != 0) & (y != 1)):
+        raise ValueError("labels must be 0 or 1")
+    if (learning_rate is not None and learning_rate <= 0) or steps < 0 or alpha < 0:
+        raise ValueError("learning_rate must be > 0, steps and alpha >= 0")
+    n, d = X.shape
+    if learning_rate is None:
+        largest = np.linalg.svd(np.column_stack([X, np.ones(n)]), compute_uv=False)[0]
+        learning_rate = 1 / (largest**2 / (4 * n) + alpha)
+    w, b, losses = np.zeros(d), 0.0, []
+    for _ in range(steps):
+        o = X @ w + b
+        losses.append(float(np.mean(np.logaddexp(0, o) - y * o) + alpha * (w @ w) / 2))
+        grad_w, grad_b = alpha * w, 0.0
+        for i in range(n):
+            z = o[i]
+            p = 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+            grad_w = grad_w + (p - y[i]) * X[i] / n
+            grad_b += (p - y[i]) / n
+        w, b = w - learning_rate * grad_w, b - learning_rate * grad_b
+    return w, b, losses
+""",
+            ),
+        ],
+        "train_logistic": [
+            (
+                "the functional loss, optimizers looked up in a dict",
+                """
+import torch
+from torch import nn
+
+
+def train_logistic(model, X, y, *, method, learning_rate, epochs):
+    if learning_rate <= 0 or epochs < 0:
+        raise ValueError("learning_rate must be > 0 and epochs >= 0")
+    makers = {
+        "sgd": lambda p: torch.optim.SGD(p, lr=learning_rate),
+        "momentum": lambda p: torch.optim.SGD(p, lr=learning_rate, momentum=0.9),
+        "adam": lambda p: torch.optim.Adam(p, lr=learning_rate),
+    }
+    if method not in makers:
+        raise ValueError(f"method must be one of {sorted(makers)}")
+    optimizer = makers[method](model.parameters())
+    losses = []
+    for _ in range(epochs):
+        loss = nn.functional.binary_cross_entropy_with_logits(model(X).squeeze(1), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+    return losses
+""",
+            ),
+        ],
+    },
 }
 """assignment -> function -> ``(what is different, the whole cell)``: correct solutions
 written another way than the master's."""
