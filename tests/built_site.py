@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from gdcourse.tools import bookbuild
 
@@ -61,3 +64,22 @@ def reading() -> Iterator[None]:
     finally:
         _reading = None
         os.close(fd)
+
+
+def glued(page: str) -> dict[str, Any]:
+    """The values a page glued into its text, as computed by its own code at build time."""
+    path = bookbuild.BUILD / "jupyter_execute" / f"{page}.glue.json"
+    values: dict[str, Any] = {}
+    for name, output in json.loads(path.read_text(encoding="utf-8")).items():
+        text = output["data"]["text/plain"]
+        try:
+            values[name] = float(text)
+        except ValueError:
+            values[name] = {"True": True, "False": False}.get(text, text.strip("'\""))
+    return values
+
+
+def html_text(site: Path, page: str) -> str:
+    """The text of a built page, tags removed and white space squeezed."""
+    html = (site / f"{page}.html").read_text(encoding="utf-8")
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))

@@ -34,17 +34,7 @@ def site() -> Path:
     return built_site.build()
 
 
-def _glued(page: str) -> dict[str, Any]:
-    """The values a page glued into its text, as computed by its own code at build time."""
-    path = bookbuild.BUILD / "jupyter_execute" / f"{page}.glue.json"
-    values: dict[str, Any] = {}
-    for name, output in json.loads(path.read_text(encoding="utf-8")).items():
-        text = output["data"]["text/plain"]
-        try:
-            values[name] = float(text)
-        except ValueError:
-            values[name] = {"True": True, "False": False}.get(text, text.strip("'\""))
-    return values
+_glued = built_site.glued
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +42,7 @@ def glued(site: Path) -> Any:
     return _glued
 
 
-def _html_text(site: Path, page: str) -> str:
-    html = (site / f"{page}.html").read_text(encoding="utf-8")
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+_html_text = built_site.html_text
 
 
 def _steps_for(q: float, factor: float = 1e-6) -> int:

@@ -8,7 +8,6 @@ every sentence is true, recomputing here, with code of their own, what is cheap 
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
@@ -19,7 +18,6 @@ import numpy as np
 import pytest
 
 from gdcourse import datasets, optimizers
-from gdcourse.tools import bookbuild
 
 pytestmark = pytest.mark.usefixtures("site_reader")
 
@@ -29,17 +27,7 @@ def site() -> Path:
     return built_site.build()
 
 
-def _glued(page: str) -> dict[str, Any]:
-    """The values a page glued into its text, as computed by its own code at build time."""
-    path = bookbuild.BUILD / "jupyter_execute" / f"{page}.glue.json"
-    values: dict[str, Any] = {}
-    for name, output in json.loads(path.read_text(encoding="utf-8")).items():
-        text = output["data"]["text/plain"]
-        try:
-            values[name] = float(text)
-        except ValueError:
-            values[name] = {"True": True, "False": False}.get(text, text.strip("'\""))
-    return values
+_glued = built_site.glued
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,7 @@ step) independently where that is cheap.
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,6 @@ import numpy as np
 import pytest
 
 from gdcourse import objectives
-from gdcourse.tools import bookbuild
 
 pytestmark = pytest.mark.usefixtures("site_reader")
 
@@ -29,17 +26,7 @@ def site() -> Path:
     return built_site.build()
 
 
-def _glued(page: str) -> dict[str, Any]:
-    """The values a page glued into its text, as computed by its own code at build time."""
-    path = bookbuild.BUILD / "jupyter_execute" / f"{page}.glue.json"
-    values: dict[str, Any] = {}
-    for name, output in json.loads(path.read_text(encoding="utf-8")).items():
-        text = output["data"]["text/plain"]
-        try:
-            values[name] = float(text)
-        except ValueError:
-            values[name] = {"True": True, "False": False}.get(text, text.strip("'\""))
-    return values
+_glued = built_site.glued
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +39,7 @@ def bey(site: Path) -> dict[str, Any]:
     return _glued("beyond")
 
 
-def _html_text(site: Path, page: str) -> str:
-    html = (site / f"{page}.html").read_text(encoding="utf-8")
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+_html_text = built_site.html_text
 
 
 # --------------------------------------------------------------------------- ridge
