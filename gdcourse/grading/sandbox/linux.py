@@ -30,6 +30,7 @@ __all__ = [
     "MS_RDONLY",
     "MS_REC",
     "MS_REMOUNT",
+    "collapse_heap",
     "drop_capabilities",
     "install_syscall_filter",
     "map_own_ids",
@@ -148,6 +149,34 @@ def set_limits(limits: Mapping[int, int]) -> None:
     """Set soft and hard resource limits (``RLIMIT_*`` -> value): they cannot be raised again."""
     for which, value in limits.items():
         resource.setrlimit(which, (value, value))
+
+
+MADV_COLLAPSE = 25  # linux/mman.h, Linux 6.1
+_HUGE = 2 << 20
+_libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+
+
+def collapse_heap(maps: str) -> int:
+    """Back this process's private writable memory with 2 MiB pages where the kernel can
+    (``madvise(MADV_COLLAPSE)``); return the bytes collapsed (0 where it cannot).
+
+    ``maps`` is ``/proc/self/maps``. A fork copies one page-table entry per page of the
+    parent's writable memory, and its exit frees them: for an interpreter holding NumPy and
+    torch (about 150 MiB written) that is most of a fork's cost. Collapsed, the same memory
+    takes 512 times fewer entries; a page the child then writes is split and copied as
+    before. Nothing else changes: the memory, its contents and what it counts towards a
+    limit stay the same.
+    """
+    collapsed = 0
+    for line in maps.splitlines():
+        fields = line.split()
+        if len(fields) < 5 or fields[1] != "rw-p" or (len(fields) > 5 and fields[5] != "[heap]"):
+            continue
+        start, end = (int(value, 16) for value in fields[0].split("-"))
+        start, end = -(-start // _HUGE) * _HUGE, end // _HUGE * _HUGE
+        if end - start >= _HUGE and _libc.madvise(start, end - start, MADV_COLLAPSE) == 0:
+            collapsed += end - start
+    return collapsed
 
 
 def no_new_privileges() -> None:
