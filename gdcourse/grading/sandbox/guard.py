@@ -348,13 +348,22 @@ def _make_ban(
     sids = frozenset().union(*(entry[3] for entry in chosen))
     prefixes = tuple(prefix for entry in chosen for prefix in entry[4])
     # copies of banned code, recognised by byte-code and names (fingerprints.py)
+    # (byte-code, names) pairs, in frozensets: the case's own code can read this function's
+    # defaults, and a dict there could be emptied
     by_region = dict(copies)
-    detail: dict[bytes, frozenset[tuple[str, ...]]] = {}
-    for entry in chosen:
-        for code_bytes, names in by_region.get(entry[0], ()):
-            detail[code_bytes] = detail.get(code_bytes, frozenset()) | names
-    codes = frozenset(detail)
-    regions_of_copies = tuple((entry[0], dict(by_region.get(entry[0], ()))) for entry in chosen)
+    regions_of_copies = tuple(
+        (
+            entry[0],
+            frozenset(
+                (code_bytes, names)
+                for code_bytes, all_names in by_region.get(entry[0], ())
+                for names in all_names
+            ),
+        )
+        for entry in chosen
+    )
+    pairs = frozenset().union(*(found for _, found in regions_of_copies))
+    codes = frozenset(code_bytes for code_bytes, _ in pairs)
 
     def shortcut(
         code: Any,
@@ -381,8 +390,8 @@ def _make_ban(
             if builtin is not None and (_id(builtin) in region_cids or owner in region_sids):
                 name = region
         if code is not None and name == "a banned shortcut":
-            for region, fingerprints in _copies:
-                if code.co_names in fingerprints.get(code.co_code, ()):
+            for region, found in _copies:
+                if (code.co_code, code.co_names) in found:
                     name = region
         try:
             _write(_fd, b"S " + name.encode() + b"\n")
@@ -398,7 +407,7 @@ def _make_ban(
         _sids: frozenset[int] = sids,
         _prefixes: tuple[str, ...] = prefixes,
         _codes: frozenset[bytes] = codes,
-        _detail: Mapping[bytes, frozenset[tuple[str, ...]]] = detail,
+        _pairs: frozenset[tuple[bytes, tuple[str, ...]]] = pairs,
         _shortcut: Any = shortcut,
         _id: Any = id,
         _getattr: Any = getattr,
@@ -410,7 +419,7 @@ def _make_ban(
                 if (
                     _id(code) in _ids
                     or (_prefixes and code.co_filename.startswith(_prefixes))
-                    or (code.co_code in _codes and code.co_names in _detail[code.co_code])
+                    or (code.co_code in _codes and (code.co_code, code.co_names) in _pairs)
                 ):
                     caller = frame.f_back
                     if caller is not None:
@@ -420,7 +429,7 @@ def _make_ban(
                             or (_prefixes and inner.co_filename.startswith(_prefixes))
                             or (
                                 inner.co_code in _codes
-                                and inner.co_names in _detail[inner.co_code]
+                                and (inner.co_code, inner.co_names) in _pairs
                             )
                         ):
                             return  # inside a banned region: judged when it was entered
@@ -444,10 +453,13 @@ def arm(
     trusted: Iterable[Any] = (),
     copies: Mapping[str, Any] | None = None,
     mark: tuple[int, int] | None = None,
-) -> tuple[Callable[[], bool], Callable[[frozenset[str]], bool]]:
-    """Install the profile function and the audit hook; return :func:`intact` and
-    :func:`ban`.
+) -> tuple[Callable[[], bool], Callable[[Any], bool], Callable[[frozenset[str]], Any]]:
+    """Install the profile function and the audit hook; return :func:`intact`, :func:`ban`
+    and :func:`make_ban`.
 
+    ``make_ban(banned)`` builds a case's profile function (in the sealed process, once per
+    set of bans: building one walks every fingerprint of the banned regions, about 10 ms);
+    ``ban(profile)``, in a case's process before any student code runs there, installs it.
     ``trusted`` lists the functions and modules whose code student code may not
     reuse (:func:`window` and the guard itself are always among them).
     """
@@ -463,22 +475,31 @@ def arm(
         """Whether the profile function is still the one installed."""
         return bool(_get() is _profile)
 
-    def ban(
+    def make_ban(
         banned: frozenset[str],
-        _get: Any = sys.getprofile,
-        _set: Any = sys.setprofile,
-        _profile: Any = profile,
         _make: Any = _make_ban,
         _table: Any = table,
         _fd: int = evidence_fd,
         _copies: Any = frozen_copies,
+    ) -> Any:
+        """The profile function of a case for which every entry into ``banned`` counts."""
+        return _make(_table, banned, _fd, _copies)
+
+    def ban(
+        case_profile: Any,
+        _get: Any = sys.getprofile,
+        _set: Any = sys.setprofile,
+        _profile: Any = profile,
+        _code: Any = _BAN_PROFILE_CODE,
+        _getattr: Any = getattr,
     ) -> bool:
         """In a case process, before any student code runs there: replace the profile
-        function by one for which every entry into ``banned`` counts. Once per process
-        (it refuses when the profile function is not the one :func:`arm` installed)."""
-        if _get() is not _profile:
+        function by ``case_profile`` (made by :func:`make_ban`). Once per process (it
+        refuses when the profile function is not the one :func:`arm` installed, or when
+        ``case_profile`` is not a ban's profile function)."""
+        if _get() is not _profile or _getattr(case_profile, "__code__", None) is not _code:
             return False
-        _set(_make(_table, banned, _fd, _copies))
+        _set(case_profile)
         return True
 
     trusted_ids = code_ids(
@@ -487,4 +508,11 @@ def arm(
     audit = _make_audit(evidence_fd, trusted_ids, _import_system_codes(), id(ban.__code__))
     sys.setprofile(profile)
     sys.addaudithook(audit)
-    return intact, ban
+    return intact, ban, make_ban
+
+
+_BAN_PROFILE_CODE = next(
+    const
+    for const in _make_ban.__code__.co_consts
+    if isinstance(const, types.CodeType) and const.co_name == "profile"
+)

@@ -211,8 +211,8 @@ def _case_main(
 
 def ask_case(
     state: State,
-    ban: Callable[[frozenset[str]], bool],
-    banned: frozenset[str],
+    ban: Callable[[Any], bool],
+    profile: Any,
     handle: Callable[[bytes], bytes],
     text: bytes,
     reply_bytes: int,
@@ -278,7 +278,7 @@ def ask_case(
                     _dup2(trap_write, fd)
             _close(result_read)
             _close(trap_read)
-            if ban(banned):
+            if ban(profile):
                 _case(handle, text, result_write)
             else:
                 code = _tamper
