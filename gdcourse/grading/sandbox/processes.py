@@ -21,7 +21,7 @@ from typing import Any
 
 from gdcourse.grading.sandbox import guard, student
 from gdcourse.grading.sandbox.frames import TOKEN_BYTES
-from gdcourse.grading.sandbox.health import all_descendants
+from gdcourse.grading.sandbox.health import all_descendants, state
 from gdcourse.grading.sandbox.kinds import Stop
 from gdcourse.grading.sandbox.namespaces import helper
 
@@ -237,6 +237,21 @@ class Student:
         self.status = status
         return False
 
+    def _wait_helper(self, seconds: float) -> None:
+        """Wait up to ``seconds`` for the helper (and so the student) to end, woken by the
+        kernel the moment it does (a pidfd), not by polling."""
+        if self.status is not None:
+            return
+        try:
+            watch = os.pidfd_open(self.helper)
+        except OSError:
+            return
+        try:
+            select.select([watch], [], [], seconds)
+        finally:
+            os.close(watch)
+        self.alive()
+
     def kill(self) -> None:
         """Stop the whole student side: the process tree, then the helper."""
         if self.status is not None:
@@ -251,9 +266,7 @@ class Student:
         """Ask the process to stop, make sure it did, and return late writes found."""
         with contextlib.suppress(OSError):
             self.send(student.OP_EXIT, b"\0" * TOKEN_BYTES, b"", ())
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline and self.alive():
-            time.sleep(0.01)
+        self._wait_helper(2.0)
         self.kill()
         late = self._drain()
         for fd in (self.request, self.reply, self.evidence, self.output):
@@ -285,15 +298,27 @@ class Student:
             data = data[os.write(self.request, data) :]
 
     def kill_strays(self) -> None:
-        """Kill every process of the student's besides the student's process itself."""
-        for _ in range(5):
-            strays = [pid for pid in _descendants(self.pid)]
+        """Kill every process of the student's besides the student's process itself.
+
+        A process sent SIGKILL never runs its own code again, so it is not waited for; a
+        process that has ended (a zombie: the last case's, which the sealed process reaps
+        before its next fork) runs nothing. Only processes not yet killed are looked for
+        again: one forked between the listing and the kill."""
+        killed: set[int] = set()
+        for attempt in range(5):
+            strays = [
+                pid
+                for pid in _descendants(self.pid)
+                if pid not in killed and state(pid) not in ("Z", "X", "")
+            ]
             if not strays:
                 return
             for pid in strays:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
-            time.sleep(0.005)
+                killed.add(pid)
+            if attempt:
+                time.sleep(0.001 * attempt)
 
     def await_reply(self, token: bytes, deadline: float) -> bytes:
         """The payload of the one reply frame to ``token``; raises :class:`Stopped` or
