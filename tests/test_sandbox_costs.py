@@ -1,0 +1,223 @@
+"""What makes a sandbox job cheaper without changing what it guarantees (issue 17, speed).
+
+* the host's heap in 2 MiB pages (``linux.collapse_heap``), so that its forks copy fewer
+  page-table entries;
+* a case's profile function made once per set of bans in the sealed process, and still
+  nothing in it that a case's own code could change;
+* a process that has ended (the last case's, not yet reaped) is not waited for between
+  cases, and one still running is killed.
+
+The costs themselves are measured by ``benchmarks/throughput.py`` (README, Performance).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from support.sandboxes import ADD, job, make_sandbox
+
+from gdcourse.grading.sandbox import linux, processes
+from gdcourse.grading.sandbox.health import all_descendants, is_host
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _thp_mode() -> str:
+    try:
+        text = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
+    except OSError:
+        return "never"
+    return text.split("[", 1)[1].split("]", 1)[0] if "[" in text else "never"
+
+
+def _anon_huge_kib(pid: int | str = "self") -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("AnonHugePages:"):
+            return int(line.split()[1])
+    return 0
+
+
+# ------------------------------------------------------------------ huge pages
+
+
+def test_collapse_heap_only_touches_private_writable_anonymous_memory():
+    maps = "\n".join(
+        [
+            "00400000-00a00000 r-xp 00000000 08:01 1 /usr/bin/python3",  # code
+            "00c00000-01000000 rw-p 00000000 08:01 1 /usr/lib/libx.so",  # a file's data
+            "7f0000000000-7f0000400000 rw-s 00000000 00:01 2 /dev/shm/x",  # shared
+            "7f0000600000-7f0000700000 rw-p 00000000 00:00 0",  # under 2 MiB
+        ]
+    )
+    assert linux.collapse_heap(maps) == 0
+
+
+def test_collapse_heap_backs_this_process_with_huge_pages():
+    """In a process of its own: a 64 MiB anonymous region written page by page."""
+    code = (
+        "import json, mmap, sys\n"
+        "from gdcourse.grading.sandbox import linux\n"
+        "region = mmap.mmap(-1, 64 << 20)\n"
+        "for i in range(0, 64 << 20, 4096): region[i] = 1\n"
+        "def huge():\n"
+        "    for line in open('/proc/self/smaps_rollup'):\n"
+        "        if line.startswith('AnonHugePages:'): return int(line.split()[1]) << 10\n"
+        "before = huge()\n"
+        "done = linux.collapse_heap(open('/proc/self/maps').read())\n"
+        "print(json.dumps([before, done, huge(), region[4096 * 7]]))\n"
+    )
+    # an anonymous mmap of a Python mmap object is rw-s (shared): use the heap instead
+    code = code.replace("region = mmap.mmap(-1, 64 << 20)", "region = bytearray(64 << 20)")
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    before, done, after, value = json.loads(result.stdout)
+    assert value == 1  # the contents are the same
+    if _thp_mode() == "never":
+        assert done == 0 and after == before
+    else:
+        assert done >= 32 << 20, result.stdout
+        assert after - before >= 32 << 20, result.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="reads the host's memory map from outside")
+def test_the_sandbox_host_holds_its_libraries_in_huge_pages():
+    with make_sandbox() as box:
+        result = box.run(job(ADD))
+        assert result.status == "ok"
+        assert box._process is not None
+        # bwrap's command line names the host too; the host's memory is the largest
+        hosts = [pid for pid in all_descendants(box._process.pid) if is_host(pid)]
+        assert hosts
+        huge = max(_anon_huge_kib(pid) for pid in hosts)
+    if _thp_mode() == "never":
+        assert huge == 0
+    else:
+        assert huge >= 16 << 10, huge  # at least 16 MiB of NumPy's and torch's heap
+
+
+# ------------------------------------------------------------------ a case's ban
+
+
+_BAN_SCRIPT = r"""
+import json, os, sys, types
+import torch, torch.optim
+from gdcourse.grading import shortcuts
+from gdcourse.grading.sandbox import fingerprints, guard
+
+regions = fingerprints.with_native(shortcuts.resolve_all())
+read, write = os.pipe()
+intact, ban, make_ban = guard.arm(regions, write, copies=fingerprints.of(regions))
+profile = make_ban(frozenset({"torch.optim", "torch.nn"}))
+again = make_ban(frozenset({"torch.optim", "torch.nn"}))
+
+def mutable(value, seen=()):
+    if id(value) in seen:
+        return []
+    seen = (*seen, id(value))
+    if isinstance(value, (dict, list, set, bytearray)):
+        return [type(value).__name__]
+    if isinstance(value, (tuple, frozenset)):
+        return [kind for item in value for kind in mutable(item, seen)]
+    if isinstance(value, types.FunctionType) and value.__code__.co_filename == guard.__file__:
+        return [kind for item in (value.__defaults__ or ()) for kind in mutable(item, seen)]
+    return []
+
+report = {
+    "mutable": mutable(profile),
+    "same_code": profile.__code__ is again.__code__,
+    "refuses_a_stranger": ban(lambda frame, event, arg: None),
+    "still_the_watch": intact(),
+    "installs": ban(profile),
+}
+report["profile_is_the_ban"] = sys.getprofile() is profile
+print(json.dumps(report), flush=True)
+torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+print("not stopped", flush=True)
+"""
+
+
+def test_a_cases_ban_is_made_by_the_guard_and_holds_nothing_mutable():
+    result = subprocess.run(
+        [sys.executable, "-c", _BAN_SCRIPT], capture_output=True, text=True, cwd=ROOT
+    )
+    lines = result.stdout.splitlines()
+    report = json.loads(lines[0])
+    assert report == {
+        "mutable": [],
+        "same_code": True,
+        "refuses_a_stranger": False,
+        "still_the_watch": True,
+        "installs": True,
+        "profile_is_the_ban": True,
+    }
+    # the banned optimizer ended the process before it could print
+    assert result.returncode == 86, result.stderr[-2000:]
+    assert "not stopped" not in result.stdout
+
+
+# ------------------------------------------------------------------ strays between cases
+
+
+_STUDENT = r"""
+import os, sys, time
+if os.fork() == 0:
+    os._exit(0)  # ended, and never reaped: a zombie, like the last case's
+if sys.argv[1] == "running" and os.fork() == 0:
+    while True:
+        time.sleep(1)
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def _kill_strays_of(kind: str, monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[int]]:
+    """A stand-in for a sealed student process with an ended child (and, for ``running``,
+    a child still running); kill its strays; return the listings made and its children."""
+    listings: list[int] = []
+    real = processes._descendants
+
+    def counted(pid: int) -> list[int]:
+        listings.append(pid)
+        return real(pid)
+
+    monkeypatch.setattr(processes, "_descendants", counted)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _STUDENT, kind], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+        children = all_descendants(process.pid)
+        student = object.__new__(processes.Student)
+        student.pid = process.pid
+        student.kill_strays()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(
+            processes.state(pid) not in ("Z", "X", "") for pid in children
+        ):
+            time.sleep(0.01)
+        assert all(processes.state(pid) in ("Z", "X", "") for pid in children)
+        return listings, children
+    finally:
+        process.kill()
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_an_ended_case_is_not_waited_for(monkeypatch):
+    listings, children = _kill_strays_of("ended", monkeypatch)
+    assert len(children) == 1
+    assert len(listings) == 1  # one look: the zombie is neither killed nor waited for
+
+
+def test_a_running_stray_is_killed_between_cases(monkeypatch):
+    listings, children = _kill_strays_of("running", monkeypatch)
+    assert len(children) == 2
+    assert len(listings) == 2  # killed, then one more look for what it might have forked
