@@ -33,7 +33,6 @@ import copy
 import importlib
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +74,29 @@ def _plain(nb: Any) -> Any:
 
 
 class TolerantExporter(_NotebookExporter):  # type: ignore[misc]
-    """nbconvert's notebook exporter, reading submissions with bounds and without links."""
+    """nbconvert's notebook exporter, reading submissions with bounds and without links.
+
+    It validates a notebook once, after every preprocessor has run (nbconvert's
+    ``optimistic_validation``), not after each of them: the notebook written is the same,
+    and a preprocessor that broke it still fails the conversion, naming the last one.
+    """
+
+    optimistic_validation = Bool(
+        True, help="Validate once, after all preprocessors (the notebook written is the same)."
+    ).tag(config=True)
+
+    def _preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
+        """nbconvert's, without its first copy of the notebook: ``nb`` is already this
+        conversion's own (``from_notebook_node`` copied it) and normalising copies it
+        again."""
+        resc = copy.deepcopy(resources)
+        _, nbc = _nbformat.validator.normalize(nb)
+        preprocessor = None
+        for preprocessor in self._preprocessors:
+            nbc, resc = preprocessor(nbc, resc)
+        if preprocessor is not None:
+            self._validate_preprocessor(nbc, preprocessor)
+        return nbc, resc
 
     def from_filename(
         self, filename: str, resources: dict[str, Any] | None = None, **kw: Any
@@ -84,8 +105,7 @@ class TolerantExporter(_NotebookExporter):  # type: ignore[misc]
         path = Path(os.path.abspath(filename))
         given = _handed_for(resources or {})
         if given is not None:  # both passes: the notebook the pipeline sanitized, not the file
-            notebook = copy.deepcopy(given.submission.notebook)  # nbgrader changes its copy
-            submission = replace(given.submission, notebook=notebook)
+            submission = given.submission  # from_dict, below, copies it for nbgrader to change
         else:
             root = course_root_of(path)
             master = _master(root, str(info.get("assignment")), path.stem)
@@ -94,14 +114,14 @@ class TolerantExporter(_NotebookExporter):  # type: ignore[misc]
             submission = read_notebook(
                 root / relative[0], relative[1:], master, bounds=submission_bounds(self)
             )
-        for cell in submission.notebook.get("cells", []):
+        notebook = _nbformat.from_dict(submission.notebook)
+        for cell in notebook.get("cells", []):
             if isinstance(cell, dict) and isinstance(cell.get("source"), list):
                 cell["source"] = source_of(cell)  # as nbformat reads it: one string
         resources = self._init_resources(resources)
         resources[UNREADABLE] = submission.unreadable
         resources["metadata"]["path"] = str(path.parent)
         resources["metadata"]["name"] = path.stem
-        notebook = _nbformat.from_dict(submission.notebook)
         output: tuple[Any, dict[str, Any]] = self.from_notebook_node(notebook, resources, **kw)
         return output
 
