@@ -275,6 +275,14 @@ def test_tolerance_comes_from_the_case_or_the_expected_value() -> None:
     assert first_difference(np.array([2.0]), np.array([2.001953125], dtype=np.float16)) is not None
     # ... while the instructor's case dtype, or a float32 expectation, does
     assert first_difference(2.0, np.float16(2.001953125), case_dtype="float16") is None
+    # a float16 result is of the wrong dtype even where it happens to be exact
+    for exact in (np.float16(2.0), np.array([2.0, 0.5], dtype=np.float16)):
+        expected = 2.0 if exact.ndim == 0 else np.array([2.0, 0.5])
+        verdict = first_difference(expected, exact)
+        assert verdict is not None and verdict.problem == "wrong dtype", verdict
+        assert verdict.where == "the dtype of the result" and verdict.got == "float16"
+    assert first_difference(np.float16(2.0), np.float16(2.0)) is None
+    assert first_difference(2.0, np.float32(2.0)) is None  # float32 work stays accepted
     assert first_difference(np.float32(2.0), 2.0001) is None
     assert first_difference(np.float32(2.0), 2.001) is not None
     spec_tolerances = {"float64": Tolerance(rtol=1e-3, atol=0.0)}
@@ -292,6 +300,10 @@ def test_a_float16_answer_with_a_wrong_learning_rate_fails() -> None:
         w, b, losses = master(x, y, learn_rate * 1.003, epochs, **start)
         return np.float16(w), np.float16(b), [np.float16(loss) for loss in losses]
 
+    def rounded_off(*args: Any, **start: float) -> Any:
+        w, b, losses = off(*args, **start)
+        return float(w), float(b), [float(loss) for loss in losses]
+
     cases = [c for c in _cases("ps4_autograd", "train_autograd") if c["epochs"] > 0]
     assert cases
     for case in cases:
@@ -305,7 +317,10 @@ def test_a_float16_answer_with_a_wrong_learning_rate_fails() -> None:
             reference=master,
             tolerances=loose,
         )
-        decoded = {k: checks.decoded(v) for k, v in (("s", student), ("r", reference))}
+        # the same float16-rounded values, handed back as Python floats (a float16 result is
+        # now of the wrong dtype before any value is compared)
+        rounded = json.loads(json.dumps(checks.probe_safely(spec, rounded_off, case)))
+        decoded = {k: checks.decoded(v) for k, v in (("s", rounded), ("r", reference))}
         assert old_rule.judge(case, decoded["s"], decoded["r"], {}).passed, case
 
 

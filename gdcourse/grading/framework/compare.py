@@ -61,6 +61,21 @@ def _is_real_scalar(value: Any) -> bool:
     return isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf"
 
 
+def _narrowed(expected: Any, got: Any, case_dtype: str | None) -> bool:
+    """Whether ``got`` is a NumPy float16 where neither the case nor the expected value is:
+    rounded to 11 bits, a value is wrong even where it happens to be exact (2.0), and a
+    tolerance never comes from what the student returned.
+
+    >>> _narrowed(2.0, np.float16(2.0), None), _narrowed(2.0, np.float32(2.0), None)
+    (True, False)
+    >>> _narrowed(2.0, np.float16(2.0), "float16"), _narrowed(np.float16(2), np.float16(2), None)
+    (False, False)
+    """
+    if case_dtype == "float16" or _dtype_name(expected) == "float16":
+        return False
+    return isinstance(got, np.ndarray | np.generic) and got.dtype == np.float16
+
+
 def _floats(value: Any) -> np.ndarray[Any, Any] | None:
     """``value`` as a flat float64 array, or ``None`` when it does not fit (huge ints)."""
     try:
@@ -86,15 +101,18 @@ def first_difference(
     something (a tensor is never a number; shapes and lengths must match).
     Values agree within the tolerance of ``case_dtype`` (the instructor's choice
     for the case) or else of the *expected* value's dtype, never of the dtype that
-    came back: a student cannot loosen the check by returning float16. NaN matches
-    NaN and infinities match themselves. The verdict carries no hint.
+    came back: a student cannot loosen the check by returning float16, and a float16
+    result is of the wrong dtype unless the case or the expected value is float16. NaN
+    matches NaN and infinities match themselves. The verdict carries no hint.
 
     >>> first_difference((1.0, [2.0]), [1.0, [2.0 + 1e-12]]) is None
     True
     >>> first_difference(np.array([1.0, 2.0]), np.array([1.0, 4.0])).where
     'the result[1]'
-    >>> first_difference(2.0, np.float16(2.001)).problem
-    'wrong value'
+    >>> first_difference(2.0, np.float16(2.0)).problem
+    'wrong dtype'
+    >>> first_difference(2.0, np.float16(2.001), case_dtype="float16") is None
+    True
     """
 
     def tolerance(value: Any) -> Tolerance:
@@ -135,6 +153,8 @@ def first_difference(
             return differs(
                 f"the dtype of {where}", str(expected.dtype), str(got.dtype), WRONG_DTYPE
             )
+        if _narrowed(expected, got, case_dtype):
+            return differs(f"the dtype of {where}", str(expected.dtype), "float16", WRONG_DTYPE)
         if got.shape != expected.shape:
             return differs(
                 f"the shape of {where}", str(expected.shape), str(got.shape), WRONG_SHAPE
@@ -160,6 +180,13 @@ def first_difference(
             return differs(
                 where, f"a number like {describe_value(expected)}", describe_value(got), WRONG_TYPE
             )
+        if _narrowed(expected, got, case_dtype):
+            wanted = (
+                _dtype_name(expected)
+                if isinstance(expected, np.generic | np.ndarray)
+                else ("float64")
+            )
+            return differs(f"the dtype of {where}", wanted, "float16", WRONG_DTYPE)
         exp_flat, got_flat = _floats(expected), _floats(got)
         if exp_flat is None or got_flat is None:
             return differs(where, describe_value(expected), describe_value(got), WRONG_VALUE)
