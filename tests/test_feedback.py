@@ -409,3 +409,26 @@ def test_manually_graded_cells_show_points_and_the_graders_comment() -> None:
     assert "1.5 of 2 points" in text and "1 of 1 point" in text
     assert "Comment from your grader" in text and "<em>why</em>" in html
     assert text.count("Comment from your grader") == 1
+
+
+def test_a_code_cell_is_highlighted_once_per_process_and_the_cache_is_bounded(monkeypatch):
+    from gdcourse.grading.feedback import page as feedback_page
+
+    monkeypatch.setattr(feedback_page, "_highlighted", {})
+    monkeypatch.setattr(feedback_page, "MAX_HIGHLIGHTED", 3)
+    made = []
+    real = feedback_page._highlight_now
+
+    def counted(code: str, language: str) -> str:
+        made.append(code)
+        return real(code, language)
+
+    monkeypatch.setattr(feedback_page, "_highlight_now", counted)
+    first = feedback_page._highlight("x = <b>1</b>\n", "python")
+    assert feedback_page._highlight("x = <b>1</b>\n", "python") == first
+    assert made == ["x = <b>1</b>\n"]  # the second page reuses the first one's HTML
+    assert "<b>" not in first and "&lt;" in first  # still escaped, as highlighted
+    for number in range(5):
+        feedback_page._highlight(f"y = {number}\n", "python")
+    assert len(feedback_page._highlighted) == 3  # the oldest went first
+    assert ("x = <b>1</b>\n", "python") not in feedback_page._highlighted

@@ -151,7 +151,26 @@ def checks_of(cells: Sequence[Mapping[str, Any]]) -> list[Check]:
     return found
 
 
+_highlighted: dict[tuple[str, str], str] = {}
+MAX_HIGHLIGHTED = 256
+"""Code cells a feedback process keeps highlighted (the assignment's own cells and its
+test cells are the same in every student's page): the oldest goes first."""
+
+
 def _highlight(code: str, language: str) -> str:
+    """``code`` as highlighted HTML; a cell this process highlighted before is not
+    highlighted again (the result depends on the code and the language alone)."""
+    key = (code, language)
+    known = _highlighted.get(key)
+    if known is None:
+        known = _highlight_now(code, language)
+        if len(_highlighted) >= MAX_HIGHLIGHTED:
+            del _highlighted[next(iter(_highlighted))]
+        _highlighted[key] = known
+    return known
+
+
+def _highlight_now(code: str, language: str) -> str:
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer, get_lexer_by_name
