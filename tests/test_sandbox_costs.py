@@ -4,8 +4,10 @@
   page-table entries;
 * a case's profile function made once per set of bans in the sealed process, and still
   nothing in it that a case's own code could change;
-* a process that has ended (the last case's, not yet reaped) is not waited for between
-  cases, and one still running is killed.
+* one process per test, not per case: a fresh fork of the sealed process answers the
+  test's cases one after the other; no other test sees what its cases left behind;
+* a process that has ended (the last test's, not yet reaped) is not waited for between
+  cases, and one still running is killed (but the test's own process).
 
 The costs themselves are measured by ``benchmarks/throughput.py`` (README, Performance).
 """
@@ -20,9 +22,9 @@ import time
 from pathlib import Path
 
 import pytest
-from support.sandboxes import ADD, job, make_sandbox
+from support.sandboxes import ADD, job, make_sandbox, output
 
-from gdcourse.grading.sandbox import linux, processes
+from gdcourse.grading.sandbox import TestRequest, linux, processes
 from gdcourse.grading.sandbox.health import all_descendants, is_host
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,8 +169,10 @@ def test_a_cases_ban_is_made_by_the_guard_and_holds_nothing_mutable():
 
 _STUDENT = r"""
 import os, sys, time
-if os.fork() == 0:
-    os._exit(0)  # ended, and never reaped: a zombie, like the last case's
+ended = os.fork()
+if ended == 0:
+    os._exit(0)
+os.waitid(os.P_PID, ended, os.WEXITED | os.WNOWAIT)  # ended, never reaped: a zombie
 if sys.argv[1] == "running" and os.fork() == 0:
     while True:
         time.sleep(1)
@@ -221,3 +225,37 @@ def test_a_running_stray_is_killed_between_cases(monkeypatch):
     listings, children = _kill_strays_of("running", monkeypatch)
     assert len(children) == 2
     assert len(listings) == 2  # killed, then one more look for what it might have forked
+
+
+# ------------------------------------------------------------------ one process per test
+
+STATEFUL = """
+import os
+calls = []
+def add(a, b):
+    calls.append(a)
+    if a == 7:
+        if os.fork() == 0:  # left behind by the call: killed before the next case
+            import time
+            time.sleep(60)
+    return [os.getpid(), len(calls)]
+"""
+
+
+def test_a_tests_cases_share_its_process_and_no_other_test_sees_what_they_left():
+    tests = [
+        TestRequest("first", "add", [{"a": i, "b": 0} for i in (1, 7, 3)]),
+        TestRequest("second", "add", [{"a": 9, "b": 0}, {"a": 8, "b": 0}]),
+    ]
+    with make_sandbox() as box:
+        result = box.run(job(STATEFUL, tests=tests))
+    assert result.status == "ok", result
+    first = [output(result, 0, case) for case in range(3)]
+    second = [output(result, 1, case) for case in range(2)]
+    # one process answers a test's cases, in order, and keeps what they left (a list here)
+    assert [count for _, count in first] == [1, 2, 3], first
+    assert len({pid for pid, _ in first}) == 1, first
+    # the next test starts again from the sealed process: nothing of the first test is in it
+    assert [count for _, count in second] == [1, 2], second
+    assert len({pid for pid, _ in second}) == 1 and second[0][0] != first[0][0], second
+    assert not any(outcome.channel or outcome.stopped for outcome in result.tests), result

@@ -3,7 +3,7 @@
 Two hooks that student code cannot remove:
 
 * a **profile function** (``sys.setprofile``) sees every Python call and every
-  call of a C function. In a case's process (:mod:`~gdcourse.grading.sandbox.seal`)
+  call of a C function. In a test's process (:mod:`~gdcourse.grading.sandbox.seal`)
   :func:`arm`'s ``ban`` replaces it, before any student code runs there, by one
   for which every entry into a region the test bans (:mod:`gdcourse.grading.shortcuts`),
   from code outside the banned regions, whatever the stack looks like, writes
@@ -14,7 +14,7 @@ Two hooks that student code cannot remove:
   reached the code does not matter; a name is never a use. In the process that ran
   the cells, once the supervisor has marked them over (a hard resource limit lowered,
   see :func:`~gdcourse.grading.sandbox.seal.mark_cells_over`), entering any region
-  is tampering: only a case's fork runs student code after the cells.
+  is tampering: only a test's fork runs student code after the cells.
 * an **audit hook** (PEP 578; it cannot be removed from Python) refuses what
   would take the watch apart: replacing the profile or trace function (but for
   ``ban``'s own call), adding an audit hook, ``ctypes`` (raw memory), new code
@@ -30,7 +30,7 @@ student code could reach them: there is no closure cell, module global or mutabl
 container for student code to change. The system-call filter
 (:func:`gdcourse.grading.sandbox.linux.install_syscall_filter`) refuses threads, so
 the one watched thread runs all the Python there is, and ``exec``, so no other
-interpreter runs unwatched; a case's process keeps its signals blocked, so no
+interpreter runs unwatched; a test's process keeps its signals blocked, so no
 handler runs inside the profile function, where the interpreter would not profile
 it. :func:`intact` tells the request loop whether the profile function is still
 installed (an exception inside it would have removed it): a request answered
@@ -191,7 +191,7 @@ def _make_report(
                 ):
                     return
         # After the cells (the supervisor lowered the mark) no shortcut's code runs in the
-        # process that ran them: only in a case's fork, under its own ban. Code that does is
+        # process that ran them: only in a test's fork, under its own ban. Code that does is
         # a cell that never gave the loop back.
         if _mark is not None and _getrlimit(_mark[0])[1] < _mark[1]:
             try:
@@ -459,7 +459,7 @@ def arm(
 
     ``make_ban(banned)`` builds a case's profile function (in the sealed process, once per
     set of bans: building one walks every fingerprint of the banned regions, about 10 ms);
-    ``ban(profile)``, in a case's process before any student code runs there, installs it.
+    ``ban(profile)``, in a test's process before any student code runs there, installs it.
     ``trusted`` lists the functions and modules whose code student code may not
     reuse (:func:`window` and the guard itself are always among them).
     """

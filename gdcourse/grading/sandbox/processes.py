@@ -203,6 +203,19 @@ def _factory(context: HostContext, head: Mapping[str, Any], sock: socket.socket)
     return 0
 
 
+def _own_pid(pid: int) -> int | None:
+    """The pid ``pid`` has in its own PID namespace (the student's, where the sealed process
+    numbers its test's process), from ``/proc/PID/status``; ``None`` when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as file:
+            for line in file:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid
+
+
 class Student:
     """One student process, its namespace helper, and the pipes between them and us."""
 
@@ -297,8 +310,10 @@ class Student:
         while data:
             data = data[os.write(self.request, data) :]
 
-    def kill_strays(self) -> None:
-        """Kill every process of the student's besides the student's process itself.
+    def kill_strays(self, spare: int | None = None) -> None:
+        """Kill every process of the student's besides the student's process itself (and
+        ``spare``, the running test's process, between its cases, numbered as the student's
+        PID namespace numbers it: what it started is killed).
 
         A process sent SIGKILL never runs its own code again, so it is not waited for; a
         process that has ended (a zombie: the last case's, which the sealed process reaps
@@ -309,7 +324,9 @@ class Student:
             strays = [
                 pid
                 for pid in _descendants(self.pid)
-                if pid not in killed and state(pid) not in ("Z", "X", "")
+                if pid not in killed
+                and state(pid) not in ("Z", "X", "")
+                and (spare is None or _own_pid(pid) != spare)
             ]
             if not strays:
                 return

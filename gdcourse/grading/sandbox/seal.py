@@ -1,4 +1,4 @@
-"""After the cells, the student's process is sealed; each case runs in a fork that dies with it.
+"""After the cells, the student's process is sealed; each test runs in a fork that dies with it.
 
 The notebook's code cells run in the student's process, and what they leave
 behind (signal handlers, timers, finalizers, hooks run at a fork, audit hooks,
@@ -16,14 +16,17 @@ in it again:
 * every other descriptor of the request or reply channel is closed, and the
   channel's own descriptors must still be the ones the process started with.
 
-Then :func:`ask_case` runs each case in a fresh fork of the sealed process, whose
-whole life after the fork is under the test's ban (the guard's ``ban``, installed
-before any student code runs there): the ban covers everything it runs, whatever
-its stack looks like; its signals stay blocked, so no handler or timer ever fires in
-it; and it ends (``os._exit``) right after writing its result on a pipe of its own. In that fork,
-every descriptor that led to the request or reply channel leads to a trap: a write
-there is reported as a violation, never read as a reply. The sealed process frames
-the result as the reply; the fork never holds the reply channel.
+Then :func:`ask_case` asks each test's cases of a fresh fork of the sealed process made for
+that test, whose whole life after the fork is under the test's ban (the guard's ``ban``,
+installed before any student code runs there): the ban covers everything it runs, whatever
+its stack looks like; its signals stay blocked, so no handler or timer ever fires in it. It
+reads one case at a time on a pipe of its own and writes each result, as one frame, on
+another; it ends when the next test begins (or when it ends itself: a banned shortcut, its
+own exit). In that fork, every descriptor that led to the request or reply channel leads
+to a trap: a write there is reported as a violation, never read as a reply. The sealed
+process frames each result as the reply; the fork never holds the reply channel. Bytes
+beyond one result, or written when nothing was asked, stop it; the next case (if any)
+gets a fresh fork.
 
 Every function here binds what it uses as default arguments when this module is
 imported (before any student code): replacing a module's attribute or a builtin
@@ -48,6 +51,7 @@ __all__ = [
     "MARK",
     "State",
     "ask_case",
+    "end_test",
     "mark_cells_over",
     "mark_value",
     "prepare",
@@ -82,7 +86,7 @@ def mark_value() -> int:
 
 def mark_cells_over(pid: int) -> None:
     """From the supervisor: tell the guard of ``pid`` (and of its forks) that its cells are
-    over; from now on no shortcut's code may run in it outside a case's fork."""
+    over; from now on no shortcut's code may run in it outside a test's fork."""
     value = mark_value() - 1
     resource.prlimit(pid, MARK, (value, value))
 
@@ -166,7 +170,7 @@ def seal(
             sealed = False
     _setattr(_sys, "unraisablehook", unraisable)
     _gc_disable()
-    _gc_freeze()  # a case's fork leaves every object made so far alone: no copy on write
+    _gc_freeze()  # a test's fork leaves every object made so far alone: no copy on write
     del callbacks[:]
     for hook_list in hooks:
         del hook_list[:]
@@ -189,24 +193,73 @@ def seal(
     return sealed is True
 
 
-def _case_main(
+def _read_exactly(
+    fd: int, count: int, _read: Any = os.read, _len: Any = len, _eof: Any = EOFError
+) -> bytes:
+    data = b""
+    while _len(data) < count:
+        chunk = _read(fd, count - _len(data))
+        if not chunk:
+            raise _eof
+        data += chunk
+    return data
+
+
+def _test_main(
     handle: Callable[[bytes], bytes],
-    text: bytes,
+    request_fd: int,
     result_fd: int,
+    _read_exactly: Any = _read_exactly,
+    _from_bytes: Any = int.from_bytes,
     _gc_enable: Any = gc.enable,
     _write: Any = os.write,
-    _close: Any = os.close,
     _exit: Any = os._exit,
     _memoryview: Any = memoryview,
+    _len: Any = len,
+    _eof: Any = EOFError,
 ) -> None:
-    """The case process, under its ban from start to end; its signals stay blocked."""
+    """A test's process, under its ban from start to end; its signals stay blocked. It
+    answers its test's cases one after the other, each result as one frame (4-byte length,
+    then the bytes), and ends when the sealed process closes its requests."""
     _gc_enable()
-    payload = handle(text)
-    view = _memoryview(payload)
-    while view:
-        view = view[_write(result_fd, view) :]
-    _close(result_fd)  # the reply is complete now, not once this address space is torn down
-    _exit(0)
+    while True:
+        try:
+            text = _read_exactly(request_fd, _from_bytes(_read_exactly(request_fd, 4), "big"))
+        except _eof:
+            _exit(0)
+        payload = handle(text)
+        view = _memoryview(_len(payload).to_bytes(4, "big") + payload)
+        while view:
+            view = view[_write(result_fd, view) :]
+
+
+def end_test(
+    child: list[int],
+    _kill: Any = os.kill,
+    _waitpid: Any = os.waitpid,
+    _close: Any = os.close,
+    _sigkill: int = signal.SIGKILL,
+    _errors: Any = (OSError, ValueError, ChildProcessError),
+) -> None:
+    """Stop the running test's process (``child``: pid, request, result, trap and pidfd
+    descriptors; emptied)."""
+    if not child:
+        return
+    pid, fds = child[0], child[1:]
+    del child[:]
+    try:  # noqa: SIM105 (contextlib is a module attribute: not here)
+        _kill(pid, _sigkill)
+    except _errors:
+        pass
+    try:  # noqa: SIM105 (contextlib is a module attribute: not here)
+        _waitpid(pid, 0)
+    except _errors:
+        pass
+    for fd in fds:
+        try:  # noqa: SIM105 (contextlib is a module attribute: not here)
+            _close(fd)
+        except _errors:
+            pass
 
 
 def ask_case(
@@ -216,12 +269,16 @@ def ask_case(
     handle: Callable[[bytes], bytes],
     text: bytes,
     reply_bytes: int,
-    _case: Any = _case_main,
+    child: list[int],
+    new_test: bool,
+    _test: Any = _test_main,
+    _end_test: Any = end_test,
     _pipe: Any = os.pipe,
     _fork: Any = os.fork,
     _dup2: Any = os.dup2,
     _close: Any = os.close,
     _read: Any = os.read,
+    _write: Any = os.write,
     _fstat: Any = os.fstat,
     _kill: Any = os.kill,
     _waitpid: Any = os.waitpid,
@@ -233,103 +290,126 @@ def ask_case(
     _sigkill: int = signal.SIGKILL,
     _range: Any = range,
     _len: Any = len,
+    _from_bytes: Any = int.from_bytes,
+    _memoryview: Any = memoryview,
     _errors: Any = (OSError, ValueError),
     _fd_bound: Any = _fd_bound,
     _sleep: Any = time.sleep,
     _cannot_fork: int = _CANNOT_FORK,
     _tamper: int = TAMPER_EXIT,
 ) -> bytes:
-    """Run one case in a fork; the reply's kind, violation byte and body (see
-    :data:`~gdcourse.grading.sandbox.student.REPLY`)."""
+    """Ask one case of a test of its test's process; the reply's kind, violation byte, the
+    process's pid and body (see :data:`~gdcourse.grading.sandbox.student.REPLY`).
+
+    The first case of a test (``new_test``) ends the previous test's process and forks a
+    new one, under this test's ban; so does a case whose test's process has ended.
+    ``child`` holds the running test's process (see :func:`end_test`)."""
     identities = state[4]
-    pid = -1
-    for _ in _range(100):  # what the last case left behind was killed: reap it, then fork
-        try:
-            while _waitpid(-1, _wnohang)[0] > 0:
+    if new_test:
+        _end_test(child)
+    elif child and _select([child[2], child[4]], [], [], 0)[0]:
+        _end_test(child)  # it wrote when nothing was asked, or ended: a fresh one for this case
+    if not child:
+        pid = -1
+        for _ in _range(100):  # what was killed before is reaped first, then the fork
+            try:
+                while _waitpid(-1, _wnohang)[0] > 0:
+                    pass
+            except _errors:
                 pass
-        except _errors:
-            pass
-        try:
-            result_read, result_write = _pipe()
-            trap_read, trap_write = _pipe()
-        except _errors:
-            _sleep(0.01)
-            continue
-        try:
-            pid = _fork()
-            break
-        except _errors:  # out of processes until the killed ones are reaped
-            for fd in (result_read, result_write, trap_read, trap_write):
-                _close(fd)
-            _sleep(0.01)
-    if pid < 0:
-        return b"E\0" + _cannot_fork.to_bytes(4, "big")
-    if pid == 0:
-        code = 70
-        try:
-            for fd in _range(3, _fd_bound()):
-                if fd in (result_write, trap_write):
-                    continue
-                try:
-                    stat = _fstat(fd)
-                except _errors:
-                    continue
-                if (stat.st_dev, stat.st_ino) in identities:
-                    _dup2(trap_write, fd)
-            _close(result_read)
-            _close(trap_read)
-            if ban(profile):
-                _case(handle, text, result_write)
-            else:
-                code = _tamper
-        finally:
-            _exit(code)
-    _close(result_write)
-    _close(trap_write)
-    watch = _pidfd_open(pid)
+            try:
+                request_read, request_write = _pipe()
+                result_read, result_write = _pipe()
+                trap_read, trap_write = _pipe()
+            except _errors:
+                _sleep(0.01)
+                continue
+            try:
+                pid = _fork()
+                break
+            except _errors:  # out of processes until the killed ones are reaped
+                for fd in (
+                    request_read, request_write, result_read, result_write, trap_read, trap_write
+                ):  # fmt: skip
+                    _close(fd)
+                _sleep(0.01)
+        if pid < 0:
+            return b"E\0" + b"\0\0\0\0" + _cannot_fork.to_bytes(4, "big")
+        if pid == 0:
+            code = 70
+            try:
+                for fd in (request_write, result_read, trap_read):
+                    _close(fd)
+                for fd in _range(3, _fd_bound()):
+                    if fd in (request_read, result_write, trap_write):
+                        continue
+                    try:
+                        stat = _fstat(fd)
+                    except _errors:
+                        continue
+                    if (stat.st_dev, stat.st_ino) in identities:
+                        _dup2(trap_write, fd)
+                if ban(profile):
+                    _test(handle, request_read, result_write)
+                else:
+                    code = _tamper
+            finally:
+                _exit(code)
+        for fd in (request_read, result_write, trap_write):
+            _close(fd)
+        child[:] = [pid, request_write, result_read, trap_read, _pidfd_open(pid)]
+    pid, request_write, result_read, trap_read, watch = child
     data = b""
-    too_large = ended_first = False
+    complete = ended = False
     try:
-        while True:
+        view = _memoryview(_len(text).to_bytes(4, "big") + text)
+        while view:
+            view = view[_write(request_write, view) :]
+        while not ended:
             ready, _, _ = _select([result_read, watch], [], [])
             if result_read in ready:
                 chunk = _read(result_read, 1 << 16)
                 if not chunk:
+                    ended = True
                     break
                 data += chunk
-                if _len(data) > reply_bytes + 4096:
-                    too_large = True
-                    _kill(pid, _sigkill)
+                if _len(data) >= 4 and _len(data) >= 4 + _from_bytes(data[:4], "big"):
+                    complete = True
                     break
+                if _len(data) > reply_bytes + 4096:
+                    break  # too large: the process is stopped below
             elif watch in ready:  # ended; what it wrote before is still in the pipe
-                ended_first = True
-                _set_blocking(result_read, False)
-                try:
-                    while _len(data) <= reply_bytes + 4096:
-                        chunk = _read(result_read, 1 << 16)
-                        if not chunk:
-                            break
-                        data += chunk
-                except _errors:
-                    pass
-                break
-        complete = bool(data) and not too_large and not ended_first
-        # a complete reply is taken at once; the process is reaped before the next case
-        status = 0 if complete else _waitpid(pid, 0)[1]
-        _set_blocking(trap_read, False)
-        try:
-            misused = b"\1" if _read(trap_read, 1) else b"\0"
+                ended = True
+    except _errors:
+        ended = True
+    misused = b"\0"
+    _set_blocking(trap_read, False)
+    try:
+        if _read(trap_read, 1):
+            misused = b"\1"
+    except _errors:
+        pass
+    size = _from_bytes(data[:4], "big") if _len(data) >= 4 else -1
+    pid_bytes = (pid & 0xFFFFFFFF).to_bytes(4, "big")
+    if complete and not ended and size <= reply_bytes + 4096 and _len(data) == 4 + size:
+        return b"R" + misused + pid_bytes + data[4:]
+    # ended without a whole result, wrote more than one, or one too large: it stops here
+    status = 0
+    if not ended:
+        try:  # noqa: SIM105 (contextlib is a module attribute: not here)
+            _kill(pid, _sigkill)
         except _errors:
-            misused = b"\0"
-    finally:
-        for fd in (result_read, trap_read, watch):
-            _close(fd)
-    ended: bytes = b"E" + misused + (status & 0xFFFFFFFF).to_bytes(4, "big")
-    if status == 0 and data and not too_large:
-        return b"R" + misused + data
-    return ended
+            pass
+    try:  # noqa: SIM105 (contextlib is a module attribute: not here)
+        status = _waitpid(pid, 0)[1]
+    except _errors:
+        pass
+    if not ended and status == 0:
+        status = _sigkill  # killed here: reported as a stopped process, never as a result
+    _end_test(child)
+    return b"E" + misused + pid_bytes + (status & 0xFFFFFFFF).to_bytes(4, "big")
 
 
 def trusted() -> list[Any]:
     """The functions whose code and defaults the guard must keep as they are."""
-    return [seal, ask_case, _case_main]
+    return [seal, ask_case, end_test, _test_main, _read_exactly]

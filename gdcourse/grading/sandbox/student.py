@@ -13,10 +13,10 @@ cannot change the loop.
 The process holds no reference implementation, no expected output and no case
 but the one being asked: the probes (:mod:`gdcourse.grading.probes`) build
 arguments and describe results, nothing more. The cells run here; then the process
-is sealed and each case runs in a fork of it under the test's ban
-(:mod:`~gdcourse.grading.sandbox.seal`). Each request gets exactly one reply frame
-on the reply pipe, headed by the request's token and written by this process, never
-by the case's fork. Nothing here is trusted by the grader: the supervisor checks the
+is sealed and each test's cases run in a fork of it made for that test, under the
+test's ban (:mod:`~gdcourse.grading.sandbox.seal`). Each request gets exactly one reply
+frame on the reply pipe, headed by the request's token and written by this process, never
+by the test's fork. Nothing here is trusted by the grader: the supervisor checks the
 channel, the grader judges the data.
 """
 
@@ -181,13 +181,15 @@ def main(setup: Setup, cells: Sequence[Any]) -> NoReturn:
         os._exit(code)
 
 
-OP_CELLS, OP_CASE, OP_EXIT = 1, 2, 3
-"""Request operations (the first byte of a request frame's payload)."""
+OP_CELLS, OP_CASE, OP_EXIT, OP_TEST = 1, 2, 3, 4
+"""Request operations (the first byte of a request frame's payload): ``OP_TEST`` is the first
+case of a test (a new test's process), ``OP_CASE`` every other case."""
 
 REPLY, ENDED = b"R", b"E"
-"""Reply kinds (the byte after a reply frame's token): a result's JSON follows, or the case
+"""Reply kinds (the byte after a reply frame's token): a result's JSON follows, or the test's
 process ended without one (its 4-byte wait status follows). The next byte is 1 when the
-case process wrote to a descriptor of the request or reply channel (a violation)."""
+test's process wrote to a descriptor of the request or reply channel (a violation); the
+four after it are that process's pid (the supervisor spares it between the test's cases)."""
 
 
 def _run_cells(
@@ -293,11 +295,12 @@ def _serve(setup: Setup, compiled: list[Any]) -> None:
 
     The notebook's cells run here, in this process. Then the process is sealed
     (:func:`~gdcourse.grading.sandbox.seal.seal`): from then on no student code runs in
-    it. Each case is asked of a fresh fork (:func:`~gdcourse.grading.sandbox.seal.ask_case`)
-    that lives entirely inside the guard's window and hands back only the result's
-    bytes, on a pipe of its own; this process frames them as the reply. The case
-    process never holds the reply channel: the descriptors that led to it lead to a
-    trap there, and a write to them is reported as a violation.
+    it. Each test's cases are asked of a fresh fork made for that test
+    (:func:`~gdcourse.grading.sandbox.seal.ask_case`) that lives entirely inside the
+    guard's window and hands back only each result's bytes, on a pipe of its own; this
+    process frames them as the reply. The test's process never holds the reply channel:
+    the descriptors that led to it lead to a trap there, and a write to them is reported
+    as a violation.
 
     Everything the loop uses is a local variable bound before the cells run, and the
     functions it calls keep what they use in their defaults: no module attribute,
@@ -317,13 +320,13 @@ def _serve(setup: Setup, compiled: list[Any]) -> None:
 
     write_raw, exit_now, from_bytes, frozen = os.write, os._exit, int.from_bytes, frozenset
     token_bytes, limit, length, base_error = TOKEN_BYTES, REQUEST_LIMIT, len, BaseException
-    op_cells, op_case, op_exit, replied = OP_CELLS, OP_CASE, OP_EXIT, REPLY
+    op_cells, op_case, op_exit, op_test, replied = OP_CELLS, OP_CASE, OP_EXIT, OP_TEST, REPLY
     tamper_exit = guard.TAMPER_EXIT
     read_exactly, write_all, run_cells, payload = _read_exactly, _write_all, _run_cells, _payload
     request_fd, reply_fd, evidence_fd = setup.request_fd, setup.reply_fd, setup.evidence_fd
     reply_bytes, window = setup.reply_bytes, guard.window
     state = seal.prepare((request_fd, reply_fd))
-    seal_now, ask = seal.seal, seal.ask_case
+    seal_now, ask, end_test = seal.seal, seal.ask_case, seal.end_test
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
     shell = _IPythonStub(namespace)
     namespace["get_ipython"] = lambda: shell
@@ -346,6 +349,7 @@ def _serve(setup: Setup, compiled: list[Any]) -> None:
     )  # fmt: skip
     signal.signal(signal.SIGALRM, on_alarm)
     sealed = False
+    child: list[int] = []  # made again after the seal: the cells could have reached this one
     while True:
         restore()
         try:
@@ -361,6 +365,8 @@ def _serve(setup: Setup, compiled: list[Any]) -> None:
         banned = frozen(banned_text.split(",")) if banned_text else frozen()
         text = frame[3 + token_bytes + banned_size :]
         if operation == op_exit:
+            if sealed:
+                end_test(child)
             return
         if not intact():
             write_raw(evidence_fd, b"T the profile function was removed\n")
@@ -373,13 +379,15 @@ def _serve(setup: Setup, compiled: list[Any]) -> None:
                 write_raw(evidence_fd, b"T the process could not be sealed after its cells\n")
                 exit_now(tamper_exit)
             sealed = True
-            # made after the seal: no student code ever runs where this dict is written
+            # made after the seal: no student code ever runs where these are written
             profiles: dict[frozenset[str], Any] = {}
-        elif operation == op_case and sealed:
+            child = []  # the running test's process
+        elif operation in (op_case, op_test) and sealed:
             profile = profiles.get(banned)
             if profile is None:
                 profile = profiles[banned] = make_ban(banned)
-            out = ask(state, ban, profile, handle, text, reply_bytes)
+            new_test = operation == op_test
+            out = ask(state, ban, profile, handle, text, reply_bytes, child, new_test)
         else:
             return
         if not intact():

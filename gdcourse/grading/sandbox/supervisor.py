@@ -6,13 +6,14 @@ Forked by the host (:mod:`~gdcourse.grading.sandbox.host`) for each job, it
    the namespace helper (:mod:`~gdcourse.grading.sandbox.namespaces`);
 2. asks it to run the notebook's code cells, then sends the cases one at a time
    and reads exactly one reply per request, matched by a random token. The student's
-   process is sealed after its cells and answers each case from a fork that never
-   holds the reply channel (:mod:`~gdcourse.grading.sandbox.seal`); a write to the
+   process is sealed after its cells and answers each test's cases from a fork made for
+   that test that never holds the reply channel (:mod:`~gdcourse.grading.sandbox.seal`);
+   a write to the
    channel from there, a reply with another token, bytes beyond the one frame, a
    reply that arrives when nothing was asked: each is a channel violation that costs
    the test its points and sends the submission to a human;
-3. between requests, kills every process the student's code left running, so
-   nothing outlives the request that started it;
+3. between requests, kills every process the student's code left running but the
+   test's own process, so nothing else outlives the request that started it;
 4. watches the whole sandbox, not one process: the memory (proportional set
    size, plus its files in memory), CPU time and number of processes of every
    process in it, and the wall clock; the output is capped and a flood stops it;
@@ -251,7 +252,7 @@ def _case_ended(
     status: int,
     report: dict[str, Any],
 ) -> None:
-    """Record how a case's process ended without a result (the test's other cases are not
+    """Record how a test's process ended without a result (the test's other cases are not
     asked; the student's process, sealed, goes on with the next test)."""
     reason, shortcut = exit_reason(Stopped("ended", exit_status=status))
     for kind, text in proc.take_evidence(settle=True):
@@ -325,17 +326,20 @@ def _attempt(
             if proc.stray_bytes():
                 test.channel.append("bytes were written to the reply channel between requests")
                 proc.buffer = b""
-            proc.send(student.OP_CASE, token, request, spec["banned"])
+            operation = student.OP_TEST if number == 0 else student.OP_CASE
+            proc.send(operation, token, request, spec["banned"])
+            spare = None  # the test's process lives on between its cases
             try:
                 raw = proc.await_reply(token, deadline)
                 if raw[1:2] != b"\0":
                     test.channel.append("the graded call wrote to the reply channel")
-                if raw[:1] == student.ENDED:  # the case's process ended without a result
-                    status = int.from_bytes(raw[2:6], "big")
+                if raw[:1] == student.ENDED:  # the test's process ended without a result
+                    status = int.from_bytes(raw[6:10], "big")
                     _case_ended(proc, tests, index, spec, status, report)
                     break
+                spare = int.from_bytes(raw[2:6], "big")
                 if raw[1:2] == b"\0":
-                    test.replies[number] = raw[2:].decode("utf-8", "replace")
+                    test.replies[number] = raw[6:].decode("utf-8", "replace")
             except Stopped as stopped:
                 proc.kill()  # the sealed process too: it would report its case's end late
                 reason, shortcut = exit_reason(stopped)
@@ -354,7 +358,7 @@ def _attempt(
                 test.channel.append(str(error))
                 proc.buffer = b""
             finally:
-                proc.kill_strays()
+                proc.kill_strays(spare=spare)
             for kind, text in proc.take_evidence():
                 _attribute(tests, index, kind, text, report)
     timings["cases"] += time.monotonic() - mark
