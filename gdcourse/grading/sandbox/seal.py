@@ -55,6 +55,7 @@ __all__ = [
     "mark_cells_over",
     "mark_value",
     "prepare",
+    "read_exactly",
     "seal",
     "trusted",
 ]
@@ -97,6 +98,29 @@ def _fd_bound(
     """One past the highest descriptor this process can hold (its limit, set before any
     student code, which student code cannot raise)."""
     return int(_min(_get(_which)[1], _MAX_FD))
+
+
+def _channel_copies(
+    identities: tuple[tuple[int, int], ...],
+    skip: tuple[int, ...],
+    _range: Any = range,
+    _fstat: Any = os.fstat,
+    _errors: Any = (OSError, ValueError),
+    _fd_bound: Any = _fd_bound,
+) -> list[int]:
+    """This process's descriptors, but ``skip``, that lead where the request or reply
+    channel leads (same ``(st_dev, st_ino)`` as one in ``identities``)."""
+    found = []
+    for fd in _range(3, _fd_bound()):
+        if fd in skip:
+            continue
+        try:
+            stat = _fstat(fd)
+        except _errors:
+            continue
+        if (stat.st_dev, stat.st_ino) in identities:
+            found.append(fd)
+    return found
 
 
 def _fork_hook_lists() -> tuple[list[Any], ...]:
@@ -144,7 +168,7 @@ def seal(
     _len: Any = len,
     _frozenset: Any = frozenset,
     _errors: Any = (OSError, ValueError, RuntimeError, TypeError),
-    _fd_bound: Any = _fd_bound,
+    _copies: Any = _channel_copies,
 ) -> bool:
     """Seal this process (see the module's text); whether every check held."""
     hooks, callbacks, unraisable, channel, identities = state
@@ -181,21 +205,15 @@ def seal(
             return False
         if (stat.st_dev, stat.st_ino) != identities[index]:
             sealed = False  # the channel's descriptor was replaced by the cells
-    for fd in _range(3, _fd_bound()):
-        if fd in channel:
-            continue
-        try:
-            stat = _fstat(fd)
-        except _errors:
-            continue
-        if (stat.st_dev, stat.st_ino) in identities:
-            _close(fd)
+    for fd in _copies(identities, channel):
+        _close(fd)
     return sealed is True
 
 
-def _read_exactly(
+def read_exactly(
     fd: int, count: int, _read: Any = os.read, _len: Any = len, _eof: Any = EOFError
 ) -> bytes:
+    """``count`` bytes from ``fd`` (``EOFError`` when it ends first)."""
     data = b""
     while _len(data) < count:
         chunk = _read(fd, count - _len(data))
@@ -209,7 +227,7 @@ def _test_main(
     handle: Callable[[bytes], bytes],
     request_fd: int,
     result_fd: int,
-    _read_exactly: Any = _read_exactly,
+    _read_exactly: Any = read_exactly,
     _from_bytes: Any = int.from_bytes,
     _gc_enable: Any = gc.enable,
     _write: Any = os.write,
@@ -279,7 +297,6 @@ def ask_case(
     _close: Any = os.close,
     _read: Any = os.read,
     _write: Any = os.write,
-    _fstat: Any = os.fstat,
     _kill: Any = os.kill,
     _waitpid: Any = os.waitpid,
     _wnohang: int = os.WNOHANG,
@@ -293,7 +310,7 @@ def ask_case(
     _from_bytes: Any = int.from_bytes,
     _memoryview: Any = memoryview,
     _errors: Any = (OSError, ValueError),
-    _fd_bound: Any = _fd_bound,
+    _copies: Any = _channel_copies,
     _sleep: Any = time.sleep,
     _cannot_fork: int = _CANNOT_FORK,
     _tamper: int = TAMPER_EXIT,
@@ -340,15 +357,8 @@ def ask_case(
             try:
                 for fd in (request_write, result_read, trap_read):
                     _close(fd)
-                for fd in _range(3, _fd_bound()):
-                    if fd in (request_read, result_write, trap_write):
-                        continue
-                    try:
-                        stat = _fstat(fd)
-                    except _errors:
-                        continue
-                    if (stat.st_dev, stat.st_ino) in identities:
-                        _dup2(trap_write, fd)
+                for fd in _copies(identities, (request_read, result_write, trap_write)):
+                    _dup2(trap_write, fd)
                 if ban(profile):
                     _test(handle, request_read, result_write)
                 else:
@@ -412,4 +422,4 @@ def ask_case(
 
 def trusted() -> list[Any]:
     """The functions whose code and defaults the guard must keep as they are."""
-    return [seal, ask_case, end_test, _test_main, _read_exactly]
+    return [seal, ask_case, end_test, _test_main, read_exactly, _channel_copies]

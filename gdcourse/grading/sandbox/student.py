@@ -35,6 +35,7 @@ from typing import Any, NoReturn
 
 from gdcourse.grading.sandbox import guard, linux
 from gdcourse.grading.sandbox.frames import TOKEN_BYTES
+from gdcourse.grading.sandbox.seal import read_exactly as _read_exactly
 from gdcourse.grading.shortcuts import Region, student_ban
 
 __all__ = ["Setup", "main"]
@@ -268,18 +269,6 @@ def _handle(
     except _base as error:
         reply = {"error": _describe(error)}
     return _payload(reply, reply_bytes)  # type: ignore[no-any-return]
-
-
-def _read_exactly(
-    fd: int, count: int, _read: Any = os.read, _len: Any = len, _eof: Any = EOFError
-) -> bytes:
-    data = b""
-    while _len(data) < count:
-        chunk = _read(fd, count - _len(data))
-        if not chunk:
-            raise _eof
-        data += chunk
-    return data
 
 
 def _write_all(
