@@ -259,3 +259,27 @@ def test_a_tests_cases_share_its_process_and_no_other_test_sees_what_they_left()
     assert [count for _, count in second] == [1, 2], second
     assert len({pid for pid, _ in second}) == 1 and second[0][0] != first[0][0], second
     assert not any(outcome.channel or outcome.stopped for outcome in result.tests), result
+
+
+ONCE_AT_THE_CHANNEL = """
+import os, sys
+def add(a, b):
+    if a == 1:  # the first case writes to what led to the reply channel: the trap
+        frame = sys._getframe(1)
+        while frame is not None and "reply_fd" not in frame.f_locals:
+            frame = frame.f_back
+        os.write(frame.f_locals["reply_fd"], b"x" * 5000)
+    return a + b
+"""
+
+
+def test_a_write_to_the_channel_costs_its_own_case_only():
+    """The trap outlives the case in the test's process: what the first case wrote there is
+    read in full, and the test's next cases are not taken for writers."""
+    tests = [TestRequest("t", "add", [{"a": 1, "b": 0}, {"a": 2, "b": 0}, {"a": 3, "b": 0}])]
+    with make_sandbox() as box:
+        result = box.run(job(ONCE_AT_THE_CHANNEL, tests=tests))
+    outcome = result.tests[0]
+    assert outcome.channel == ("the graded call wrote to the reply channel",), result
+    assert outcome.replies[0] is None  # the writer's own reply is void
+    assert [output(result, 0, case) for case in (1, 2)] == [2, 3], result
