@@ -283,3 +283,20 @@ def test_a_write_to_the_channel_costs_its_own_case_only():
     assert outcome.channel == ("the graded call wrote to the reply channel",), result
     assert outcome.replies[0] is None  # the writer's own reply is void
     assert [output(result, 0, case) for case in (1, 2)] == [2, 3], result
+
+
+def test_a_reply_at_the_size_limit_comes_back_whole():
+    """A result of exactly ``reply_bytes`` is a reply, not a frame too large for the channel
+    (the frame adds the token, the kind, the violation byte and the pid)."""
+    code = "def add(a, b):\n    return 'x' * a\n"
+    with make_sandbox() as box:
+        small = box.run(job(code, tests=[TestRequest("t", "add", [{"a": 10, "b": 0}])]))
+        base = len(small.tests[0].replies[0] or "")
+        assert base > 10, small
+        cap = 4096
+        case = {"a": 10 + cap - base, "b": 0}
+        result = box.run(job(code, tests=[TestRequest("t", "add", [case])], reply_bytes=cap))
+    outcome = result.tests[0]
+    assert not outcome.channel, result
+    assert len(outcome.replies[0] or "") == cap, result
+    assert output(result) == "x" * case["a"]

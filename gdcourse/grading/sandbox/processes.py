@@ -340,7 +340,7 @@ class Student:
     def await_reply(self, token: bytes, deadline: float) -> bytes:
         """The payload of the one reply frame to ``token``; raises :class:`Stopped` or
         ``ValueError`` (a channel violation)."""
-        limit = int(self.limits["reply_bytes"]) + TOKEN_BYTES
+        limit = int(self.limits["reply_bytes"]) + TOKEN_BYTES + student.REPLY_HEAD
         while True:
             if len(self.buffer) >= 4:
                 size = int.from_bytes(self.buffer[:4], "big")

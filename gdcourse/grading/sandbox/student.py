@@ -192,6 +192,9 @@ process ended without one (its 4-byte wait status follows). The next byte is 1 w
 test's process wrote to a descriptor of the request or reply channel (a violation); the
 four after it are that process's pid (the supervisor spares it between the test's cases)."""
 
+REPLY_HEAD = 6
+"""Bytes of a reply frame between the token and the result: kind, violation byte, pid."""
+
 
 def _run_cells(
     compiled: list[Any], namespace: dict[str, Any], setup: Setup, restore: Callable[..., None]
