@@ -385,12 +385,15 @@ def scenarios():
             "    except OSError as error:\n        print(folder, error)"
         ],
     )
+    # each fork holds its 300 MiB before the cell goes on: on a loaded machine, filling them
+    # can take longer than the cell's own wait
     s["forks_to_multiply_memory"] = student(
         CORRECT,
         before=[
-            "import os, time\nimport numpy as np\nfor _ in range(8):\n"
+            "import os, time\nimport numpy as np\nready, held = os.pipe()\nfor _ in range(8):\n"
             "    if os.fork() == 0:\n        block = np.ones(300 * 2**20 // 8)\n"
-            "        time.sleep(60)\n        os._exit(0)\ntime.sleep(15)"
+            "        os.write(held, b'x')\n        time.sleep(60)\n        os._exit(0)\n"
+            "for _ in range(8):\n    os.read(ready, 1)\ntime.sleep(15)"
         ],
     )
     s["tampers_with_the_watch"] = student(
