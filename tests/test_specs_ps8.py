@@ -29,6 +29,7 @@ from gdcourse.grading import checks, masters
 from gdcourse.grading.framework import Verdict
 from gdcourse.grading.framework.spec import hint_for
 from gdcourse.grading.misconceptions import MISCONCEPTIONS
+from gdcourse.grading.mutants.variants import HANDWRITTEN
 from gdcourse.grading.shortcuts import Watch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,9 +188,14 @@ def _sigmoid_tanh(o: Any) -> Any:
     return 0.5 * (1 + np.tanh(0.5 * np.asarray(o, dtype=float)))
 
 
-def _sigmoid_logaddexp(o: Any) -> Any:
-    o = np.asarray(o, dtype=float)
-    return np.exp(o - np.logaddexp(0.0, o))
+def _handwritten(function: str, description: str) -> Callable[..., Any]:
+    """One of ps8's handwritten correct variants (``gdcourse mutants``), run here in-process:
+    the same source the mutation run grades in the sandbox."""
+    source = dict(HANDWRITTEN[ASSIGNMENT][function])[description]
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<variant {function}>", "exec"), namespace)
+    found: Callable[..., Any] = namespace[function]
+    return found
 
 
 def _sigmoid_where(o: Any) -> Any:
@@ -255,39 +261,19 @@ def _fit_loop(X: Any, y: Any, *, learning_rate: Any = None, steps: int, alpha: f
     return w, b, losses
 
 
-def _train_functional(model: Any, X: Any, y: Any, *, method: str, learning_rate: float,
-                      epochs: int) -> Any:  # fmt: skip
-    """F.binary_cross_entropy_with_logits, squeeze(1), optimizers looked up in a dict."""
-    if learning_rate <= 0 or epochs < 0:
-        raise ValueError("learning_rate must be > 0 and epochs >= 0")
-    makers = {
-        "sgd": lambda p: torch.optim.SGD(p, lr=learning_rate),
-        "momentum": lambda p: torch.optim.SGD(p, lr=learning_rate, momentum=0.9),
-        "adam": lambda p: torch.optim.Adam(p, lr=learning_rate),
-    }
-    if method not in makers:
-        raise ValueError(f"method must be one of {sorted(makers)}")
-    optimizer = makers[method](model.parameters())
-    losses = []
-    for _ in range(epochs):
-        loss = nn.functional.binary_cross_entropy_with_logits(model(X).squeeze(1), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss))
-    return losses
-
-
 @pytest.mark.parametrize(
     ("function", "fn"),
     [
-        ("sigmoid", _sigmoid_logaddexp),
+        ("sigmoid", _handwritten("sigmoid", "from logaddexp, no branch")),
         ("sigmoid", _sigmoid_where),
         ("sigmoid", _sigmoid_torch),
         ("sigmoid", _sigmoid_loop),
         ("loss_and_grad", _loss_stacked),
         ("fit_gd", _fit_loop),
-        ("train_logistic", _train_functional),
+        (
+            "train_logistic",
+            _handwritten("train_logistic", "the functional loss, optimizers looked up in a dict"),
+        ),
     ],
     ids=lambda value: getattr(value, "__name__", value),
 )
