@@ -1474,24 +1474,15 @@ def _momentum_on_gradient(site: Site) -> list[tuple[str, Edit]]:
     """``v = momentum * v - lr * g`` -> ``v = momentum * g - lr * g``... the heavy ball's
     common slip: the momentum multiplies the gradient instead of the velocity."""
     node = site.node
-    if not (
-        isinstance(node, ast.Assign)
-        and len(node.targets) == 1
-        and isinstance(node.targets[0], ast.Name)
-        and isinstance(node.value, ast.BinOp)
-        and isinstance(node.value.op, ast.Sub)
-        and isinstance(node.value.left, ast.BinOp)
-        and isinstance(node.value.left.op, ast.Mult)
-        and isinstance(node.value.left.right, ast.Name)
-        and node.value.left.right.id == node.targets[0].id
-        and _has_lr(node.value.right)
-        and isinstance(node.value.right, ast.BinOp)
-    ):
+    found = _velocity_update(node) if isinstance(node, ast.stmt) else None
+    if found is None:
         return []
-    velocity = node.targets[0].id
-    gradient = ast.unparse(node.value.right.right)
-    momentum = ast.unparse(node.value.left.left)
-    rate = ast.unparse(node.value.right.left)
+    velocity, momentum_node, step = found
+    if not isinstance(step, ast.BinOp):
+        return []
+    gradient = ast.unparse(step.right)
+    momentum = ast.unparse(momentum_node)
+    rate = ast.unparse(step.left)
 
     def new(n: ast.AST) -> list[ast.stmt]:
         return _stmts(f"{velocity} = -{rate} * {momentum} * {gradient}")
