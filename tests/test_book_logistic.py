@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import itertools
-import json
 import math
 import re
 from pathlib import Path
@@ -22,7 +21,6 @@ import pytest
 import torch
 
 from gdcourse import datasets
-from gdcourse.tools import bookbuild
 
 PAGE = "logistic-regression"
 
@@ -37,15 +35,7 @@ def site() -> Path:
 @pytest.fixture(scope="module")
 def glued(site: Path) -> dict[str, Any]:
     """The values the page glued, as computed by its own code at build time."""
-    path = bookbuild.BUILD / "jupyter_execute" / f"{PAGE}.glue.json"
-    values: dict[str, Any] = {}
-    for name, output in json.loads(path.read_text(encoding="utf-8")).items():
-        text = output["data"]["text/plain"]
-        try:
-            values[name] = float(text)
-        except ValueError:
-            values[name] = {"True": True, "False": False}.get(text, text.strip("'\""))
-    return values
+    return built_site.glued(PAGE)
 
 
 @pytest.fixture(scope="module")
