@@ -236,31 +236,6 @@ def _loss_stacked(w: Any, b: float, X: Any, y: Any, alpha: float = 0.0) -> Any:
     return terms.mean() + 0.5 * alpha * np.sum(theta[:-1] ** 2), grad[:-1], grad[-1]
 
 
-def _fit_loop(X: Any, y: Any, *, learning_rate: Any = None, steps: int, alpha: float = 0.0) -> Any:
-    """Loops over observations for the gradient; the bound from the singular values."""
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if np.any((y != 0) & (y != 1)):
-        raise ValueError("labels must be 0 or 1")
-    if (learning_rate is not None and learning_rate <= 0) or steps < 0 or alpha < 0:
-        raise ValueError("learning_rate must be > 0, steps and alpha >= 0")
-    n, d = X.shape
-    if learning_rate is None:
-        largest = np.linalg.svd(np.column_stack([X, np.ones(n)]), compute_uv=False)[0]
-        learning_rate = 1 / (largest**2 / (4 * n) + alpha)
-    w, b, losses = np.zeros(d), 0.0, []
-    for _ in range(steps):
-        o = X @ w + b
-        losses.append(float(np.mean(np.logaddexp(0, o) - y * o) + alpha * (w @ w) / 2))
-        grad_w, grad_b = alpha * w, 0.0
-        for i in range(n):
-            error = _sigmoid_where(o[i]) - y[i]
-            grad_w = grad_w + error * X[i] / n
-            grad_b += error / n
-        w, b = w - learning_rate * grad_w, b - learning_rate * grad_b
-    return w, b, losses
-
-
 @pytest.mark.parametrize(
     ("function", "fn"),
     [
@@ -269,7 +244,10 @@ def _fit_loop(X: Any, y: Any, *, learning_rate: Any = None, steps: int, alpha: f
         ("sigmoid", _sigmoid_torch),
         ("sigmoid", _sigmoid_loop),
         ("loss_and_grad", _loss_stacked),
-        ("fit_gd", _fit_loop),
+        (
+            "fit_gd",
+            _handwritten("fit_gd", "a loop over observations, the bound from the singular values"),
+        ),
         (
             "train_logistic",
             _handwritten("train_logistic", "the functional loss, optimizers looked up in a dict"),
