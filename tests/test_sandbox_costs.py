@@ -300,3 +300,88 @@ def test_a_reply_at_the_size_limit_comes_back_whole():
     assert not outcome.channel, result
     assert len(outcome.replies[0] or "") == cap, result
     assert output(result) == "x" * case["a"]
+
+
+# ------------------------------------------------------------------ fewer processes per job
+
+
+def _status(pid: int) -> dict[str, list[str]]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        fields[name] = value.split()
+    return fields
+
+
+SLEEPS_IN_ITS_CELL = "import time\ntime.sleep(3)\n" + ADD
+
+
+def test_the_students_process_is_the_supervisors_own_child_and_pid_1():
+    """The factory clones the student's process straight into its namespaces as the
+    supervisor's child: no helper process, no middle process, between them."""
+    import threading
+
+    with make_sandbox() as box:
+        assert box._process is not None
+        done: list[object] = []
+        runner = threading.Thread(target=lambda: done.append(box.run(job(SLEEPS_IN_ITS_CELL))))
+        runner.start()
+        try:
+            student = None
+            deadline = time.monotonic() + 20
+            while student is None and time.monotonic() < deadline:
+                tree = all_descendants(box._process.pid, limit=1000)
+                levels = {}
+                for pid in tree:
+                    try:
+                        levels[pid] = len(_status(pid)["NSpid"])
+                    except OSError:
+                        continue
+                deepest = max(levels.values(), default=0)
+                found = [pid for pid, level in levels.items() if level == deepest]
+                if (
+                    len(found) == 1
+                    and deepest >= 2
+                    and levels.get(int(_status(found[0])["PPid"][0]), 0) == deepest - 1
+                ):
+                    student = found[0]
+                else:
+                    time.sleep(0.05)
+            assert student is not None, "no student process was found in the sandbox"
+            assert _status(student)["NSpid"][-1] == "1"  # PID 1 of its own namespace
+            supervisor = int(_status(student)["PPid"][0])
+            assert is_host(supervisor)  # a fork of the host, outside the student's namespace
+            children = [pid for pid in levels if _status(pid)["PPid"] == [str(supervisor)]]
+            # the supervisor's children: the factory and the student's process, nothing else
+            assert student in children and len(children) == 2, children
+        finally:
+            runner.join(60)
+    assert done and getattr(done[0], "status", None) == "ok", done
+
+
+FORGES_AN_EMPTY_SCAN = """
+import os, torch
+for fd in range(3, 64):  # every descriptor: the reply channel is one of them
+    body = bytes(32) + b"{}"
+    try:
+        os.write(fd, len(body).to_bytes(4, "big") + body)
+    except OSError:
+        pass
+def add(a, b):
+    x = torch.tensor(float(a), requires_grad=True)
+    return float(x.grad_fn is None) + b
+"""
+
+
+def test_the_scan_is_read_before_any_student_code_runs():
+    """What the cells name is sent by the student's process before the first cell runs; a
+    cell that forges the scan's frame is a channel violation and removes no evidence."""
+    from gdcourse.grading.sandbox import student
+    from gdcourse.grading.sandbox.frames import TOKEN_BYTES
+
+    assert bytes(TOKEN_BYTES) == student.SCAN_TOKEN
+    tests = [TestRequest("banned", "add", [{"a": 1, "b": 2}], banned=["torch.autograd"])]
+    with make_sandbox() as box:
+        result = box.run(job(FORGES_AN_EMPTY_SCAN, tests=tests))
+    assert result.status == "channel", result
+    assert any("grad_fn" in line for line in result.tests[0].evidence), result

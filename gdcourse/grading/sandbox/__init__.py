@@ -14,7 +14,7 @@ The sandbox is split by process, each part a module:
 * :mod:`~gdcourse.grading.sandbox.supervisor`: per submission, a process the
   student's code never runs in: requests and replies, limits, the report; with
   :mod:`~gdcourse.grading.sandbox.processes` (the student's processes as it sees
-  them) and :mod:`~gdcourse.grading.sandbox.namespaces` (the namespace helper).
+  them) and :mod:`~gdcourse.grading.sandbox.namespaces` (its namespaces and folders).
 * :mod:`~gdcourse.grading.sandbox.student`: the student's process, confined, with
   the shortcut guard (:mod:`~gdcourse.grading.sandbox.guard`) armed; sealed after
   its cells, it answers each case from a fork (:mod:`~gdcourse.grading.sandbox.seal`).

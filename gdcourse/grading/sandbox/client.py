@@ -153,13 +153,16 @@ class Job:
     limits: Limits = field(default_factory=Limits)
 
     def to_json(self) -> str:
-        """Two JSON lines: the cells and limits (all a student process is forked with),
-        then the tests (read by the supervisor afterwards)."""
+        """Two JSON lines: the cells, the limits and the sets of bans (all a student process
+        is forked with: what its code is scanned for), then the tests (read by the
+        supervisor afterwards)."""
+        bans = sorted({",".join(sorted(t.banned)) for t in self.tests if t.banned})
         head = json.dumps(
             {
                 "assignment": self.assignment,
                 "cells": list(self.cells),
                 "limits": asdict(self.limits),
+                "bans": bans,
             }
         )
         return (

@@ -161,9 +161,10 @@ def _names(code: types.CodeType, depth: int = 0) -> Iterator[str]:
             yield from _names(constant, depth + 1)
 
 
-def evidence(sources: Sequence[str], banned: Iterable[str], transformer: Any = None) -> list[str]:
+def evidence(codes: Sequence[Any], banned: Iterable[str]) -> list[str]:
     """What the notebook's code names that reaches around ``banned`` (see :data:`SUSPECT`),
-    as ``"name (reaches around BAN)"`` lines; compiled here, never run."""
+    as ``"name (reaches around BAN)"`` lines; ``codes`` are its cells compiled (anything
+    else, a cell that did not compile, is passed over), never run."""
     wanted: dict[str, str] = {}
     for ban in banned:
         if ban.startswith("student:"):
@@ -175,14 +176,10 @@ def evidence(sources: Sequence[str], banned: Iterable[str], transformer: Any = N
     if not wanted:
         return []
     found: dict[str, str] = {}
-    for source in sources:
-        try:
-            text = transformer.transform_cell(source) if transformer is not None else source
-            code = compile(text, "<cell>", "exec", dont_inherit=True)
-            names = set(_names(code))
-        except (SyntaxError, ValueError, RecursionError, MemoryError, TypeError):
+    for code in codes:
+        if not isinstance(code, types.CodeType):
             continue
-        for name in names:
+        for name in set(_names(code)):
             for suspect, ban in wanted.items():
                 if name == suspect or (suspect.endswith("_") and name.startswith(suspect)):
                     found.setdefault(name, ban)

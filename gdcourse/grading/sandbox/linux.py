@@ -22,6 +22,7 @@ __all__ = [
     "CLONE_NEWPID",
     "CLONE_NEWUSER",
     "CLONE_NEWUTS",
+    "CLONE_PARENT",
     "MS_BIND",
     "MS_NODEV",
     "MS_NOEXEC",
@@ -30,6 +31,7 @@ __all__ = [
     "MS_RDONLY",
     "MS_REC",
     "MS_REMOUNT",
+    "clone_sibling",
     "collapse_heap",
     "drop_capabilities",
     "install_syscall_filter",
@@ -52,6 +54,7 @@ CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWCGROUP = 0x02000000
 CLONE_THREAD = 0x00010000
+CLONE_PARENT = 0x00008000
 CLONE_NEW_ANY = (
     CLONE_NEWNS
     | CLONE_NEWUTS
@@ -105,6 +108,37 @@ def _check(result: int, what: str) -> None:
 def unshare(flags: int) -> None:
     """``unshare(2)``: move this process into new namespaces (``CLONE_NEW*`` flags)."""
     _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
+
+
+_SYS_CLONE3 = 435  # the same number on every architecture that has it (Linux 5.3)
+_python = ctypes.PyDLL(None, use_errno=True)  # called with the GIL held, as os.fork is
+_python.syscall.restype = ctypes.c_long
+_python.syscall.argtypes = [ctypes.c_long, ctypes.c_void_p, ctypes.c_size_t]
+
+
+def clone_sibling(flags: int = 0) -> int:
+    """Fork this process as ``os.fork`` does, but make the child its *parent's* child
+    (``CLONE_PARENT``), in the new namespaces ``flags`` names (``CLONE_NEW*``).
+
+    With ``CLONE_NEWPID`` the child is PID 1 of its namespace. Returns the child's pid (as
+    this process's PID namespace numbers it) here and 0 in the child. Python's own before-
+    and after-fork steps run around the system call (``PyOS_BeforeFork`` and friends), so
+    the child's interpreter is as sound as one ``os.fork`` made; like ``os.fork``, it is
+    meant for a process with a single thread.
+    """
+    # struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal (none: a
+    # CLONE_PARENT child signals its parent as this process does), stack, stack_size, tls
+    args = (ctypes.c_uint64 * 8)(flags | CLONE_PARENT, 0, 0, 0, 0, 0, 0, 0)
+    ctypes.pythonapi.PyOS_BeforeFork()
+    pid = _python.syscall(_SYS_CLONE3, ctypes.addressof(args), ctypes.sizeof(args))
+    if pid == 0:
+        ctypes.pythonapi.PyOS_AfterFork_Child()
+        return 0
+    code = ctypes.get_errno()
+    ctypes.pythonapi.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(code, f"clone3: {os.strerror(code)}")
+    return int(pid)
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:

@@ -1,11 +1,12 @@
-"""The namespace helper: new namespaces and private folders, then the student as PID 1.
+"""The student's process before its first line of student code: namespaces and folders.
 
-Started (through a short-lived middle process) by the factory of
-:mod:`~gdcourse.grading.sandbox.processes`, adopted by the supervisor. It enters new
-user, mount, PID, network, IPC and UTS namespaces, gives the student one private,
-size-capped tmpfs seen as each of its writable folders, makes ``/dev`` read-only,
-hides ``/proc``, and forks the student's process
-(:mod:`~gdcourse.grading.sandbox.student`) as PID 1 of the new PID namespace.
+The factory of :mod:`~gdcourse.grading.sandbox.processes` clones the student's process
+as the supervisor's child, straight into new user, mount, PID, network, IPC and UTS
+namespaces (:data:`NAMESPACES`), where it is PID 1. :func:`enter` then maps its own ids,
+gives it one private, size-capped tmpfs seen as each of its writable folders, makes
+``/dev`` read-only, hides ``/proc``, sets its limits, and becomes the student's process
+(:mod:`~gdcourse.grading.sandbox.student`). One process, not a helper and a child: each
+process here is a copy of an interpreter that holds NumPy and torch, and costs its copy.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import select
 import signal
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +24,19 @@ from gdcourse.grading.sandbox import linux, seal, student
 if TYPE_CHECKING:
     from gdcourse.grading.sandbox.processes import HostContext
 
-__all__ = ["PRIVATE_FOLDERS", "PR_SET_CHILD_SUBREAPER", "helper"]
+__all__ = ["NAMESPACES", "PRIVATE_FOLDERS", "PR_SET_CHILD_SUBREAPER", "enter"]
 
 PR_SET_CHILD_SUBREAPER = 36
+
+NAMESPACES = (
+    linux.CLONE_NEWUSER
+    | linux.CLONE_NEWNS
+    | linux.CLONE_NEWPID
+    | linux.CLONE_NEWNET
+    | linux.CLONE_NEWIPC
+    | linux.CLONE_NEWUTS
+)
+"""The namespaces each student's process is cloned into (with isolation on)."""
 
 
 PRIVATE_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run")
@@ -107,41 +118,33 @@ def _vm_size() -> int:
     return 0
 
 
-def helper(
+def enter(
     context: HostContext,
     job: Mapping[str, Any],
     limits: Mapping[str, Any],
     setup: student.Setup,
-    pid_write: int,
-    middle_pid: int,
-    supervisor_pid: int,
+    ids: tuple[int, int],
+    supervisor: int,
 ) -> int:
-    """The namespace helper: new namespaces and private folders, then the student as PID 1."""
+    """In the student's process, just cloned (into :data:`NAMESPACES` when isolated) as the
+    child of the supervisor, whose pidfd is ``supervisor``: the folders and limits, then
+    the student's code (:func:`~gdcourse.grading.sandbox.student.main`, which never
+    returns). Returns an exit status only when the supervisor is gone already."""
     import ctypes
-    import tempfile
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans come back to us, not to init
-    # Adopted by the supervisor once the factory's middle process ends; from then on, we
-    # end with the supervisor.
-    deadline = time.monotonic() + 5.0
-    while os.getppid() == middle_pid and time.monotonic() < deadline:
-        time.sleep(0.001)
+    # Dies with the supervisor; one gone before this line is seen on its pidfd.
     linux.set_death_signal(signal.SIGKILL)
-    if os.getppid() != supervisor_pid:
+    gone, _, _ = select.select([supervisor], [], [], 0)
+    os.close(supervisor)
+    if gone:
         return 70
+    # Orphans come back to this process (PID 1 of its namespace anyway, when isolated),
+    # where the supervisor finds them among its descendants.
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     base = _vm_size()
+    workdir = setup.workdir
     if context.isolated:
-        uid, gid = os.getuid(), os.getgid()
-        linux.unshare(
-            linux.CLONE_NEWUSER
-            | linux.CLONE_NEWNS
-            | linux.CLONE_NEWPID
-            | linux.CLONE_NEWNET
-            | linux.CLONE_NEWIPC
-            | linux.CLONE_NEWUTS
-        )
-        linux.map_own_ids(uid, gid)
+        linux.map_own_ids(*ids)
         linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
         private = linux.MS_NOSUID | linux.MS_NODEV
         _private_folders(min(int(limits["tmp_bytes"]), int(limits["memory_bytes"])))
@@ -151,8 +154,6 @@ def helper(
             "tmpfs", "/proc", "tmpfs", private | linux.MS_NOEXEC | linux.MS_RDONLY, "size=4k"
         )
         linux.set_hostname("sandbox")
-    else:
-        workdir = tempfile.mkdtemp(prefix="gdcourse-work-")
     rlimits = {
         "RLIMIT_CPU": int(float(limits["cpu_seconds"])) + 1,
         "RLIMIT_AS": base + int(limits["memory_bytes"]),
@@ -163,22 +164,4 @@ def helper(
     }
     if context.isolated:  # counted in the student's own user namespace
         rlimits["RLIMIT_NPROC"] = int(limits["processes"])
-    setup = dataclasses.replace(setup, workdir=workdir, limits=rlimits)
-    pid = os.fork()
-    if pid == 0:
-        os.close(pid_write)
-        student.main(setup, job["cells"])
-    for fd in (setup.request_fd, setup.reply_fd, setup.evidence_fd, setup.output_fd):
-        os.close(fd)
-    os.write(pid_write, f"{os.getpid()} {pid}".encode())
-    os.close(pid_write)
-    _, status = os.waitpid(pid, 0)
-    if not context.isolated:
-        import shutil
-
-        shutil.rmtree(workdir, ignore_errors=True)
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        signal.signal(number, signal.SIG_DFL)
-        os.kill(os.getpid(), number)
-    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70
+    student.main(dataclasses.replace(setup, workdir=workdir, limits=rlimits), job["cells"])

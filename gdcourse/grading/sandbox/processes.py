@@ -1,7 +1,7 @@
 """The student's side as the supervisor sees it: processes, pipes, limits.
 
 :class:`Factory` is a fork of the supervisor made before the test cases were read,
-which starts student processes through the namespace helper
+which starts student processes in namespaces of their own
 (:mod:`~gdcourse.grading.sandbox.namespaces`); :class:`Student` is one of them with
 its pipes: requests out, replies, evidence and output in, the whole sandbox's memory
 (files in its memory-backed folders included), CPU time and processes watched.
@@ -12,18 +12,20 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shutil
 import signal
 import socket
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gdcourse.grading.sandbox import guard, student
+from gdcourse.grading.sandbox import guard, namespaces, student
 from gdcourse.grading.sandbox.frames import TOKEN_BYTES
 from gdcourse.grading.sandbox.health import all_descendants, state
 from gdcourse.grading.sandbox.kinds import Stop
-from gdcourse.grading.sandbox.namespaces import helper
+from gdcourse.grading.sandbox.linux import clone_sibling
 
 __all__ = ["Factory", "HostContext", "Stopped", "Student", "exit_reason"]
 
@@ -110,9 +112,9 @@ class Factory:
     The student's process inherits the memory of the process it is forked from.
     The factory knows the cells and the limits and nothing else, so no student
     process can find a case in its memory or its stack, whatever it inspects.
-    Each student's namespace helper is forked through a short-lived middle process,
-    so that it becomes the supervisor's child (the supervisor is a subreaper) and
-    the supervisor can wait for it.
+    Each student's process is cloned as the supervisor's child (``CLONE_PARENT``: the
+    supervisor can wait for it), straight into namespaces of its own
+    (:mod:`~gdcourse.grading.sandbox.namespaces`).
     """
 
     def __init__(self, context: HostContext, head: Mapping[str, Any], job_fd: int) -> None:
@@ -128,16 +130,18 @@ class Factory:
                 os._exit(code)
         theirs.close()
 
-    def start(self) -> tuple[int, list[int]]:
-        """A new student: the helper's pid and our ends of its pipes (request, reply,
-        evidence, output, pid)."""
+    def start(self) -> tuple[int, str, list[int]]:
+        """A new student: its pid, its working folder when it shares the host's file system
+        (isolation off; ``""`` otherwise), and our ends of its pipes (request, reply,
+        evidence, output)."""
         self._socket.sendall(b"s")
-        message, fds, _, _ = socket.recv_fds(self._socket, 64, 5)
-        if not message.startswith(b"started ") or len(fds) != 5:
+        message, fds, _, _ = socket.recv_fds(self._socket, 4096, 4)
+        parts = message.split(b" ", 2)
+        if len(parts) != 3 or parts[0] != b"started" or not parts[1].isdigit() or len(fds) != 4:
             for fd in fds:
                 os.close(fd)
             raise RuntimeError(f"the sandbox could not start the student's process: {message!r}")
-        return int(message.split()[1]), fds
+        return int(parts[1]), os.fsdecode(parts[2]), fds
 
     def close(self) -> None:
         self._socket.close()  # the factory ends when its socket closes
@@ -147,56 +151,53 @@ class Factory:
 
 def _factory(context: HostContext, head: Mapping[str, Any], sock: socket.socket) -> int:
     limits = head["limits"]
-    supervisor_pid = os.getppid()
+    ids = os.getuid(), os.getgid()
+    supervisor = os.pidfd_open(os.getppid())
+    flags = namespaces.NAMESPACES if context.isolated else 0
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     while sock.recv(1):
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         evidence_read, evidence_write = os.pipe()
         output_read, output_write = os.pipe()
-        pid_read, pid_write = os.pipe()
-        middle = os.fork()
-        if middle == 0:
-            middle_pid = os.getpid()
-            if os.fork() == 0:  # the namespace helper, adopted by the supervisor
-                code = 70
-                try:
-                    sock.close()
-                    for fd in (request_write, reply_read, evidence_read, output_read, pid_read):
-                        os.close(fd)
-                    code = helper(
-                        context,
-                        head,
-                        limits,
-                        student.Setup(
-                            request_fd=request_read,
-                            reply_fd=reply_write,
-                            evidence_fd=evidence_write,
-                            output_fd=output_write,
-                            workdir="",
-                            limits={},
-                            cell_seconds=float(limits["cell_seconds"]),
-                            reply_bytes=int(limits["reply_bytes"]),
-                            regions=context.regions,
-                            transformer=context.transformer,
-                            isolated=context.isolated,
-                            probes=context.probes,
-                            copies=context.copies,
-                        ),
-                        pid_write,
-                        middle_pid,
-                        supervisor_pid,
-                    )
-                finally:
-                    os._exit(code)
-            os._exit(0)
-        os.waitpid(middle, 0)
-        mine = (request_read, reply_write, evidence_write, output_write, pid_write)
-        for fd in mine:
+        workdir = "" if context.isolated else tempfile.mkdtemp(prefix="gdcourse-work-")
+        pid = clone_sibling(flags)
+        if pid == 0:  # the student's process, the supervisor's child
+            code = 70
+            try:
+                sock.close()
+                for fd in (request_write, reply_read, evidence_read, output_read):
+                    os.close(fd)
+                code = namespaces.enter(
+                    context,
+                    head,
+                    limits,
+                    student.Setup(
+                        request_fd=request_read,
+                        reply_fd=reply_write,
+                        evidence_fd=evidence_write,
+                        output_fd=output_write,
+                        workdir=workdir,
+                        limits={},
+                        cell_seconds=float(limits["cell_seconds"]),
+                        reply_bytes=int(limits["reply_bytes"]),
+                        regions=context.regions,
+                        transformer=context.transformer,
+                        isolated=context.isolated,
+                        probes=context.probes,
+                        copies=context.copies,
+                        bans=tuple(str(key) for key in head.get("bans", ())),
+                    ),
+                    ids,
+                    supervisor,
+                )
+            finally:
+                os._exit(code)
+        for fd in (request_read, reply_write, evidence_write, output_write):
             os.close(fd)
-        theirs = [request_write, reply_read, evidence_read, output_read, pid_read]
+        theirs = [request_write, reply_read, evidence_read, output_read]
         try:
-            socket.send_fds(sock, [b"started 0"], theirs)
+            socket.send_fds(sock, [f"started {pid} ".encode() + os.fsencode(workdir)], theirs)
         finally:
             for fd in theirs:
                 os.close(fd)
@@ -217,21 +218,14 @@ def _own_pid(pid: int) -> int | None:
 
 
 class Student:
-    """One student process, its namespace helper, and the pipes between them and us."""
+    """One student process and the pipes between it and us."""
 
     def __init__(self, factory: Factory, limits: Mapping[str, Any], isolated: bool) -> None:
         self.limits = limits
         self.isolated = isolated
         self.status: int | None = None
-        _, fds = factory.start()
-        self.request, self.reply, self.evidence, self.output, pid_read = fds
-        ready, _, _ = select.select([pid_read], [], [], 30.0)
-        text = os.read(pid_read, 64) if ready else b""
-        os.close(pid_read)
-        parts = text.split()
-        if len(parts) != 2 or not all(part.isdigit() for part in parts):
-            raise RuntimeError(f"the sandbox could not start the student's process: {text!r}")
-        self.helper, self.pid = int(parts[0]), int(parts[1])
+        self.pid, self.workdir, fds = factory.start()
+        self.request, self.reply, self.evidence, self.output = fds
         self.buffer = b""
         self.output_text = bytearray()
         self.output_bytes = 0
@@ -244,19 +238,19 @@ class Student:
     def alive(self) -> bool:
         if self.status is not None:
             return False
-        pid, status = os.waitpid(self.helper, os.WNOHANG)
+        pid, status = os.waitpid(self.pid, os.WNOHANG)
         if pid == 0:
             return True
         self.status = status
         return False
 
-    def _wait_helper(self, seconds: float) -> None:
-        """Wait up to ``seconds`` for the helper (and so the student) to end, woken by the
-        kernel the moment it does (a pidfd), not by polling."""
+    def _wait(self, seconds: float) -> None:
+        """Wait up to ``seconds`` for the student's process to end, woken by the kernel the
+        moment it does (a pidfd), not by polling."""
         if self.status is not None:
             return
         try:
-            watch = os.pidfd_open(self.helper)
+            watch = os.pidfd_open(self.pid)
         except OSError:
             return
         try:
@@ -266,21 +260,23 @@ class Student:
         self.alive()
 
     def kill(self) -> None:
-        """Stop the whole student side: the process tree, then the helper."""
+        """Stop the whole student side: the process tree, then the student's process."""
         if self.status is not None:
             return
-        for pid in [*_descendants(self.helper), self.helper]:
+        for pid in [*_descendants(self.pid), self.pid]:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
-            self.status = os.waitpid(self.helper, 0)[1]
+            self.status = os.waitpid(self.pid, 0)[1]
 
     def close(self) -> list[str]:
         """Ask the process to stop, make sure it did, and return late writes found."""
         with contextlib.suppress(OSError):
             self.send(student.OP_EXIT, b"\0" * TOKEN_BYTES, b"", ())
-        self._wait_helper(2.0)
+        self._wait(2.0)
         self.kill()
+        if self.workdir:  # isolation off: the folder is on the host's file system
+            shutil.rmtree(self.workdir, ignore_errors=True)
         late = self._drain()
         for fd in (self.request, self.reply, self.evidence, self.output):
             with contextlib.suppress(OSError):
@@ -363,13 +359,13 @@ class Student:
             if self.reply in ready:
                 chunk = os.read(self.reply, 1 << 16)
                 if not chunk:
-                    raise Stopped("ended", exit_status=self._exit_status())
+                    raise Stopped("ended", exit_status=self.exit_status())
                 self.buffer += chunk
             self._pump_side_channels(0)
             if self.flooded:
                 raise Stopped(self.flooded, kind=Stop.LIMIT)
             if not ready and not self.alive():
-                raise Stopped("ended", exit_status=self._exit_status())
+                raise Stopped("ended", exit_status=self.exit_status())
 
     def stray_bytes(self) -> bool:
         """Whether anything was written to the reply channel when nothing was asked."""
@@ -379,7 +375,7 @@ class Student:
                 self.buffer += os.read(self.reply, 1 << 16)
         return bool(self.buffer)
 
-    def _exit_status(self) -> int | None:
+    def exit_status(self) -> int | None:
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
             if not self.alive() and self.status is not None:

@@ -80,7 +80,8 @@ resource the student's process never uses (POSIX message queues)."""
 
 
 def mark_value() -> int:
-    """The hard value of :data:`MARK` while the cells run (set by the namespace helper)."""
+    """The hard value of :data:`MARK` while the cells run (set by
+    :func:`~gdcourse.grading.sandbox.namespaces.enter`)."""
     hard = resource.getrlimit(MARK)[1]
     return int(min(hard if hard != resource.RLIM_INFINITY else 1 << 20, 1 << 20))
 

@@ -1,6 +1,6 @@
 """The student's process: confine it, run the notebook's code cells, answer one request at a time.
 
-This runs as PID 1 of a PID namespace of its own, forked by the namespace helper
+This runs as PID 1 of a PID namespace of its own, cloned by the factory into its namespaces
 (:mod:`~gdcourse.grading.sandbox.namespaces`), with one private, size-capped tmpfs as
 its ``/tmp``, ``/var/tmp``, ``/dev/shm``, ``/run`` and working folder, a read-only
 ``/dev``, no ``/proc`` and no network, in a session of its own. Before any student code
@@ -64,6 +64,8 @@ class Setup:
     """Assignment -> graded function -> probe."""
     copies: Mapping[str, Any]
     """The banned regions' fingerprints (:mod:`~gdcourse.grading.sandbox.fingerprints`)."""
+    bans: Sequence[str] = ()
+    """The job's sets of bans, each comma-joined: what the cells are scanned for."""
 
 
 class CellTimeout(BaseException):
@@ -175,11 +177,28 @@ def main(setup: Setup, cells: Sequence[Any]) -> NoReturn:
     try:
         _confine(setup)
         compiled = _compile_cells(cells, setup.transformer)
+        _report_scan(setup, compiled)
         _serve(setup, compiled)
     except BaseException:
         code = 70
     finally:
         os._exit(code)
+
+
+SCAN_TOKEN = b"\0" * TOKEN_BYTES
+"""Heads the first frame on the reply channel, written before any request and so before
+any student code ran: what the cells name that reaches around each set of bans. No
+request's token is ever this one."""
+
+
+def _report_scan(setup: Setup, compiled: list[Any]) -> None:
+    """Scan the compiled cells for each set of bans and send the result as the first frame
+    (read by the supervisor before it asks for the cells to run)."""
+    from gdcourse.grading.sandbox import fingerprints
+
+    found = {key: fingerprints.evidence(compiled, key.split(",")) for key in setup.bans}
+    body = SCAN_TOKEN + json.dumps(found).encode()
+    _write_all(setup.reply_fd, len(body).to_bytes(4, "big") + body)
 
 
 OP_CELLS, OP_CASE, OP_EXIT, OP_TEST = 1, 2, 3, 4

@@ -2,8 +2,8 @@
 
 Forked by the host (:mod:`~gdcourse.grading.sandbox.host`) for each job, it
 
-1. starts the student's process (:mod:`~gdcourse.grading.sandbox.processes`) through
-   the namespace helper (:mod:`~gdcourse.grading.sandbox.namespaces`);
+1. starts the student's process (:mod:`~gdcourse.grading.sandbox.processes`)
+   in namespaces of its own (:mod:`~gdcourse.grading.sandbox.namespaces`);
 2. asks it to run the notebook's code cells, then sends the cases one at a time
    and reads exactly one reply per request, matched by a random token. The student's
    process is sealed after its cells and answers each test's cases from a fork made for
@@ -19,8 +19,10 @@ Forked by the host (:mod:`~gdcourse.grading.sandbox.host`) for each job, it
    process in it, and the wall clock; the output is capped and a flood stops it;
 5. restarts the student's process (running the cells again) after a test whose
    process had to be stopped, so that one endless loop costs only its own test;
-6. looks, in a fork of its own, for names in the notebook's code that reach around
-   a ban (:func:`~gdcourse.grading.sandbox.fingerprints.evidence`);
+6. reads, before it asks for the cells to run, what the student's process found when
+   it compiled them: names in the notebook's code that reach around a ban
+   (:func:`~gdcourse.grading.sandbox.fingerprints.evidence`), sent before any student
+   code ran;
 7. writes one JSON report, the only thing that goes back to the grader.
 """
 
@@ -30,8 +32,6 @@ import contextlib
 import json
 import os
 import secrets
-import select
-import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -93,8 +93,8 @@ def _read_line(fd: int) -> bytes:
 def supervise(context: HostContext, job_fd: int, write_report: Callable[[bytes], None]) -> None:
     """Run one job and write its report (the only output of a supervisor).
 
-    The job file holds two JSON lines: the cells and limits, then the tests. The
-    factory of student processes is forked between reading the two.
+    The job file holds two JSON lines: the cells, limits and sets of bans, then the
+    tests. The factory of student processes is forked between reading the two.
     """
     started = time.monotonic()
     os.lseek(job_fd, 0, os.SEEK_SET)
@@ -106,72 +106,31 @@ def supervise(context: HostContext, job_fd: int, write_report: Callable[[bytes],
     factory = Factory(context, head, job_fd)
     job = {**head, **json.loads(os.read(job_fd, 1 << 30))}
     os.close(job_fd)
-    scan = _start_scan(context, job)
     try:
         report = _run(context, factory, job, limits, started)
     finally:
         factory.close()
-    found = _finish_scan(*scan)
+    found = report.pop("scan")
     for test, spec in zip(report["tests"], job["tests"], strict=False):
-        test["evidence"] = found.get(",".join(sorted(spec["banned"])), [])
+        evidence = found.get(",".join(sorted(spec["banned"])), [])
+        test["evidence"] = [str(line)[:200] for line in evidence[:10]]
     write_report(json.dumps(report).encode())
 
 
-def _start_scan(context: HostContext, job: Mapping[str, Any]) -> tuple[int, int]:
-    """Look for what reaches around each test's ban in the notebook's code (compiled, never
-    run: :func:`~gdcourse.grading.sandbox.fingerprints.evidence`), in a fork of this
-    process, so that a cell that crashes the compiler costs nothing here."""
-    from gdcourse.grading.sandbox import fingerprints
-
-    bans = {",".join(sorted(spec["banned"])) for spec in job["tests"] if spec["banned"]}
-    read, write = os.pipe()
-    if not bans:
-        os.close(write)
-        return read, -1
-    pid = os.fork()
-    if pid == 0:
-        code = 70
-        try:
-            os.close(read)
-            cells = [cell for cell in job["cells"] if isinstance(cell, str)]
-            found = {
-                key: fingerprints.evidence(cells, key.split(","), context.transformer)
-                for key in bans
-            }
-            data = memoryview(json.dumps(found).encode())
-            while data:
-                data = data[os.write(write, data) :]
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write)
-    return read, pid
-
-
-def _finish_scan(read: int, pid: int, seconds: float = 10.0) -> dict[str, list[str]]:
-    data = b""
-    deadline = time.monotonic() + seconds
+def _scan(raw: bytes) -> dict[str, list[str]]:
+    """The scan's frame (:data:`~gdcourse.grading.sandbox.student.SCAN_TOKEN`) as ban set ->
+    evidence lines; anything malformed is no evidence."""
     try:
-        while pid > 0 and len(data) < 1 << 20:
-            ready, _, _ = select.select([read], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                break
-            chunk = os.read(read, 1 << 16)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        os.close(read)
-        if pid > 0:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
-    try:
-        found = json.loads(data) if data else {}
+        found = json.loads(raw)
     except ValueError:
         return {}
-    return found if isinstance(found, dict) else {}
+    if not isinstance(found, dict):
+        return {}
+    return {
+        str(key): [line for line in lines if isinstance(line, str)]
+        for key, lines in found.items()
+        if isinstance(lines, list)
+    }
 
 
 def _run(
@@ -190,6 +149,7 @@ def _run(
         "cell_problems": [],
         "attempts": 0,
         "isolated": context.isolated,
+        "scan": {},
     }
     output = bytearray()
     output_bytes = 0
@@ -282,8 +242,15 @@ def _attempt(
     )
     timings = report["timings"]
     mark = time.monotonic()
-    proc.send(student.OP_CELLS, token, b"", ())
     try:
+        # the scan's frame, written before any request (so before any student code ran)
+        scan = _scan(proc.await_reply(student.SCAN_TOKEN, cells_deadline))
+        if report["attempts"] == 1:
+            report["scan"] = scan
+        try:
+            proc.send(student.OP_CELLS, token, b"", ())
+        except OSError as error:  # ended before it read the request
+            raise Stopped("ended", exit_status=proc.exit_status()) from error
         cells = proc.await_reply(token, cells_deadline)
     except Stopped as stopped:
         proc.kill()
