@@ -8,6 +8,7 @@ same pages in Chromium.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -386,6 +387,63 @@ def test_the_api_route_of_gdcourse_grade_writes_the_same_page(feedback_course: P
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert page.read_text(encoding="utf-8") == expected
+
+
+def _pages_through_the_api(course: Path, found: Any = None) -> dict[str, bytes]:
+    """Every page ``api.generate_feedback`` writes for the course, in this process, with
+    ``found`` preloaded (``gdcourse grade``'s feedback processes) or without."""
+    import glob
+
+    from nbgrader.apps import NbGraderAPI
+
+    from gdcourse.course import Course
+    from gdcourse.grading.feedback.exporter import preloaded
+    from gdcourse.grading.gradebook import shared_engines
+
+    opened = Course.open(course)
+    shutil.rmtree(opened.feedback, ignore_errors=True)
+    coursedir = opened.coursedir()
+    coursedir.db_url = opened.db_url
+    api = NbGraderAPI(coursedir=coursedir, config=coursedir.config)
+    with warnings.catch_warnings(), shared_engines():
+        warnings.simplefilter("ignore")
+        with preloaded(found) if found is not None else contextlib.nullcontext():
+            outcome = api.generate_feedback("ps4_autograd", glob.escape(STUDENT))
+    assert outcome["success"], outcome
+    return {str(p.relative_to(course)): p.read_bytes() for p in opened.feedback.rglob("*.html")}
+
+
+@pytest.mark.slow
+def test_preloaded_grades_write_the_page_the_gradebook_does(
+    feedback_course: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``gdcourse grade`` reads every page's grades, comments and totals in three queries;
+    the pages are byte for byte nbgrader's own, with a grader's score, extra credit, comment
+    and a late penalty, and when a key is missing (the page then asks the gradebook)."""
+    from nbgrader.api import Gradebook
+
+    from gdcourse.grading.feedback.exporter import Preloaded, preload
+
+    course = tmp_path / "course"
+    shutil.copytree(feedback_course, course)
+    monkeypatch.setenv("PATH", f"{NBGRADER.parent}{os.pathsep}{os.environ['PATH']}")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "gdcourse") as gradebook:
+        grade = gradebook.find_grade(
+            "test_train_autograd_hidden", "ps4_autograd", "ps4_autograd", STUDENT
+        )
+        grade.manual_score, grade.extra_credit = 1.5, 0.25
+        notebook = gradebook.find_submission_notebook("ps4_autograd", "ps4_autograd", STUDENT)
+        notebook.late_submission_penalty = 0.5
+        gradebook.db.commit()
+    plain = _pages_through_the_api(course)
+    text = b"".join(plain.values()).decode()
+    assert "late-submission penalty of 0.5" in text and "Good start" in text
+    found = preload(f"sqlite:///{course / 'gradebook.db'}", "gdcourse", "ps4_autograd")
+    assert found.notebooks[(STUDENT, "ps4_autograd")][2] == 0.5
+    assert found.grades[(STUDENT, "ps4_autograd", "test_train_autograd_hidden")][0] == 1.75
+    assert _pages_through_the_api(course, found) == plain
+    missing = Preloaded(grades={}, comments=found.comments, notebooks=found.notebooks)
+    assert _pages_through_the_api(course, missing) == plain
 
 
 def test_manually_graded_cells_show_points_and_the_graders_comment() -> None:
