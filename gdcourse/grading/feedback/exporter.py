@@ -168,8 +168,8 @@ class GetFeedbackGrades(_GetGrades):  # type: ignore[misc]
             score, points = self._found.grades[self._key(cell)]
         except KeyError:
             raise _Missing from None
-        cell.metadata.nbgrader["score"] = score
-        cell.metadata.nbgrader["points"] = points
+        set_nbgrader_field(cell, "score", score)
+        set_nbgrader_field(cell, "points", points)
 
 
 # ------------------------------------------------------------------ one query per feedback run

@@ -22,7 +22,6 @@ channel, the grader judges the data.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import os
