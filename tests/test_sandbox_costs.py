@@ -385,3 +385,22 @@ def test_the_scan_is_read_before_any_student_code_runs():
         result = box.run(job(FORGES_AN_EMPTY_SCAN, tests=tests))
     assert result.status == "channel", result
     assert any("grad_fn" in line for line in result.tests[0].evidence), result
+
+
+@pytest.mark.parametrize("call", ["clone3", "clone"])
+def test_clone_process_makes_a_child_in_new_namespaces(call, monkeypatch):
+    """``clone3``, and the older ``clone`` where ``clone3`` is refused (ENOSYS: an older
+    kernel, a container's seccomp profile): a child in new user and PID namespaces, PID 1
+    there, whose exit status this process reads."""
+    if call == "clone":
+        monkeypatch.setattr(linux, "_SYS_CLONE3", 1023)  # no such system call: ENOSYS
+    read, write = os.pipe()
+    pid = linux.clone_process(linux.CLONE_NEWUSER | linux.CLONE_NEWPID, sibling=False)
+    if pid == 0:
+        os.write(write, str(os.getpid()).encode())
+        os._exit(7)
+    os.close(write)
+    inside = os.read(read, 16)
+    os.close(read)
+    _, status = os.waitpid(pid, 0)
+    assert inside == b"1" and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 7

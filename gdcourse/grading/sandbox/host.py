@@ -38,22 +38,17 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _check_namespaces() -> None:
-    """Fail now, with the reason, if this host cannot give a submission namespaces."""
+    """Fail now, with the reason, if this host cannot give a submission namespaces: a child
+    made the way each student's process is (:func:`~gdcourse.grading.sandbox.linux.clone_process`
+    into :data:`~gdcourse.grading.sandbox.namespaces.NAMESPACES`) maps its ids and mounts."""
     from gdcourse.grading.sandbox import linux
+    from gdcourse.grading.sandbox.namespaces import NAMESPACES
 
-    pid = os.fork()
+    uid, gid = os.getuid(), os.getgid()
+    pid = linux.clone_process(NAMESPACES, sibling=False)
     if pid == 0:
         code = 1
         try:
-            uid, gid = os.getuid(), os.getgid()
-            linux.unshare(
-                linux.CLONE_NEWUSER
-                | linux.CLONE_NEWNS
-                | linux.CLONE_NEWPID
-                | linux.CLONE_NEWNET
-                | linux.CLONE_NEWIPC
-                | linux.CLONE_NEWUTS
-            )
             linux.map_own_ids(uid, gid)
             linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
             linux.mount("tmpfs", "/tmp", "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "size=1m")

@@ -31,7 +31,7 @@ __all__ = [
     "MS_RDONLY",
     "MS_REC",
     "MS_REMOUNT",
-    "clone_sibling",
+    "clone_process",
     "collapse_heap",
     "drop_capabilities",
     "install_syscall_filter",
@@ -111,34 +111,65 @@ def unshare(flags: int) -> None:
 
 
 _SYS_CLONE3 = 435  # the same number on every architecture that has it (Linux 5.3)
+_SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(platform.machine())
+"""The older ``clone``, where ``clone3`` is refused (an older kernel, a container's seccomp
+profile); with no stack, thread-local storage or tid pointers its arguments' order (which
+differs between architectures) does not matter."""
+_SIGCHLD = 17
 _python = ctypes.PyDLL(None, use_errno=True)  # called with the GIL held, as os.fork is
 _python.syscall.restype = ctypes.c_long
-_python.syscall.argtypes = [ctypes.c_long, ctypes.c_void_p, ctypes.c_size_t]
 
 
-def clone_sibling(flags: int = 0) -> int:
-    """Fork this process as ``os.fork`` does, but make the child its *parent's* child
-    (``CLONE_PARENT``), in the new namespaces ``flags`` names (``CLONE_NEW*``).
+def _clone(flags: int, exit_signal: int) -> int:
+    # struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls
+    args = (ctypes.c_uint64 * 8)(flags, 0, 0, 0, exit_signal, 0, 0, 0)
+    pid = int(
+        _python.syscall(
+            ctypes.c_long(_SYS_CLONE3),
+            ctypes.c_void_p(ctypes.addressof(args)),
+            ctypes.c_size_t(ctypes.sizeof(args)),
+        )
+    )
+    if pid < 0 and ctypes.get_errno() == errno.ENOSYS and _SYS_CLONE is not None:
+        zero = ctypes.c_void_p(0)
+        pid = int(
+            _python.syscall(
+                ctypes.c_long(_SYS_CLONE),
+                ctypes.c_ulong(flags | _SIGCHLD),  # a CLONE_PARENT child signals as we do
+                zero,
+                zero,
+                zero,
+                zero,
+            )
+        )
+    return pid
+
+
+def clone_process(flags: int = 0, *, sibling: bool = True) -> int:
+    """Fork this process as ``os.fork`` does, into the new namespaces ``flags`` names
+    (``CLONE_NEW*``); with ``sibling``, as its *parent's* child (``CLONE_PARENT``).
 
     With ``CLONE_NEWPID`` the child is PID 1 of its namespace. Returns the child's pid (as
     this process's PID namespace numbers it) here and 0 in the child. Python's own before-
     and after-fork steps run around the system call (``PyOS_BeforeFork`` and friends), so
     the child's interpreter is as sound as one ``os.fork`` made; like ``os.fork``, it is
-    meant for a process with a single thread.
+    meant for a process with a single thread. ``clone3`` first, the older ``clone`` where
+    that is refused.
     """
-    # struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal (none: a
-    # CLONE_PARENT child signals its parent as this process does), stack, stack_size, tls
-    args = (ctypes.c_uint64 * 8)(flags | CLONE_PARENT, 0, 0, 0, 0, 0, 0, 0)
+    if sibling:  # its exit is signalled to our parent as ours is: no signal of its own
+        flags, exit_signal = flags | CLONE_PARENT, 0
+    else:
+        exit_signal = _SIGCHLD
     ctypes.pythonapi.PyOS_BeforeFork()
-    pid = _python.syscall(_SYS_CLONE3, ctypes.addressof(args), ctypes.sizeof(args))
+    pid = _clone(flags, exit_signal)
     if pid == 0:
         ctypes.pythonapi.PyOS_AfterFork_Child()
         return 0
     code = ctypes.get_errno()
     ctypes.pythonapi.PyOS_AfterFork_Parent()
     if pid < 0:
-        raise OSError(code, f"clone3: {os.strerror(code)}")
-    return int(pid)
+        raise OSError(code, f"clone: {os.strerror(code)}")
+    return pid
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
@@ -156,7 +187,7 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int, data:
 
 
 def map_own_ids(uid: int, gid: int) -> None:
-    """After ``unshare(CLONE_NEWUSER)``: map this process's own uid and gid, nothing else.
+    """In a user namespace of its own: map this process's own uid and gid, nothing else.
 
     An unprivileged process may map exactly its own ids (``setgroups`` denied first).
     """

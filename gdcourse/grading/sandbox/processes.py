@@ -25,7 +25,7 @@ from gdcourse.grading.sandbox import guard, namespaces, student
 from gdcourse.grading.sandbox.frames import TOKEN_BYTES
 from gdcourse.grading.sandbox.health import all_descendants, state
 from gdcourse.grading.sandbox.kinds import Stop
-from gdcourse.grading.sandbox.linux import clone_sibling
+from gdcourse.grading.sandbox.linux import clone_process
 
 __all__ = ["Factory", "HostContext", "Stopped", "Student", "exit_reason"]
 
@@ -161,7 +161,7 @@ def _factory(context: HostContext, head: Mapping[str, Any], sock: socket.socket)
         evidence_read, evidence_write = os.pipe()
         output_read, output_write = os.pipe()
         workdir = "" if context.isolated else tempfile.mkdtemp(prefix="gdcourse-work-")
-        pid = clone_sibling(flags)
+        pid = clone_process(flags)
         if pid == 0:  # the student's process, the supervisor's child
             code = 70
             try:
