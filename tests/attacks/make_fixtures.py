@@ -386,14 +386,16 @@ def scenarios():
         ],
     )
     # each fork holds its 300 MiB before the cell goes on: on a loaded machine, filling them
-    # can take longer than the cell's own wait
+    # can take longer than the cell's own wait. The wait after that (the watch looks every
+    # 0.1 s) is short, so that slow forks leave the cell most of its 20 s: with a 15 s wait,
+    # a CI run under load timed the cell out before the forks held their memory
     s["forks_to_multiply_memory"] = student(
         CORRECT,
         before=[
             "import os, time\nimport numpy as np\nready, held = os.pipe()\nfor _ in range(8):\n"
             "    if os.fork() == 0:\n        block = np.ones(300 * 2**20 // 8)\n"
             "        os.write(held, b'x')\n        time.sleep(60)\n        os._exit(0)\n"
-            "for _ in range(8):\n    os.read(ready, 1)\ntime.sleep(15)"
+            "for _ in range(8):\n    os.read(ready, 1)\ntime.sleep(3)"
         ],
     )
     s["tampers_with_the_watch"] = student(
