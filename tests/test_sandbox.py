@@ -451,3 +451,13 @@ def test_the_host_is_restarted_when_it_dies():
         box._process.kill()
         box._process.wait()
         assert output(box.run(job(ADD))) == 3
+
+
+def test_a_student_process_that_cannot_be_set_up_is_the_sandboxs_failure(sandbox):
+    """A limit no process may take (more open files than the kernel allows) stops the set-up
+    of the student's process before any student code ran: the report says the sandbox
+    could not set it up (``crashed``), never that the notebook's cells ended the process."""
+    result = sandbox.run(job(ADD, open_files=1 << 30))
+    assert result.status == "crashed", result
+    assert "could not set up the student's process" in result.reason
+    assert sandbox.run(job(ADD)).status == "ok"  # the next job is not affected

@@ -163,7 +163,7 @@ def _factory(context: HostContext, head: Mapping[str, Any], sock: socket.socket)
         workdir = "" if context.isolated else tempfile.mkdtemp(prefix="gdcourse-work-")
         pid = clone_process(flags)
         if pid == 0:  # the student's process, the supervisor's child
-            code = 70
+            code = student.SETUP_FAILED
             try:
                 sock.close()
                 for fd in (request_write, reply_read, evidence_read, output_read):

@@ -171,16 +171,23 @@ def _sentinel(name: str, fd: int) -> Callable[..., NoReturn]:
     return banned
 
 
+SETUP_FAILED = 71
+"""The exit status of a student's process that could not be set up (namespaces, folders,
+limits, filter): it ends with it before its first frame, so before any student code ran,
+and the supervisor reports the sandbox's failure, not the notebook's."""
+
+
 def main(setup: Setup, cells: Sequence[Any]) -> NoReturn:
     """Confine this process, run the cells, then answer requests until told to stop."""
-    code = 0
+    code = SETUP_FAILED
     try:
         _confine(setup)
         compiled = _compile_cells(cells, setup.transformer)
         _report_scan(setup, compiled)
+        code = 0
         _serve(setup, compiled)
     except BaseException:
-        code = 70
+        code = code or 70
     finally:
         os._exit(code)
 

@@ -117,6 +117,26 @@ def supervise(context: HostContext, job_fd: int, write_report: Callable[[bytes],
     write_report(json.dumps(report).encode())
 
 
+def _first_frame(proc: Student, deadline: float) -> bytes:
+    """The student's process's first frame (the scan's). Ending before it with
+    :data:`~gdcourse.grading.sandbox.student.SETUP_FAILED` is the sandbox's failure (no
+    student code has run): it is raised, and the job's report says the sandbox crashed."""
+    try:
+        return proc.await_reply(student.SCAN_TOKEN, deadline)
+    except Stopped as stopped:
+        status = stopped.exit_status
+        if (
+            status is not None
+            and os.WIFEXITED(status)
+            and os.WEXITSTATUS(status) == student.SETUP_FAILED
+        ):
+            raise RuntimeError(
+                "the sandbox could not set up the student's process (namespaces, folders, "
+                "limits or system-call filter) before any of the notebook's code ran"
+            ) from None
+        raise
+
+
 def _scan(raw: bytes) -> dict[str, list[str]]:
     """The scan's frame (:data:`~gdcourse.grading.sandbox.student.SCAN_TOKEN`) as ban set ->
     evidence lines; anything malformed is no evidence."""
@@ -244,7 +264,7 @@ def _attempt(
     mark = time.monotonic()
     try:
         # the scan's frame, written before any request (so before any student code ran)
-        scan = _scan(proc.await_reply(student.SCAN_TOKEN, cells_deadline))
+        scan = _scan(_first_frame(proc, cells_deadline))
         if report["attempts"] == 1:
             report["scan"] = scan
         try:
