@@ -343,14 +343,15 @@ def main() -> int:
     how = "cgroup cpuacct" if first["core_cgroup"] is not None else "wait4 rusage"
     floor_after = _floor(master, texts)
 
-    def mean_floor(runs: Callable[[str], list[float]]) -> float:
-        return statistics.fmean(statistics.median(runs(text)) for text, _ in subs.values())
+    def mean_floor(*halves: dict[str, list[float]]) -> float:
+        """Over the submissions, the median of each one's runs in ``halves``."""
+        return statistics.fmean(
+            statistics.median([run for half in halves for run in half[text]])
+            for text, _ in subs.values()
+        )
 
-    floor_mean = mean_floor(lambda text: floor_before[text] + floor_after[text])
-    spread = (
-        mean_floor(lambda text: floor_before[text]),
-        mean_floor(lambda text: floor_after[text]),
-    )
+    floor_mean = mean_floor(floor_before, floor_after)
+    spread = (mean_floor(floor_before), mean_floor(floor_after))
     per = core / n
     print(first["summary"])
     print(

@@ -154,7 +154,6 @@ def _factory(context: HostContext, head: Mapping[str, Any], sock: socket.socket)
     ids = os.getuid(), os.getgid()
     supervisor = os.pidfd_open(os.getppid())
     flags = namespaces.NAMESPACES if context.isolated else 0
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     while sock.recv(1):
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
