@@ -404,3 +404,19 @@ def test_clone_process_makes_a_child_in_new_namespaces(call, monkeypatch):
     os.close(read)
     _, status = os.waitpid(pid, 0)
     assert inside == b"1" and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 7
+
+
+@pytest.mark.parametrize("master", sorted((ROOT / "solutions").glob("*/*.ipynb")), ids=str)
+def test_the_bans_a_student_process_sees_are_the_visible_tests_own(master):
+    """The job's head, which the student's process can read, names every set of bans (its
+    cells are scanned for them): no set may belong to hidden tests alone, or the head would
+    tell what a hidden test checks."""
+    from gdcourse.grading.autograde import run
+    from gdcourse.grading.autograde.master import read_master
+    from gdcourse.grading.sandbox import Limits
+
+    job, _ = run.make_job(json.loads(master.read_text()), read_master(master), Limits())
+    head = json.loads(job.to_json().splitlines()[0])
+    visible = {",".join(sorted(t.banned)) for t in job.tests if t.test.endswith("_visible")}
+    assert set(head["bans"]) <= visible, (master.name, set(head["bans"]) - visible)
+    assert not any("case" in key or "tests" in key for key in head), sorted(head)
